@@ -1,0 +1,615 @@
+"""The credentials manager: one traitlets model that every widget binds to.
+
+``CredentialsManager`` is a plain :class:`traitlets.HasTraits`: it works in a
+script with no frontend at all. Assigning ``profile`` or ``region`` switches at
+once: a session for the selection is installed as boto3's default session and,
+with ``export_env`` on, ``AWS_PROFILE`` and ``AWS_DEFAULT_REGION`` are exported
+so subprocesses and new ``boto3.Session()`` objects follow too.
+
+The secret access key is never a trait: it lives in the credentials file and in
+botocore's credentials object only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from traitlets import Bool, Enum, HasTraits, Instance, TraitError, Tuple, Unicode, observe, validate
+
+from . import _redact, _session, files
+from .errors import ProfileExistsError, ProfileNotFoundError, ValidationError, VerificationError
+from .files import SharedFiles, config_header, config_profile_name, update_file
+from .identity import Identity, get_caller_identity
+from .profiles import ProfileInfo, build_profiles, full_config
+from .validate import (
+    mask,
+    validate_access_key_id,
+    validate_profile_name,
+    validate_region,
+    validate_secret_access_key,
+    validate_session_token,
+    validate_value,
+)
+
+if TYPE_CHECKING:
+    import boto3
+
+__all__ = ["CredentialsManager", "default_manager"]
+
+log = logging.getLogger(__name__)
+
+_PROFILE_VARS = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")  # botocore's order: the first one set wins
+_EXPORTED_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+_SHADOW_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_MISSING = object()
+
+# What the environment held before any manager exported to it, and what we exported,
+# so a manager never mistakes our own exports for the user's settings.
+_env_original: dict[str, str | None] = {}
+_env_exported: dict[str, str | None] = {}
+_env_lock = threading.RLock()
+
+
+def _user_env(name: str) -> str | None:
+    """The user's own value of an environment variable, ignoring our exports."""
+    with _env_lock:
+        value = os.environ.get(name)
+        if name in _env_exported and value == _env_exported[name]:
+            return _env_original.get(name)
+        return value
+
+
+def _export(values: dict[str, str | None]) -> None:
+    with _env_lock:
+        for name, value in values.items():
+            current = os.environ.get(name)
+            if name not in _env_exported or current != _env_exported[name]:
+                _env_original[name] = current  # first export, or the user changed it since
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+            _env_exported[name] = value
+
+
+def _restore_env(names: tuple[str, ...]) -> None:
+    with _env_lock:
+        for name in names:
+            if name in _env_exported and os.environ.get(name) == _env_exported[name]:
+                original = _env_original.get(name)
+                if original is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = original
+            _env_exported.pop(name, None)
+            _env_original.pop(name, None)
+
+
+class CredentialsManager(HasTraits):
+    """The single source of truth about AWS profiles in a notebook.
+
+    Parameters
+    ----------
+    config_file, credentials_file
+        The shared files; by default located as botocore locates them
+        (``AWS_CONFIG_FILE``, ``AWS_SHARED_CREDENTIALS_FILE``, ``~/.aws/...``).
+    export_env
+        Export the selection to ``os.environ`` (``AWS_PROFILE``,
+        ``AWS_DEFAULT_REGION``) so subprocesses and other libraries follow it.
+    install_default
+        Install the selection as boto3's default session.
+
+    Examples
+    --------
+    >>> m = CredentialsManager()               # doctest: +SKIP
+    >>> m.profile = "prod"                     # boto3.client(...) now uses prod
+    >>> with m.using("dev"):
+    ...     m.client("s3").list_buckets()
+    """
+
+    profiles = Tuple(read_only=True, help="Every profile botocore accepts, 'default' first.")
+    profile = Unicode(None, allow_none=True, help="The selected profile.")
+    region = Unicode(None, allow_none=True, help="The region in effect for the selection.")
+    session = Instance("boto3.Session", allow_none=True, read_only=True)
+    identity = Instance(Identity, allow_none=True, read_only=True)
+    status = Enum(("unverified", "verifying", "verified", "error"), default_value="unverified", read_only=True)
+    message = Unicode("", read_only=True, help="One sentence about the state, or the last error.")
+    warnings = Tuple(read_only=True, help="Warnings about the selection (root keys, shadowing, modes).")
+    file_errors = Tuple(read_only=True, help="Why a shared file cannot be used, one sentence per file.")
+    export_env = Bool(True)
+    install_default = Bool(True)
+
+    def __init__(
+        self,
+        config_file: str | os.PathLike[str] | None = None,
+        credentials_file: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _redact.install()
+        self.files = SharedFiles(config_file, credentials_file)
+        self._explicit_files = config_file is not None or credentials_file is not None
+        self._infos: dict[str, ProfileInfo] = {}
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._switching = False
+        self._restoring: Any = _MISSING
+        self._pending: tuple[int, Future[Identity]] | None = None
+        super().__init__(**kwargs)
+        self._load()
+        initial, note = self._initial_profile()
+        if initial is not None:
+            self.profile = initial
+        else:
+            self._apply()
+        if note:
+            self._set_message(note, warn=True)
+
+    # ------------------------------------------------------------------ display
+
+    def __repr__(self) -> str:
+        ident = f", account={self.identity.account!r}" if self.identity else ""
+        return (
+            f"<CredentialsManager profile={self.profile!r} region={self.region!r} "
+            f"status={self.status!r}{ident} profiles={len(self.profiles)}>"
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def _load(self) -> None:
+        config, creds = self.files.read()
+        self._infos = build_profiles(config.sections, creds.sections, config.path, creds.path)
+        errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
+        self.set_trait("file_errors", errors)
+        names = tuple(self._infos)
+        if names != self.profiles:
+            self.set_trait("profiles", names)
+
+    def _initial_profile(self) -> tuple[str | None, str | None]:
+        for var in _PROFILE_VARS:
+            wanted = _user_env(var)
+            if wanted:
+                if wanted in self._infos:
+                    return wanted, None
+                fallback = "default" if "default" in self._infos else None
+                instead = f"; using '{fallback}' instead" if fallback else ""
+                return fallback, (
+                    f"{var} names the profile '{wanted}', which is not in {self.files.config_file} "
+                    f"or {self.files.credentials_file}{instead}."
+                )
+        if "default" in self._infos:
+            return "default", None
+        return None, None
+
+    def reload(self) -> None:
+        """Re-read the shared files; keep the selection if it still exists."""
+        with self._lock:
+            self._load()
+            if self.profile is not None and self.profile not in self._infos:
+                gone = self.profile
+                fallback = "default" if "default" in self._infos else (self.profiles[0] if self.profiles else None)
+                self.profile = fallback
+                self._set_message(f"Profile '{gone}' is no longer in the shared files.", warn=True)
+            elif self.profile is not None:
+                info = self._infos[self.profile]
+                # The same profile may now hold other keys or settings: rebuild its session.
+                if self.session is None or self._session_sources != self._sources_key(info):
+                    self._apply()
+                else:
+                    self._refresh_warnings()
+            else:
+                self._apply()
+
+    def profile_info(self, name: str | None = None) -> ProfileInfo:
+        """What is known about profile ``name`` (default: the selection)."""
+        name = self.profile if name is None else name
+        if name is None or name not in self._infos:
+            raise ProfileNotFoundError(profile=name, hint=self._hint())
+        return self._infos[name]
+
+    def _hint(self) -> str:
+        if not self._infos:
+            return f"; there are no profiles in {self.files.config_file} or {self.files.credentials_file}"
+        names = list(self._infos)
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return f"; known profiles: {shown}"
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """``(setting, value, where it comes from)`` rows, like ``aws configure list``."""
+        rows = [
+            ("profile", self.profile or "(none)", self._profile_source()),
+            ("region", self.region or "(none)", self._region_source()),
+        ]
+        if self.profile is not None:
+            info = self._infos[self.profile]
+            rows += [(key, value, source) for key, value, source in info.settings if key != "region"]
+        rows += [
+            ("config file", self.files.config_file, "AWS_CONFIG_FILE" if _user_env("AWS_CONFIG_FILE") else "default location"),
+            ("credentials file", self.files.credentials_file, "AWS_SHARED_CREDENTIALS_FILE" if _user_env("AWS_SHARED_CREDENTIALS_FILE") else "default location"),
+        ]
+        return rows
+
+    def _profile_source(self) -> str:
+        for var in _PROFILE_VARS:
+            if _user_env(var) == self.profile and self.profile:
+                return f"environment ({var})"
+        return "selected in awswidget" if self.profile else ""
+
+    def _region_source(self) -> str:
+        if self.region is None:
+            return ""
+        if _user_env("AWS_DEFAULT_REGION") == self.region:
+            return "environment (AWS_DEFAULT_REGION)"
+        info = self._infos.get(self.profile or "")
+        if info is not None and info.region == self.region:
+            return self.files.config_file
+        return "selected in awswidget"
+
+    # ------------------------------------------------------------------ selection
+
+    @validate("profile")
+    def _check_profile(self, proposal: Any) -> str | None:
+        name = proposal.value
+        if name is not None and name not in self._infos:
+            raise TraitError(f"No profile named '{name}'{self._hint()}. Add it with add_profile() or the CredentialSetupForm.")
+        return name
+
+    @validate("region")
+    def _check_region(self, proposal: Any) -> str | None:
+        try:
+            region, _ = validate_region(proposal.value)
+        except ValidationError as exc:
+            raise TraitError(str(exc)) from None
+        if region != proposal.value:
+            raise TraitError(f"Write the region as '{region}'.")
+        return proposal.value
+
+    def _region_for(self, name: str | None) -> str | None:
+        # botocore's order: AWS_DEFAULT_REGION beats the profile's region.
+        env = _user_env("AWS_DEFAULT_REGION")
+        if env:
+            return env
+        info = self._infos.get(name or "")
+        return info.region if info is not None else None
+
+    @observe("profile")
+    def _profile_changed(self, change: Any) -> None:
+        with self._lock:
+            if self._restoring is _MISSING:
+                self._switching = True
+                try:
+                    self.region = self._region_for(change.new)
+                finally:
+                    self._switching = False
+            self._apply()
+
+    @observe("region")
+    def _region_changed(self, change: Any) -> None:
+        if not self._switching and self._restoring is _MISSING:
+            with self._lock:
+                self._apply()
+
+    def _sources_key(self, info: ProfileInfo) -> tuple[Any, ...]:
+        return (info, self.region)
+
+    def _apply(self) -> None:
+        """Install the selection: default session, environment, reset verification."""
+        with self._lock:
+            self._generation += 1
+            self._pending = None
+            name, region = self.profile, self.region
+            restoring = self._restoring
+            if restoring is not _MISSING:
+                session = restoring["session"]
+            elif name is None:
+                session = None
+            else:
+                session = _session.make_session(name, region, self.files.config_file, self.files.credentials_file)
+            self.set_trait("session", session)
+            self._session_sources = self._sources_key(self._infos[name]) if name in self._infos else None
+            if self.install_default:
+                import boto3
+
+                if session is not None:
+                    boto3.DEFAULT_SESSION = session
+                elif restoring is _MISSING and name is None:
+                    boto3.DEFAULT_SESSION = None  # boto3 builds its own default chain again
+            if self.export_env:
+                if name is None:
+                    _restore_env(_EXPORTED_VARS)
+                else:
+                    self._export_selection(name, region)
+            if restoring is not _MISSING:
+                self.set_trait("identity", restoring["identity"])
+                self.set_trait("status", restoring["status"])
+                self.set_trait("message", restoring["message"])
+                self._refresh_warnings()
+                return
+            self.set_trait("identity", None)
+            self.set_trait("status", "unverified")
+            self._refresh_warnings()
+            self.set_trait("message", self._summary())
+
+    def _export_selection(self, name: str, region: str | None) -> None:
+        values: dict[str, str | None] = {"AWS_PROFILE": name, "AWS_DEFAULT_REGION": region}
+        if os.environ.get("AWS_DEFAULT_PROFILE") is not None:
+            values["AWS_DEFAULT_PROFILE"] = name  # botocore reads it before AWS_PROFILE
+        if self._explicit_files:
+            # Files passed explicitly: tell other tools where they are, or AWS_PROFILE means nothing to them.
+            values["AWS_CONFIG_FILE"] = self.files.config_file
+            values["AWS_SHARED_CREDENTIALS_FILE"] = self.files.credentials_file
+        _export(values)
+
+    def _summary(self) -> str:
+        if self.profile is None:
+            if self.file_errors:
+                return self.file_errors[0]
+            if not self._infos:
+                return (
+                    f"No AWS profile yet: add one with the setup form or add_profile() "
+                    f"(files: {self.files.config_file}, {self.files.credentials_file})."
+                )
+            return "No profile selected."
+        info = self._infos[self.profile]
+        region = self.region or "no region"
+        if self.identity is not None:
+            ident = self.identity
+            return f"Connected: {self.profile} · account {ident.account} · {region} · {ident.principal_kind} {ident.name}."
+        return f"Selected {self.profile} ({info.kind_label}) · {region} · not verified yet."
+
+    def _refresh_warnings(self) -> None:
+        warnings: list[str] = list(self.file_errors)
+        shadow = [v for v in _SHADOW_VARS[:2] if os.environ.get(v)]
+        if self.profile is not None and shadow:
+            warnings.append(
+                f"{' and '.join(shadow)} are set in the environment: boto3.client() here uses '{self.profile}', "
+                "but the aws CLI and new boto3.Session() objects will use the environment keys."
+            )
+        mode = files.permissive_mode_warning(self.files.credentials_file)
+        if mode:
+            warnings.append(mode)
+        if self.identity is not None and self.identity.is_root:
+            warnings.append(
+                f"These are root credentials of account {self.identity.account}: AWS recommends using an "
+                "IAM user's access keys (or a role) instead of root keys."
+            )
+        self.set_trait("warnings", tuple(warnings))
+
+    def _set_message(self, text: str, warn: bool = False) -> None:
+        self.set_trait("message", text)
+        if warn and text not in self.warnings:
+            self.set_trait("warnings", (*self.warnings, text))
+
+    @contextlib.contextmanager
+    def using(self, profile: str, region: str | None = None) -> Iterator[CredentialsManager]:
+        """Switch to ``profile`` (and ``region``) for a block, then restore everything."""
+        saved = {
+            "profile": self.profile,
+            "region": self.region,
+            "session": self.session,
+            "identity": self.identity,
+            "status": self.status,
+            "message": self.message,
+        }
+        self.profile = profile
+        if region is not None:
+            self.region = region
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._restoring = saved
+                try:
+                    with self.hold_trait_notifications():
+                        self.profile = saved["profile"]
+                        self.region = saved["region"]
+                    self._apply()
+                finally:
+                    self._restoring = _MISSING
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client of the current selection (always the current one)."""
+        if self.session is None:
+            raise ProfileNotFoundError(profile="(none selected)", hint=self._hint())
+        return self.session.client(service, **kwargs)
+
+    def resource(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 resource of the current selection."""
+        if self.session is None:
+            raise ProfileNotFoundError(profile="(none selected)", hint=self._hint())
+        return self.session.resource(service, **kwargs)
+
+    # ------------------------------------------------------------------ verification
+
+    def verify(self, block: bool = True) -> Identity | Future[Identity]:
+        """Check the selection with STS GetCallerIdentity.
+
+        ``status`` moves through ``verifying`` to ``verified`` or ``error``.
+        With ``block=False`` the call runs in a background thread and a
+        :class:`~concurrent.futures.Future` is returned; a verification already
+        running for the same selection is reused.
+        """
+        with self._lock:
+            if self.session is None:
+                error = VerificationError("No profile is selected.", None, "NoProfile")
+                self._fail(self._generation, error)
+                if block:
+                    raise error
+                future: Future[Identity] = Future()
+                future.set_exception(error)
+                return future
+            generation, session, name = self._generation, self.session, self.profile
+            if not block and self._pending is not None and self._pending[0] == generation:
+                return self._pending[1]
+            self.set_trait("status", "verifying")
+            self.set_trait("message", f"Verifying {name}…")
+            if not block:
+                future = Future()
+                self._pending = (generation, future)
+                threading.Thread(target=self._verify_into, args=(generation, session, future), daemon=True, name="awswidget-verify").start()
+                return future
+        return self._verify_now(generation, session)
+
+    def _verify_into(self, generation: int, session: boto3.Session, future: Future[Identity]) -> None:
+        try:
+            future.set_result(self._verify_now(generation, session))
+        except BaseException as exc:  # delivered through the future and the status line
+            future.set_exception(exc)
+
+    def _verify_now(self, generation: int, session: boto3.Session) -> Identity:
+        try:
+            identity = get_caller_identity(session)
+        except VerificationError as exc:
+            self._fail(generation, exc)
+            raise
+        with self._lock:
+            if generation == self._generation:
+                self.set_trait("identity", identity)
+                self.set_trait("status", "verified")
+                self._refresh_warnings()
+                self.set_trait("message", self._summary())
+        return identity
+
+    def _fail(self, generation: int, error: VerificationError) -> None:
+        with self._lock:
+            if generation == self._generation:
+                self.set_trait("identity", None)
+                self.set_trait("status", "error")
+                name = self.profile or "(none)"
+                self.set_trait("message", f"Profile '{name}' could not be verified: {error.reason}")
+
+    def verify_keys(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None = None,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> Identity:
+        """Check a candidate key pair with STS before it is saved; changes no trait."""
+        import boto3
+
+        key_id, _ = validate_access_key_id(access_key_id)
+        secret, _ = validate_secret_access_key(secret_access_key)
+        token = validate_session_token(session_token, key_id)
+        _redact.remember(secret, token)
+        session = boto3.Session(
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name=region or self.region,
+            botocore_session=_session.plain_botocore_session(),
+        )
+        kwargs = {"endpoint_url": endpoint_url} if endpoint_url else {}
+        return get_caller_identity(session, **kwargs)
+
+    # ------------------------------------------------------------------ writing
+
+    def add_profile(
+        self,
+        name: str,
+        access_key_id: str,
+        secret_access_key: str,
+        *,
+        region: str | None = None,
+        session_token: str | None = None,
+        overwrite: bool = False,
+        output: str | None = None,
+        endpoint_url: str | None = None,
+        select: bool = False,
+    ) -> ProfileInfo:
+        """Validate, then write a profile as ``aws configure`` would.
+
+        Keys (and the session token) go to the credentials file under
+        ``[name]``; region, output and endpoint URL to the config file under
+        ``[profile name]`` (``[default]``). An existing profile is only
+        replaced with ``overwrite=True`` (a stale session token is removed).
+        """
+        name = validate_profile_name(name)
+        key_id, _ = validate_access_key_id(access_key_id)
+        secret, _ = validate_secret_access_key(secret_access_key)
+        token = validate_session_token(session_token, key_id)
+        region, _ = validate_region(region)
+        settings = {
+            key: validate_value(key, value)
+            for key, value in (("region", region), ("output", output), ("endpoint_url", endpoint_url))
+            if value
+        }
+        _redact.remember(secret, token)
+        creds_values: dict[str, str | None] = {
+            "aws_access_key_id": key_id,
+            "aws_secret_access_key": secret,
+            "aws_session_token": token,
+        }
+        with self.files.locked():
+            config, creds = files.read_file(self.files.config_file), files.read_file(self.files.credentials_file)
+            for snap in (creds, config) if settings else (creds,):
+                if snap.error is not None:
+                    raise snap.error
+            existing = full_config(config.sections, creds.sections)["profiles"]
+            if name in existing and not overwrite:
+                where = creds.path if name in creds.sections else config.path
+                raise ProfileExistsError(profile=name, path=where)
+            update_file(
+                self.files.credentials_file,
+                lambda doc, _sections: doc.set(name, creds_values),
+                lock_held=True,
+            )
+            if settings:
+                update_file(
+                    self.files.config_file,
+                    lambda doc, _sections: doc.set(config_header(name), dict(settings), match=lambda h: config_profile_name(h) == name),
+                    lock_held=True,
+                )
+        log.info("Saved profile '%s' (key %s) to %s", name, mask(key_id), self.files.credentials_file)
+        self.reload()
+        if select:
+            self.profile = name
+        return self._infos[name]
+
+    def remove_profile(self, name: str) -> None:
+        """Remove a profile from both shared files (its sections only)."""
+        with self.files.locked():
+            config, creds = files.read_file(self.files.config_file), files.read_file(self.files.credentials_file)
+            in_creds = name in creds.sections
+            in_config = any(config_profile_name(h) == name for h in config.sections)
+            if not in_creds and not in_config:
+                raise ProfileNotFoundError(profile=name, hint=self._hint())
+            for path, snap, present, match in (
+                (self.files.credentials_file, creds, in_creds, lambda h: h == name),
+                (self.files.config_file, config, in_config, lambda h: config_profile_name(h) == name),
+            ):
+                if not present:
+                    continue
+                if snap.error is not None:
+                    raise snap.error
+                update_file(path, lambda doc, _sections, m=match: doc.remove(m), lock_held=True)
+        log.info("Removed profile '%s'", name)
+        self.reload()
+
+
+_default: CredentialsManager | None = None
+_default_lock = threading.Lock()
+
+
+def default_manager() -> CredentialsManager:
+    """The process-wide manager that widgets use when given none."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = CredentialsManager()
+        return _default
+
+
+def _reset_default_manager() -> None:
+    """Forget the process-wide manager (for tests)."""
+    global _default
+    with _default_lock:
+        _default = None
+
