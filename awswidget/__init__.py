@@ -36,11 +36,14 @@ __all__ = [
     "ProfileInfo",
     "ProfileNotFoundError",
     "ProfilePicker",
+    "ResourceExplorer",
     "ValidationError",
     "VerificationError",
     "WriteError",
     "__version__",
+    "connect",
     "default_manager",
+    "load_ipython_extension",
 ]
 
 _LAZY = {
@@ -50,13 +53,15 @@ _LAZY = {
     "ProfileInfo": "awswidget.profiles",
     "ProfilePicker": "awswidget.widgets",
     "CredentialSetupForm": "awswidget.widgets",
+    "ResourceExplorer": "awswidget.widgets",
+    "connect": "awswidget.widgets",
 }
 
 if TYPE_CHECKING:
     from .identity import Identity
     from .manager import CredentialsManager, default_manager
     from .profiles import ProfileInfo
-    from .widgets import CredentialSetupForm, ProfilePicker
+    from .widgets import CredentialSetupForm, ProfilePicker, ResourceExplorer, connect
 
 
 def __getattr__(name: str) -> Any:
@@ -70,6 +75,13 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext awswidget``: register the ``%aws`` magic."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __dir__() -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import functools
 import logging
 import os
 import stat
@@ -68,6 +69,7 @@ def locate(
     return _expand(config_file), _expand(credentials_file)
 
 
+@functools.lru_cache(maxsize=65536)
 def config_profile_name(header: str) -> str | None:
     """The profile a config-file section header defines, as botocore maps it.
 
@@ -333,6 +335,7 @@ def update_file(
     lock_held: bool = False,
     max_attempts: int = 5,
     lock_timeout: float = 30.0,
+    snapshot: FileSnapshot | None = None,
 ) -> WriteResult:
     """Apply ``edit`` to a shared file safely.
 
@@ -346,7 +349,7 @@ def update_file(
     real = os.path.realpath(path)
     if not lock_held:
         with locked([real], lock_timeout):
-            return update_file(path, edit, lock_held=True, max_attempts=max_attempts)
+            return update_file(path, edit, lock_held=True, max_attempts=max_attempts, snapshot=snapshot)
     import botocore.configloader
     import botocore.exceptions
 
@@ -355,8 +358,14 @@ def update_file(
         st = _stat_regular(real)
         if st is None:
             before, data = {}, b""
+        elif snapshot is not None and snapshot.error is None and snapshot.key == _stat_key(st):
+            # The caller parsed this very version (same inode, size, mtime): don't parse it again.
+            before = snapshot.sections
+            with open(real, "rb") as f:
+                data = f.read()
         else:
             before, data = _parse(real)
+        snapshot = None  # a retry always starts from a fresh parse
         if st is not None and _stat_key(_stat_regular(real) or st) != _stat_key(st):
             continue  # changed while we read it
         doc = IniDocument(data.decode("utf-8"))
@@ -403,8 +412,10 @@ def update_file(
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         with _cache_lock:
-            _cache.pop(path, None)
             _cache.pop(real, None)
+            written = os.stat(real)
+            # What botocore just read back from the temp file is the new content: cache it.
+            _cache[path] = FileSnapshot(path, True, after, None, _stat_key(written), stat.S_IMODE(written.st_mode))
         return WriteResult(path, changed=True, created=st is None)
     raise FileChangedError(path=path, attempts=max_attempts)
 

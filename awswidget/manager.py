@@ -26,7 +26,7 @@ from . import _redact, _session, files
 from .errors import ProfileExistsError, ProfileNotFoundError, ValidationError, VerificationError
 from .files import SharedFiles, config_header, config_profile_name, update_file
 from .identity import Identity, get_caller_identity
-from .profiles import ProfileInfo, build_profiles, full_config
+from .profiles import ProfileInfo, build_profiles
 from .validate import (
     mask,
     validate_access_key_id,
@@ -163,7 +163,8 @@ class CredentialsManager(HasTraits):
 
     def _load(self) -> None:
         config, creds = self.files.read()
-        self._infos = build_profiles(config.sections, creds.sections, config.path, creds.path)
+        merged = _session.merged_config(self.files.config_file, self.files.credentials_file)
+        self._infos = build_profiles(config.sections, creds.sections, config.path, creds.path, merged=merged)
         errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
         self.set_trait("file_errors", errors)
         names = tuple(self._infos)
@@ -548,24 +549,27 @@ class CredentialsManager(HasTraits):
             "aws_session_token": token,
         }
         with self.files.locked():
-            config, creds = files.read_file(self.files.config_file), files.read_file(self.files.credentials_file)
+            # Cached reads are re-validated against the files' inode, size and mtime: as fresh as a re-read.
+            config, creds = self.files.read()
             for snap in (creds, config) if settings else (creds,):
                 if snap.error is not None:
                     raise snap.error
-            existing = full_config(config.sections, creds.sections)["profiles"]
-            if name in existing and not overwrite:
+            exists = name in creds.sections or any(config_profile_name(h) == name for h in config.sections)
+            if exists and not overwrite:
                 where = creds.path if name in creds.sections else config.path
                 raise ProfileExistsError(profile=name, path=where)
             update_file(
                 self.files.credentials_file,
                 lambda doc, _sections: doc.set(name, creds_values),
                 lock_held=True,
+                snapshot=creds,
             )
             if settings:
                 update_file(
                     self.files.config_file,
                     lambda doc, _sections: doc.set(config_header(name), dict(settings), match=lambda h: config_profile_name(h) == name),
                     lock_held=True,
+                    snapshot=config,
                 )
         log.info("Saved profile '%s' (key %s) to %s", name, mask(key_id), self.files.credentials_file)
         self.reload()
@@ -576,7 +580,7 @@ class CredentialsManager(HasTraits):
     def remove_profile(self, name: str) -> None:
         """Remove a profile from both shared files (its sections only)."""
         with self.files.locked():
-            config, creds = files.read_file(self.files.config_file), files.read_file(self.files.credentials_file)
+            config, creds = self.files.read()
             in_creds = name in creds.sections
             in_config = any(config_profile_name(h) == name for h in config.sections)
             if not in_creds and not in_config:
@@ -589,7 +593,7 @@ class CredentialsManager(HasTraits):
                     continue
                 if snap.error is not None:
                     raise snap.error
-                update_file(path, lambda doc, _sections, m=match: doc.remove(m), lock_held=True)
+                update_file(path, lambda doc, _sections, m=match: doc.remove(m), lock_held=True, snapshot=snap)
         log.info("Removed profile '%s'", name)
         self.reload()
 

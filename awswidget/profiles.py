@@ -129,12 +129,18 @@ def build_profiles(
     credentials_sections: dict[str, Any],
     config_path: str = "",
     credentials_path: str = "",
+    merged: dict[str, Any] | None = None,
 ) -> dict[str, ProfileInfo]:
-    """A ``ProfileInfo`` per profile botocore would accept, in :func:`sorted_names` order."""
-    from botocore.configloader import build_profile_map
+    """A ``ProfileInfo`` per profile botocore would accept, in :func:`sorted_names` order.
 
-    config_profiles = build_profile_map(config_sections)["profiles"]
-    merged = full_config(config_sections, credentials_sections)["profiles"]
+    ``merged`` is :func:`full_config` of the same sections when the caller has it already.
+    """
+    from .files import config_profile_name
+
+    config_profiles = {config_profile_name(header) for header in config_sections}
+    if merged is None:
+        merged = full_config(config_sections, credentials_sections)
+    merged = merged["profiles"]
     infos = {}
     for name in sorted_names(merged):
         values = merged[name]
