@@ -413,6 +413,27 @@ class CredentialsManager(HasTraits):
                 finally:
                     self._restoring = _MISSING
 
+    @property
+    def endpoint_url(self) -> str | None:
+        """The custom endpoint the selection talks to (for STS, which :meth:`verify` calls); ``None`` for AWS's own.
+
+        botocore's own lookup: ``AWS_ENDPOINT_URL_STS``, ``AWS_ENDPOINT_URL``, a ``services``
+        section, then the profile's ``endpoint_url`` (all off with ``ignore_configured_endpoint_urls``).
+        """
+        import botocore.exceptions
+        from botocore.configprovider import ConfiguredEndpointProvider
+
+        session = self.session
+        if session is None:
+            return None
+        bs = session._session  # boto3 exposes its botocore session only there
+        try:
+            if bs.get_config_variable("ignore_configured_endpoint_urls"):
+                return None
+            return ConfiguredEndpointProvider(bs.full_config, bs.get_scoped_config(), "sts").provide() or None
+        except botocore.exceptions.ProfileNotFound:
+            return None  # the profile left the files; reload() is about to replace this session
+
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client of the current selection (always the current one)."""
         if self.session is None:
@@ -445,8 +466,11 @@ class CredentialsManager(HasTraits):
                 future.set_exception(error)
                 return future
             generation, session, name = self._generation, self.session, self.profile
-            if not block and self._pending is not None and self._pending[0] == generation:
-                return self._pending[1]
+            if not block and self._pending is not None and self._pending[0] == generation and not self._pending[1].done():
+                done = self._pending[1]
+                # Reuse a running or successful check; a failed one may be retried (network back, clock fixed).
+                if not done.done() or done.exception() is None:
+                    return done
             self.set_trait("status", "verifying")
             self.set_trait("message", f"Verifying {name}…")
             if not block:

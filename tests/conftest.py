@@ -45,6 +45,7 @@ class AwsFiles:
 @pytest.fixture(autouse=True)
 def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFiles]:
     """Point the shared files at ``tmp_path/.aws`` and clear every other AWS_* variable."""
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
@@ -59,6 +60,11 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFile
     boto3.DEFAULT_SESSION = None
     manager._reset_default_manager()
     yield files
+    # Managers export AWS_PROFILE & co. straight into os.environ: put everything back.
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        if name not in saved_env:
+            del os.environ[name]
+    os.environ.update(saved_env)
     boto3.DEFAULT_SESSION = saved_session
     manager._reset_default_manager()
     # Forget what managers exported, so the next test starts from its own environment.
@@ -115,8 +121,13 @@ class AuthAws:
 
 @pytest.fixture(scope="session")
 def auth_aws() -> Iterator[AuthAws]:
-    """moto's server checking request signatures after two set-up calls."""
-    with LocalAws(auth_after=2) as server:
+    """moto's server checking request signatures; alice (admin) can create more users and keys."""
+    # Three unauthenticated set-up calls: create alice, give her admin rights, create her key.
+    with pytest.MonkeyPatch.context() as mp, LocalAws(auth_after=3) as server:
+        for name in [k for k in os.environ if k.startswith("AWS_")]:
+            mp.delenv(name)  # set-up clients must not read a profile from whichever test came first
+        mp.setenv("AWS_CONFIG_FILE", os.devnull)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
         iam = boto3.client(
             "iam",
             endpoint_url=server.endpoint_url,
@@ -125,5 +136,10 @@ def auth_aws() -> Iterator[AuthAws]:
             aws_secret_access_key="setup-only-" + "x" * 29,
         )
         user = iam.create_user(UserName="alice")["User"]
+        iam.put_user_policy(
+            UserName="alice",
+            PolicyName="admin",
+            PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}',
+        )
         key = iam.create_access_key(UserName="alice")["AccessKey"]
         yield AuthAws(server, IamKey("alice", key["AccessKeyId"], key["SecretAccessKey"], user["Arn"].split(":")[4], user["Arn"]))
