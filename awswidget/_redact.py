@@ -22,11 +22,18 @@ from typing import Any
 REDACTED = "***"
 
 _PATTERNS = [
-    # Query/XML/JSON/INI shapes of secrets and tokens.
-    re.compile(r"(?i)(secret_?access_?key|session_?token|security_?token|aws_secret_access_key)(\W{1,6})([A-Za-z0-9/+=%_-]{8,})"),
-    re.compile(r"(?i)(x-amz-security-token['\"]?\s*[:=,]\s*b?['\"]?)([^'\"\s,}&]+)"),
+    # XML replies (AssumeRole, GetSessionToken, GetRoleCredentials...).
     re.compile(r"(?i)(<(?:SecretAccessKey|SessionToken)>)([^<]+)"),
-    re.compile(r"(?i)(\"(?:secretAccessKey|sessionToken|accessToken|refreshToken|clientSecret)\"\s*:\s*\")([^\"]+)"),
+    # JSON and Python reprs: "secretAccessKey": "...", 'SessionToken': b'...'
+    re.compile(
+        r"(?i)([\"'](?:x-amz-)?(?:secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token|access[_-]?token"
+        r"|refresh[_-]?token|client[_-]?secret)"
+        r"[\"']\s*:\s*b?[\"'])([^\"']+)"
+    ),
+    # Header and query shapes: X-Amz-Security-Token: ..., X-Amz-Security-Token=...
+    re.compile(r"(?i)(x-amz-security-token\s*[:=]\s*)([^\s&,;]+)"),
+    # INI and key=value shapes.
+    re.compile(r"(?i)((?:aws_)?(?:secret_access_key|session_token|security_token)\s*[=:]\s*)([^\s,;'\"]+)"),
 ]
 
 _known: set[str] = set()
@@ -53,10 +60,7 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     for pattern in _PATTERNS:
-        if pattern.groups == 3:
-            text = pattern.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
-        else:
-            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
 
 
