@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ..manager import CredentialsManager, default_manager
+from ..validate import known_regions
 
 log = logging.getLogger("awswidget.widgets")
 
@@ -47,3 +48,23 @@ def shows_errors(report: Callable[[Any, str], None]) -> Callable[[F], F]:
 def escape(text: str) -> str:
     """HTML-escape text shown in an HTML widget."""
     return html.escape(text, quote=True)
+
+
+#: The value of a region selector's "(no region)" option (a Dropdown cannot select ``None``).
+NO_REGION = ""
+
+
+def region_options(current: str | None, partitions: Iterable[str], *, no_region: bool = True) -> list[tuple[str, str]]:
+    """``(label, name)`` options of botocore's regions in ``partitions``, "(no region)" first.
+
+    A ``current`` region botocore does not list (newer than it, or of another
+    partition) is kept as an option, so a selector can always show it.
+    ``no_region=False`` leaves out the "(no region)" option.
+    """
+    wanted = set(partitions)
+    regions = [r for r in known_regions(None) if r.partition in wanted]
+    options = [("(no region)", NO_REGION)] if no_region else []
+    options += [(r.label, r.name) for r in regions]
+    if current and all(r.name != current for r in regions):
+        options.append((current, current))
+    return options

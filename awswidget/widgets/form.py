@@ -1,0 +1,662 @@
+"""The onboarding form: add (or rotate, or remove) a key profile in one cell.
+
+The notebook version of ``aws configure``. Everything goes through the
+manager: :meth:`~awswidget.manager.CredentialsManager.verify_keys` checks the
+candidate keys with STS, :meth:`~awswidget.manager.CredentialsManager.add_profile`
+writes them safely, so every picker on the same manager lists the new profile
+at once.
+
+The secret access key, the session token and an imported CSV's content are
+never traits of this form. They pass through the synced ``value`` of the
+Password and FileUpload widgets only as long as the user needs them there, and
+are cleared as soon as a save succeeds or is rejected (validation, verification,
+any error, a declined confirmation). A secret imported from a CSV never goes
+into a widget at all: it is kept in a private attribute until used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, FileUpload, HBox, Layout, Password, Text, VBox
+from traitlets import Unicode
+
+from .. import _redact
+from ..errors import ValidationError, VerificationError
+from ..identity import Identity
+from ..manager import CredentialsManager
+from ..profiles import ProfileInfo
+from ..validate import (
+    is_temporary_key,
+    mask,
+    parse_key_csv,
+    suggest_profile_name,
+    validate_access_key_id,
+    validate_profile_name,
+    validate_region,
+    validate_secret_access_key,
+    validate_session_token,
+)
+from ._common import NO_REGION, escape, log, region_options, resolve_manager, shows_errors
+
+__all__ = ["CredentialSetupForm"]
+
+#: The fields of the form, in the order their messages are checked.
+FIELDS = ("profile_name", "access_key_id", "secret_access_key", "session_token", "region")
+_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")  # the ones a person can get keys for in a browser
+_COLORS = {"error": "#b00020", "warning": "#8a5a00", "ok": "#1b6e20", "info": "inherit"}
+_PASTE_HINT = "paste the secret access key"
+
+
+def _html(kind: str, text: str) -> str:
+    if not text:
+        return ""
+    return f'<span style="color:{_COLORS[kind]}">{escape(text)}</span>'
+
+
+@dataclass(repr=False)
+class _Candidate:
+    """The checked values of one save attempt; lives only for that attempt."""
+
+    name: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(repr=False)
+    region: str | None
+    endpoint_url: str | None
+    exists: bool
+    verify: bool
+    select: bool
+
+    def __repr__(self) -> str:
+        return f"_Candidate(name={self.name!r}, access_key_id={mask(self.access_key_id)!r})"
+
+
+class _Confirm(HBox):
+    """A question with a confirm and a cancel button, hidden until asked."""
+
+    def __init__(self, yes_label: str) -> None:
+        self.question = HTML()
+        self.yes_button = Button(description=yes_label, button_style="warning")
+        self.no_button = Button(description="Cancel")
+        self._on_yes: Callable[[], Any] | None = None
+        self._on_no: Callable[[], Any] | None = None
+        super().__init__([self.question, self.yes_button, self.no_button], layout=Layout(display="none"))
+        self.yes_button.on_click(lambda _b: self._answer(self._on_yes))
+        self.no_button.on_click(lambda _b: self._answer(self._on_no))
+
+    @property
+    def visible(self) -> bool:
+        return self.layout.display != "none"
+
+    def ask(self, question_html: str, on_yes: Callable[[], Any], on_no: Callable[[], Any] | None = None) -> None:
+        self.question.value = question_html
+        self._on_yes, self._on_no = on_yes, on_no
+        self.layout.display = None
+
+    def dismiss(self) -> None:
+        self._on_yes = self._on_no = None
+        self.question.value = ""
+        self.layout.display = "none"
+
+    def _answer(self, action: Callable[[], Any] | None) -> None:
+        self.dismiss()
+        if action is not None:
+            action()
+
+
+def _report(form: CredentialSetupForm, message: str) -> None:
+    form._say("error", _redact.redact(message))
+
+
+class CredentialSetupForm(VBox):
+    """Add an access-key profile, verify it with STS, and make it the active one.
+
+    Parameters
+    ----------
+    manager
+        The manager to write through (default: :func:`awswidget.default_manager`).
+    endpoint_url
+        An STS endpoint to verify the keys against (a local AWS endpoint, for
+        instance). Without it, verification follows ``AWS_ENDPOINT_URL`` like
+        every boto3 client. It is saved with the profile only when the user
+        ticks "Save the endpoint URL with the profile".
+
+    Attributes
+    ----------
+    profile_name, access_key_id, secret_access_key, session_token, region, csv_upload
+        The inputs (``session_token`` is shown for temporary ``ASIA…`` keys only;
+        ``region.value`` is a region name, ``""`` for none).
+    verify_checkbox, select_checkbox, save_endpoint_checkbox
+        "Verify before saving" and "Make it the active profile" (both on by
+        default); the endpoint choice appears only with ``endpoint_url``.
+    save_button, message, field_messages
+        Save (enabled once the form is valid), the status line (HTML), and one
+        HTML message per field (``field_messages["secret_access_key"]``…, and
+        ``"csv"`` for the import).
+    save_confirm, remove_confirm
+        The questions asked before replacing a profile or saving root keys, and
+        before removing a profile: ``.question``, ``.yes_button``, ``.no_button``.
+    remove_select, remove_button
+        The "Remove a profile" section.
+    last_save
+        The :class:`~concurrent.futures.Future` of the last save (a
+        :class:`~awswidget.profiles.ProfileInfo`, or ``None`` if nothing was saved).
+
+    Notes
+    -----
+    Clicking Save verifies in a background thread (the status line says
+    "Verifying…" and the kernel stays free); :attr:`last_save` is a
+    :class:`~concurrent.futures.Future` of that click's outcome.
+    :meth:`submit` runs the very same steps but blocks until they are done: it
+    is meant for scripts and tests.
+
+    The secret access key, session token and uploaded CSV are cleared from the
+    widgets right after a save or a rejection, and are never held in a trait.
+
+    Examples
+    --------
+    >>> form = CredentialSetupForm()                       # doctest: +SKIP
+    >>> form.profile_name.value = "dev"
+    >>> form.access_key_id.value = "AKIA..."
+    >>> form.secret_access_key.value = "..."
+    >>> form.submit()                                      # ProfileInfo, or None
+    """
+
+    endpoint_url = Unicode(None, allow_none=True, help="STS endpoint for verification (unsynced).")
+
+    def __init__(self, manager: CredentialsManager | None = None, *, endpoint_url: str | None = None, **kwargs: Any) -> None:
+        self.manager = resolve_manager(manager)
+        # The only place a secret from a CSV file lives, until it is used or dropped.
+        self._csv_secret: str | None = None
+        self._csv_key_id: str | None = None
+        self._lock = threading.RLock()
+        self._busy = False
+        self._attempted = False
+        self._generation = 0
+        self._confirmed: set[str] = set()
+        self._asking: str | None = None
+        self._auto_name = ""  # the profile name the form suggested (not typed by the user)
+        self._verified: Identity | None = None
+        self._server_errors: dict[str, str] = {}
+        self.last_save: Future[ProfileInfo | None] | None = None
+
+        wide = {"description_width": "11em"}
+        self.title = HTML("<b>Add an AWS profile</b> (access keys of an IAM user)")
+        self.csv_upload = FileUpload(accept=".csv", multiple=False, description="Import key CSV", icon="file-import")
+        self.profile_name = Text(description="Profile name", placeholder="e.g. default, dev, prod", style=wide)
+        self.access_key_id = Text(description="Access key ID", placeholder="AKIA…", style=wide)
+        self.secret_access_key = Password(description="Secret access key", placeholder=_PASTE_HINT, style=wide)
+        self.session_token = Password(description="Session token", placeholder="for temporary (ASIA…) keys", style=wide)
+        self.region = Dropdown(description="Region", style=wide)
+        self.verify_checkbox = Checkbox(value=True, description="Verify before saving", indent=False)
+        self.select_checkbox = Checkbox(value=True, description="Make it the active profile", indent=False)
+        self.save_endpoint_checkbox = Checkbox(value=False, description="Save the endpoint URL with the profile", indent=False)
+        self.save_button = Button(description="Save", button_style="primary", icon="save", disabled=True)
+        self.save_confirm = _Confirm("Save anyway")
+        self.message = HTML()
+        self.field_messages = {name: HTML() for name in (*FIELDS, "csv")}
+
+        self.remove_select = Dropdown(description="Profile")
+        self.remove_button = Button(description="Remove…", icon="trash")
+        self.remove_confirm = _Confirm("Remove")
+        self.remove_section = Accordion(
+            children=[VBox([HBox([self.remove_select, self.remove_button]), self.remove_confirm])],
+            titles=("Remove a profile",),
+            selected_index=None,
+        )
+
+        self._token_row = self._row(self.session_token)
+        self._token_row.layout.display = "none"  # shown for temporary (ASIA…) keys only
+        self._endpoint_row = HBox([self.save_endpoint_checkbox])
+        rows = [
+            self.title,
+            HBox([self.csv_upload, self.field_messages["csv"]]),
+            self._row(self.profile_name),
+            self._row(self.access_key_id),
+            self._row(self.secret_access_key),
+            self._token_row,
+            self._row(self.region),
+            HBox([self.verify_checkbox, self.select_checkbox]),
+            self._endpoint_row,
+            self.save_button,
+            self.save_confirm,
+            self.message,
+            self.remove_section,
+        ]
+        super().__init__(rows, **kwargs)
+        self.endpoint_url = endpoint_url
+        # Stable CSS classes: selectors for custom styling and the browser tests.
+        self.add_class("awswidget-form")
+        for name in (*FIELDS, "save_button", "message"):
+            getattr(self, name).add_class(f"awswidget-{name.replace('_', '-')}")
+        for name, widget in self.field_messages.items():
+            widget.add_class(f"awswidget-{name.replace('_', '-')}-message")
+        self._inputs = (self.csv_upload, self.profile_name, self.access_key_id, self.secret_access_key,
+                        self.session_token, self.region, self.verify_checkbox, self.select_checkbox,
+                        self.save_endpoint_checkbox)
+
+        for widget in (self.profile_name, self.access_key_id, self.secret_access_key, self.session_token,
+                       self.region, self.verify_checkbox, self.select_checkbox, self.save_endpoint_checkbox):
+            widget.observe(self._on_field_change, names="value")
+        self.csv_upload.observe(self._on_upload, names="value")
+        self.save_button.on_click(self._on_save_click)
+        self.remove_select.observe(self._on_remove_choice, names="value")
+        self.remove_button.on_click(self._on_remove_click)
+        self.manager.observe(self._on_profiles, names="profiles")
+        self.observe(self._on_endpoint, names="endpoint_url")
+
+        self._on_endpoint(None)
+        self._on_profiles(None)
+        self._reset()
+
+    def _row(self, widget: Any) -> HBox:
+        return HBox([widget, self.field_messages[_field_name(self, widget)]])
+
+    def __repr__(self) -> str:
+        key = mask(self.access_key_id.value.strip()) if self.access_key_id.value else ""
+        return (
+            f"CredentialSetupForm(profile_name={self.profile_name.value!r}, access_key_id={key!r}, "
+            f"region={self.region.value or None!r}, manager={self.manager!r})"
+        )
+
+    __str__ = __repr__
+
+    def close(self) -> None:
+        """Stop following the manager and close the form's widgets (dropping any secret)."""
+        manager = getattr(self, "manager", None)  # close() also runs from __del__, maybe half-built
+        if manager is not None:
+            with contextlib.suppress(ValueError):
+                manager.unobserve(self._on_profiles, names="profiles")
+        if hasattr(self, "_inputs"):
+            self._clear_secrets()
+            pending = list(self.children)
+            while pending:
+                widget = pending.pop()
+                pending.extend(getattr(widget, "children", ()))
+                widget.close()
+        super().close()
+
+    # ------------------------------------------------------------------ public
+
+    def submit(self) -> ProfileInfo | None:
+        """Do what clicking Save does, blocking until it is done (for scripts and tests).
+
+        Returns the saved :class:`~awswidget.profiles.ProfileInfo`, or ``None``
+        when nothing was saved: the form was rejected (the status line and the
+        field messages say why) or it waits for a confirmation (``save_confirm``
+        is visible; answer with :meth:`confirm` or its buttons).
+        """
+        return self._save(background=False).result()
+
+    def confirm(self) -> ProfileInfo | None:
+        """Answer yes to the pending save question (overwrite, root keys), blocking like :meth:`submit`."""
+        if self._asking is None:
+            return None
+        self._confirmed.add(self._asking)
+        self.save_confirm.dismiss()
+        return self._save(background=False).result()
+
+    # ------------------------------------------------------------------ validation
+
+    def _secret_value(self) -> str:
+        return self.secret_access_key.value or (self._csv_secret or "")
+
+    def _check(self) -> tuple[dict[str, str], dict[str, list[str]], dict[str, Any]]:
+        """Validate every field: errors, warnings and the cleaned values."""
+        errors: dict[str, str] = {}
+        warnings: dict[str, list[str]] = {}
+        values: dict[str, Any] = {}
+
+        def run(name: str, check: Callable[[], Any]) -> None:
+            try:
+                result = check()
+            except ValidationError as exc:
+                errors[exc.field if exc.field in FIELDS else name] = exc.reason
+                return
+            if isinstance(result, tuple):
+                values[name], warnings[name] = result[0], list(result[1])
+            else:
+                values[name] = result
+
+        run("profile_name", lambda: validate_profile_name(self.profile_name.value))
+        run("access_key_id", lambda: validate_access_key_id(self.access_key_id.value))
+        run("secret_access_key", lambda: validate_secret_access_key(self._secret_value()))
+        run("session_token", lambda: validate_session_token(self.session_token.value, self.access_key_id.value))
+        run("region", lambda: validate_region(self.region.value or None))
+        name = values.get("profile_name")
+        if name is not None and name in self.manager.profiles:
+            warnings.setdefault("profile_name", []).append(
+                f"Profile '{name}' exists: saving replaces its keys (you will be asked to confirm)."
+            )
+        return errors, warnings, values
+
+    def _empty(self, name: str) -> bool:
+        if name == "secret_access_key":
+            return not self._secret_value().strip()
+        return not str(getattr(self, name).value or "").strip()
+
+    def _revalidate(self) -> dict[str, str]:
+        errors, warnings, _ = self._check()
+        for name in FIELDS:
+            error = errors.get(name)
+            if error and self._empty(name) and not self._attempted and name != "session_token":
+                # "Enter a value" only once the user tried to save; the token field is the exception:
+                # it appears for ASIA keys, and the message says why it did.
+                error = None
+            if name in self._server_errors:  # what AWS said about this field, until the field changes
+                html = _html("error", self._server_errors[name])
+            elif error:
+                html = _html("error", error)
+            else:
+                html = _html("warning", " ".join(warnings.get(name, [])))
+            self.field_messages[name].value = html
+        self.save_button.disabled = bool(errors) or self._busy
+        self.save_button.tooltip = "" if not errors else "Not ready: " + "; ".join(errors.values())
+        return errors
+
+    # ------------------------------------------------------------------ observers
+
+    @shows_errors(_report)
+    def _on_field_change(self, change: Any) -> None:
+        with self._lock:
+            self._invalidate()
+            name = _field_name(self, change.owner)
+            self._server_errors.pop(name, None)
+            if name == "access_key_id":
+                self._server_errors.pop("secret_access_key", None)
+                if self._csv_key_id is not None and change.new.strip() != self._csv_key_id:
+                    self._drop_csv_secret()  # the imported secret belongs to the imported key only
+                temporary = is_temporary_key(change.new)
+                self._token_row.layout.display = None if temporary else "none"
+                if not temporary and self.session_token.value:
+                    self.session_token.value = ""  # a token without its temporary key is useless: drop it
+            elif name == "secret_access_key" and change.new and self._csv_secret is not None:
+                self._drop_csv_secret()
+            self._revalidate()
+
+    def _invalidate(self) -> None:
+        """The values changed (or were dropped): answers and verdicts about the old ones no longer hold."""
+        self._generation += 1
+        self._confirmed.clear()
+        self._verified = None
+        self._asking = None
+        self.save_confirm.dismiss()
+
+    @shows_errors(_report)
+    def _on_profiles(self, _change: Any) -> None:
+        names = tuple(self.manager.profiles)
+        current = self.remove_select.value
+        if names != tuple(self.remove_select.options):
+            self.remove_select.options = names  # resets the selection: restore it below
+            self.remove_select.value = current if current in names else (names[0] if names else None)
+        self.remove_button.disabled = not names
+        self._revalidate()
+
+    def _on_endpoint(self, _change: Any) -> None:
+        url = self.endpoint_url
+        self.save_endpoint_checkbox.description = f"Save the endpoint URL ({url}) with the profile" if url else ""
+        self._endpoint_row.layout.display = None if url else "none"
+
+    # ------------------------------------------------------------------ CSV import
+
+    @shows_errors(_report)
+    def _on_upload(self, change: Any) -> None:
+        if not change.new:
+            return
+        item = change.new[0]
+        filename = str(item.get("name") or "the file")
+        try:
+            parsed = parse_key_csv(bytes(item["content"]))
+        except ValidationError as exc:
+            self._drop_csv_secret()
+            self.field_messages["csv"].value = _html("error", f"{filename}: {exc.reason}")
+            return
+        finally:
+            self.csv_upload.value = ()  # the file's content (secret, console password) leaves the widget state now
+        with self._lock:
+            self.secret_access_key.value = ""
+            # Known before the key ID changes, so the change does not drop the secret it belongs to.
+            self._csv_key_id, self._csv_secret = parsed.access_key_id, parsed.secret_access_key
+            self.access_key_id.value = parsed.access_key_id
+            self.secret_access_key.placeholder = f"imported from {filename} (type to replace)"
+            suggested = suggest_profile_name(parsed.user_name)
+            if suggested and self.profile_name.value.strip() in ("", self._auto_name):
+                self._suggest_name(suggested)  # never over a name the user typed
+            self._revalidate()
+        user = f" of IAM user {parsed.user_name}" if parsed.user_name else ""
+        self.field_messages["csv"].value = _html(
+            "ok", f"Imported key {mask(parsed.access_key_id)}{user} from {filename}."
+        )
+
+    def _suggest_name(self, name: str) -> None:
+        self.profile_name.value = name
+        self._auto_name = name
+
+    def _drop_csv_secret(self) -> None:
+        self._csv_secret = self._csv_key_id = None
+        self.secret_access_key.placeholder = _PASTE_HINT
+
+    # ------------------------------------------------------------------ saving
+
+    def _on_save_click(self, _button: Any) -> None:
+        self._save(background=True)
+
+    def _save(self, *, background: bool) -> Future[ProfileInfo | None]:
+        future: Future[ProfileInfo | None] = Future()
+        self.last_save = future
+        with self._lock:
+            if self._busy:
+                self._say("warning", "Still verifying the keys; wait for the result.")
+                future.set_result(None)
+                return future
+            try:
+                candidate = self._prepare()
+            except Exception as exc:  # any failure is a rejection: the secret goes
+                self._reject(exc)
+                future.set_result(None)
+                return future
+            if candidate is None:
+                future.set_result(None)
+                return future
+            generation = self._generation
+            verifying = candidate.verify and self._verified is None
+            if verifying:
+                self._set_busy(True)
+                self._say("info", f"Verifying key {mask(candidate.access_key_id)} with AWS STS…")
+        if verifying and background:
+            threading.Thread(
+                target=self._finish_into, args=(candidate, generation, future), daemon=True, name="awswidget-form-save"
+            ).start()
+        else:
+            self._finish_into(candidate, generation, future)  # the network call, if any, runs outside the lock
+        return future
+
+    def _finish_into(self, candidate: _Candidate, generation: int, future: Future[ProfileInfo | None]) -> None:
+        try:
+            future.set_result(self._finish(candidate, generation))
+        except BaseException as exc:  # _finish handles errors; this is the last resort
+            future.set_exception(exc)
+
+    def _prepare(self) -> _Candidate | None:
+        """Check the form; ``None`` while a confirmation is pending."""
+        self._attempted = True
+        errors = self._revalidate()
+        if errors:
+            first = next(name for name in FIELDS if name in errors)
+            raise ValidationError(first, f"fix the marked field{'s' if len(errors) > 1 else ''} ({errors[first]})")
+        _, _, values = self._check()
+        exists = values["profile_name"] in self.manager.profiles
+        candidate = _Candidate(
+            name=values["profile_name"],
+            access_key_id=values["access_key_id"],
+            secret_access_key=values["secret_access_key"],
+            session_token=values["session_token"],
+            region=values["region"],
+            endpoint_url=self.endpoint_url,
+            exists=exists,
+            verify=self.verify_checkbox.value,
+            select=self.select_checkbox.value,
+        )
+        if exists and "overwrite" not in self._confirmed:
+            paths = " and ".join(self.manager.profile_info(candidate.name).sources) or "the shared files"
+            self._ask(
+                "overwrite",
+                f"Profile '{candidate.name}' already exists in {paths}. Replace its keys with "
+                f"{mask(candidate.access_key_id)} (rotate keys)?",
+                "Replace",
+            )
+            return None
+        return candidate
+
+    def _finish(self, candidate: _Candidate, generation: int) -> ProfileInfo | None:
+        """Verify (when asked), then write; every way out leaves no secret in the widgets."""
+        try:
+            identity = self._verified
+            if candidate.verify and identity is None:
+                identity = self.manager.verify_keys(
+                    candidate.access_key_id,
+                    candidate.secret_access_key,
+                    candidate.session_token,
+                    region=candidate.region,
+                    endpoint_url=candidate.endpoint_url,
+                )
+                with self._lock:
+                    if generation != self._generation:
+                        raise VerificationError("The form changed while the keys were being verified; nothing was saved.")
+                    self._verified = identity
+                if identity.is_root and "root" not in self._confirmed:
+                    self._ask(
+                        "root",
+                        f"These are the <b>root</b> credentials of account {escape(identity.account)}. AWS recommends "
+                        "using an IAM user's access keys (or a role) instead: root keys can do anything, including "
+                        "closing the account. Save the root keys anyway?",
+                        "Save root keys",
+                        trusted_html=True,
+                    )
+                    return None
+            info = self.manager.add_profile(
+                candidate.name,
+                candidate.access_key_id,
+                candidate.secret_access_key,
+                region=candidate.region,
+                session_token=candidate.session_token,
+                overwrite=candidate.exists,
+                endpoint_url=candidate.endpoint_url if self.save_endpoint_checkbox.value else None,
+                select=candidate.select,
+            )
+        except Exception as exc:  # a rejection: say why, keep nothing
+            self._reject(exc)
+            return None
+        finally:
+            self._set_busy(False)
+        self._succeeded(candidate, info, identity)
+        return info
+
+    def _succeeded(self, candidate: _Candidate, info: ProfileInfo, identity: Identity | None) -> None:
+        verb = "Replaced the keys of" if candidate.exists else "Saved"
+        text = f"{verb} profile '{info.name}' (key {mask(candidate.access_key_id)}) in {' and '.join(info.sources)}."
+        if identity is not None:
+            text += f" Verified: account {identity.account}, {identity.principal_kind} {identity.name}."
+        if candidate.select:
+            text += " It is now the active profile."
+        self._reset()
+        self._say("ok", text)
+
+    def _reject(self, error: BaseException | str) -> None:
+        """Nothing was saved: drop the secrets, then say why (next to the field at fault, if known)."""
+        with self._lock:
+            self._clear_secrets()
+            self._invalidate()
+            # Our errors name the file, line and field, never a value; an unexpected error's text might.
+            reason = _redact.redact(str(error) or type(error).__name__)
+            field_name = getattr(error, "field", None)
+            if isinstance(error, VerificationError) and field_name in FIELDS:
+                self._server_errors[field_name] = reason
+            self._revalidate()
+        if isinstance(error, BaseException) and not isinstance(error, (ValidationError, VerificationError)):
+            log.warning("Saving the profile failed: %s", reason)
+        self._say("error", f"Not saved: {reason.rstrip('.')}. Enter the secret again to retry.")
+
+    def _ask(self, kind: str, question: str, yes_label: str, *, trusted_html: bool = False) -> None:
+        self._asking = kind
+        self.save_confirm.yes_button.description = yes_label
+        self.save_confirm.ask(question if trusted_html else escape(question), self._confirmed_click, self._declined)
+        self._say("warning", "Waiting for your answer below the Save button.")
+
+    @shows_errors(_report)
+    def _confirmed_click(self) -> None:
+        if self._asking is not None:
+            self._confirmed.add(self._asking)
+        self._save(background=True)
+
+    @shows_errors(_report)
+    def _declined(self) -> None:
+        self._reject("you cancelled; the shared files were left unchanged.")
+
+    def _clear_secrets(self) -> None:
+        self._drop_csv_secret()
+        self.secret_access_key.value = ""
+        self.session_token.value = ""
+        self.csv_upload.value = ()
+
+    def _reset(self) -> None:
+        """Empty the form for the next profile (the checkboxes keep the user's choice)."""
+        with self._lock:
+            self._clear_secrets()
+            self.access_key_id.value = ""
+            self._suggest_name("" if self.manager.profiles else "default")  # the first profile: boto3's default
+            region = self.manager.region or NO_REGION
+            self.region.options = region_options(region, _PARTITIONS)
+            self.region.value = region
+            self.field_messages["csv"].value = ""
+            self._server_errors.clear()
+            self._attempted = False
+            self._revalidate()
+
+    def _set_busy(self, busy: bool) -> None:
+        with self._lock:
+            self._busy = busy
+            for widget in self._inputs:
+                widget.disabled = busy
+            self._revalidate()
+
+    def _say(self, kind: str, text: str) -> None:
+        self.message.value = _html(kind, text)
+
+    # ------------------------------------------------------------------ removing
+
+    def _on_remove_choice(self, _change: Any) -> None:
+        self.remove_confirm.dismiss()
+
+    @shows_errors(_report)
+    def _on_remove_click(self, _button: Any) -> None:
+        name = self.remove_select.value
+        if not name:
+            return
+        info = self.manager.profile_info(name)
+        where = " and ".join(info.sources) or "the shared files"
+        self.remove_confirm.ask(
+            escape(f"Remove profile '{name}' ({info.kind_label}) from {where}? This cannot be undone."),
+            lambda: self._remove(name),
+            lambda: self._say("info", f"Profile '{name}' was kept."),
+        )
+
+    @shows_errors(_report)
+    def _remove(self, name: str) -> None:
+        info = self.manager.profile_info(name)
+        self.manager.remove_profile(name)
+        self._say("ok", f"Removed profile '{name}' from {' and '.join(info.sources)}.")
+
+
+def _field_name(form: CredentialSetupForm, widget: Any) -> str:
+    """The attribute name of one of the form's fields."""
+    for name in (*FIELDS, "verify_checkbox", "select_checkbox", "save_endpoint_checkbox"):
+        if getattr(form, name, None) is widget:
+            return name
+    raise KeyError(type(widget).__name__)
