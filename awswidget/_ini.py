@@ -2,10 +2,12 @@
 
 Edits touch only the lines of the keys and sections they change; every other
 byte -- comments, blank lines, spacing, unknown keys, nested ``s3 =`` blocks,
-line endings (CRLF stays CRLF) -- is kept. Lines are classified the way
-:mod:`configparser` reads them (botocore's parser), so "which lines belong to
-which section" agrees with what botocore sees; the writer re-parses the result
-with botocore before it replaces a file, so any disagreement is caught.
+line endings (CRLF stays CRLF), a missing final newline -- is kept. Lines are
+classified the way :mod:`configparser` reads them (botocore's parser), so
+"which lines belong to which section" agrees with what botocore sees. After
+every edit the document is classified again and must read as intended (an
+indented line can turn into a continuation of the line before it); the writer
+also re-parses the result with botocore before it replaces a file.
 """
 
 from __future__ import annotations
@@ -19,6 +21,16 @@ _SECTION_RE = re.compile(r"\[(?P<header>.+)\]")
 _OPTION_RE = re.compile(r"(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$")
 # Universal newlines, as configparser reads a file: \r\n, \r or \n.
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+# Keys awswidget writes; every AWS setting has this shape.
+_KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+class EditError(ValueError):
+    """An edit that cannot be made safely, or a line that cannot be read; nothing has been written."""
+
+    def __init__(self, reason: str, lineno: int | None = None) -> None:
+        super().__init__(reason)
+        self.lineno = lineno
 
 
 @dataclass
@@ -33,34 +45,83 @@ def split_lines(text: str) -> list[str]:
     return _LINE_RE.findall(text)
 
 
+def _indent(text: str) -> str:
+    return text[: len(text) - len(text.lstrip())]
+
+
+def _has_eol(text: str) -> bool:
+    return text.endswith(("\n", "\r"))
+
+
+def _option_name(value: str) -> str | None:
+    """The option name configparser's OPTCRE finds in a stripped line, or ``None``.
+
+    ``(?P<option>.*?)\\s*(?P<vi>[=:])\\s*(?P<value>.*)$`` takes the text before the
+    first delimiter, without its trailing whitespace; found here with ``str.find``
+    (the regex costs more than the rest of a scan of a large file).
+    """
+    eq, colon = value.find("="), value.find(":")
+    cut = eq if colon < 0 or 0 <= eq < colon else colon
+    return value[:cut].rstrip() if cut >= 0 else None
+
+
 def _scan(text: str) -> list[_Line]:
+    """Classify lines exactly as ``configparser.RawConfigParser._read`` does.
+
+    Duplicates are not checked here (the repair needs to see them); a line
+    botocore could never read raises :class:`EditError` naming its number only.
+    """
     lines: list[_Line] = []
+    append = lines.append
     in_section = False
     optname: str | None = None
     indent_level = 0
-    for raw in split_lines(text):
+    for lineno, raw in enumerate(split_lines(text), start=1):
         value = raw.strip()
         if not value or value[0] in "#;":
-            lines.append(_Line(raw, "blank" if not value else "comment", key=optname))
+            # Blank and comment lines neither end a value nor reset the indentation
+            # (configparser's empty_lines_in_values=True).
+            append(_Line(raw, "comment" if value else "blank", key=optname))
             continue
         indent = len(raw) - len(raw.lstrip())
         if in_section and optname and indent > indent_level:
-            lines.append(_Line(raw, "continuation", key=optname))
+            append(_Line(raw, "continuation", key=optname))
             continue
         indent_level = indent
-        m = _SECTION_RE.match(value)
+        m = _SECTION_RE.match(value) if value[0] == "[" else None
         if m:
             in_section = True
             optname = None
-            lines.append(_Line(raw, "section", header=m.group("header")))
+            append(_Line(raw, "section", header=m.group("header")))
             continue
-        m = _OPTION_RE.match(value)
-        if not in_section or not m or not m.group("option"):
-            # botocore cannot parse this file; the writer refuses it before editing.
-            raise ValueError("unparseable line")
-        optname = m.group("option").rstrip().lower()
-        lines.append(_Line(raw, "option", key=optname))
+        option = _option_name(value) if in_section else None
+        if not option:
+            raise EditError(f"line {lineno} is not 'key = value', a [section] or a comment", lineno)
+        optname = option.lower()
+        append(_Line(raw, "option", key=optname))
     return lines
+
+
+def nested_block_error_line(text: str) -> int | None:
+    """The first line of a nested block (``s3 =`` then indented lines) that has no '='.
+
+    botocore reads such a block as ``key = value`` pairs and rejects the file
+    without saying where; this says where.
+    """
+    try:
+        lines = _scan(text)
+    except EditError:
+        return None
+    nested = False
+    for lineno, line in enumerate(lines, start=1):
+        if line.kind == "option":
+            m = _OPTION_RE.match(line.text.strip())
+            nested = bool(m) and not m.group("value")
+        elif line.kind == "section":
+            nested = False
+        elif line.kind == "continuation" and nested and "=" not in line.text:
+            return lineno
+    return None
 
 
 def _eol_of(text: str) -> str:
@@ -71,14 +132,39 @@ def _eol_of(text: str) -> str:
     return "\n"
 
 
+def _check_entry(header: str, key: str, value: str | None) -> None:
+    # Refuse what would break the file's structure, before anything is written.
+    if not header or any(c in header for c in "\r\n"):
+        raise EditError("a section name cannot be empty or contain line breaks")
+    if not _KEY_RE.fullmatch(key):
+        raise EditError(f"'{key[:40]}' is not a valid key name")
+    if value is not None:
+        if any(c in value for c in "\r\n"):
+            raise EditError(f"the value of '{key}' cannot contain line breaks")
+        if value != value.strip():
+            raise EditError(f"the value of '{key}' cannot start or end with spaces")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change made by :meth:`IniDocument.merge_duplicates` (1-based line numbers of the original)."""
+
+    kind: str  # "section" | "key"
+    header: str
+    key: str | None
+    lines: tuple[int, ...]  # every occurrence
+    kept: int  # the occurrence that wins
+
+
 class IniDocument:
     """An editable view of one INI file that keeps every untouched byte."""
 
     def __init__(self, text: str) -> None:
         self._lines = _scan(text)
-        endings = [_eol_of(line.text) for line in self._lines if line.text.endswith(("\n", "\r"))]
-        # New lines follow the file's own convention (the most common ending).
-        self.eol = max(set(endings), key=endings.count) if endings else "\n"
+        crlf = text.count("\r\n")
+        counts = {"\n": text.count("\n") - crlf, "\r": text.count("\r") - crlf, "\r\n": crlf}
+        # New lines follow the file's own convention (the most common ending; LF when there is none).
+        self.eol = max(counts, key=lambda eol: counts[eol]) if any(counts.values()) else "\n"
         #: header -> {key: value or None (removed)} written by set(); headers removed by remove()
         self.expected: dict[str, dict[str, str | None]] = {}
         self.removed: set[str] = set()
@@ -88,6 +174,8 @@ class IniDocument:
 
     def headers(self) -> list[str]:
         return [line.header for line in self._lines if line.kind == "section" and line.header is not None]
+
+    # ------------------------------------------------------------------ structure
 
     def _sections(self, match: Callable[[str], bool]) -> list[tuple[int, int]]:
         """(start, end) line ranges of the matching sections; end excludes trailing blanks and comments."""
@@ -109,41 +197,130 @@ class IniDocument:
                 i += 1
         return spans
 
-    def _option_span(self, start: int, end: int, key: str) -> tuple[int, int] | None:
-        """The lines of ``key`` in a section: its option line and any continuation lines."""
+    def _option_spans(self, start: int, end: int) -> list[tuple[str, int, int]]:
+        """(key, first, last + 1) of every option of a section body, with its continuation lines."""
+        spans = []
         for i in range(start + 1, end):
-            if self._lines[i].kind == "option" and self._lines[i].key == key:
+            if self._lines[i].kind == "option":
                 last = j = i + 1
                 while j < end and self._lines[j].kind in ("continuation", "blank", "comment"):
                     if self._lines[j].kind == "continuation":
                         last = j + 1
                     j += 1
-                return i, last
+                spans.append((self._lines[i].key or "", i, last))
+        return spans
+
+    def _option_span(self, start: int, end: int, key: str) -> tuple[int, int] | None:
+        """The lines of ``key`` in a section: its option line and any continuation lines."""
+        for name, i, j in self._option_spans(start, end):
+            if name == key:
+                return i, j
         return None
+
+    def _next_significant(self, index: int) -> int | None:
+        for j in range(index, len(self._lines)):
+            if self._lines[j].kind not in ("blank", "comment"):
+                return j
+        return None
+
+    def _insert_indent(self, start: int, end: int) -> str:
+        """Indentation for a new key at the end of a section body that keeps every other line's meaning.
+
+        After an option, configparser reads a deeper-indented line as its
+        continuation, so a new key takes the indentation of the section's last
+        option; in an empty section it must also be at least as deep as the
+        next header, or that header would become the new key's continuation.
+        """
+        options = [i for i in range(start + 1, end) if self._lines[i].kind == "option"]
+        if options:
+            return _indent(self._lines[options[-1]].text)
+        indent = _indent(self._lines[start].text)
+        nxt = self._next_significant(end)
+        if nxt is not None:
+            indent = max(indent, _indent(self._lines[nxt].text), key=len)
+        return indent
+
+    def _eol_before(self, index: int) -> str:
+        # A "\r" followed by a line that starts with "\n" would read as one "\r\n".
+        if self.eol == "\r" and index < len(self._lines) and self._lines[index].text.startswith("\n"):
+            return "\r\n"
+        return self.eol
+
+    def _check_structure(self, before: list[_Line]) -> None:
+        """Classify the edited lines again: every line must read as we meant it to.
+
+        Only the changed region is scanned again, widened to the section header
+        before it and the first header after it: a header resets configparser's
+        state, so lines beyond it read as they did. (Unchanged lines are the very
+        same ``_Line`` objects, so the region is found by identity.)
+        """
+        after = self._lines
+        prefix = 0
+        limit = min(len(before), len(after))
+        while prefix < limit and before[prefix] is after[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and before[-1 - suffix] is after[-1 - suffix]:
+            suffix += 1
+        # The window starts at an unchanged header (or the top of the file) ...
+        start = max(prefix - 1, 0)
+        while start > 0 and after[start].kind != "section":
+            start -= 1
+        # ... and ends with the first header after the change, whose own reading it verifies.
+        end = len(after) - suffix
+        while end < len(after) and after[end].kind != "section":
+            end += 1
+        window = after[start : end + 1]
+        try:
+            again = _scan("".join(line.text for line in window))
+        except EditError:
+            raise EditError("the edit would make the file unreadable") from None
+
+        def shape(lines: list[_Line]) -> list[tuple[str, str | None, str | None]]:
+            return [
+                ("other", None, None) if line.kind in ("blank", "comment") else (line.kind, line.header, line.key)
+                for line in lines
+            ]
+
+        if shape(again) != shape(window):
+            raise EditError("the edit would change how other lines of the file read")
+
+    # ------------------------------------------------------------------ edits
 
     def set(self, header: str, values: dict[str, str | None], match: Callable[[str], bool] | None = None) -> None:
         """Set (or, with ``None``, remove) keys of a section, creating it when needed.
 
         ``match`` finds the existing section (default: the exact ``header``);
         when several match, the last one -- the one botocore uses -- is edited.
+        A replaced key keeps its line's indentation and line ending. Keys are
+        written in lower case, as configparser reads every key.
         """
+        values = {key.lower(): value for key, value in values.items()}
+        for key, value in values.items():
+            _check_entry(header, key, value)
+        before = list(self._lines)
         spans = self._sections(match or (lambda h: h == header))
         if not spans:
             new = {k: v for k, v in values.items() if v is not None}
             if new:
                 self._append_section(header, new)
                 self.expected[header] = dict(values)
+                self._check_structure(before)
             return
         start, end = spans[-1]
         spans_by_key = {key: self._option_span(start, end, key) for key in values}
-        inserts = [
-            _Line(f"{key} = {value}{self.eol}", "option", key=key)
-            for key, value in values.items()
-            if spans_by_key[key] is None and value is not None
-        ]
+        new_keys = [(k, v) for k, v in values.items() if spans_by_key[k] is None and v is not None]
         edits: list[tuple[int, int, list[_Line]]] = []
-        if inserts:
+        if new_keys:
+            indent = self._insert_indent(start, end)
+            # At the very end of a file with no final newline, the new last line has none either.
+            no_final_eol = end == len(self._lines) and not _has_eol(self._lines[end - 1].text)
             self._ensure_eol(end - 1)
+            inserts = [
+                _Line(f"{indent}{key} = {value}{self._eol_before(end)}", "option", key=key) for key, value in new_keys
+            ]
+            if no_final_eol:
+                inserts[-1].text = inserts[-1].text.rstrip("\r\n")
             edits.append((end, end, inserts))
         for key, value in values.items():
             span = spans_by_key[key]
@@ -152,15 +329,18 @@ class IniDocument:
             i, j = span
             last = self._lines[j - 1].text
             # The new line ends like the old one did (even with no newline at the end of a file).
-            eol = _eol_of(last) if last.endswith(("\n", "\r")) else ""
-            edits.append((i, j, [] if value is None else [_Line(f"{key} = {value}{eol}", "option", key=key)]))
+            eol = _eol_of(last) if _has_eol(last) else ""
+            indent = _indent(self._lines[i].text)
+            edits.append((i, j, [] if value is None else [_Line(f"{indent}{key} = {value}{eol}", "option", key=key)]))
         for i, j, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
             self._lines[i:j] = replacement
         self.expected[self._lines[start].header or header] = dict(values)
+        self._check_structure(before)
 
     def remove(self, match: Callable[[str], bool]) -> int:
         """Remove every matching section (header, keys and inner comments); return how many."""
         spans = self._sections(match)
+        before = list(self._lines)
         for start, end in reversed(spans):
             self.removed.add(self._lines[start].header or "")
             stop = end
@@ -170,24 +350,115 @@ class IniDocument:
                 stop += 1
             if stop < len(self._lines) and self._lines[stop].kind != "section":
                 stop = end
-            if start > 0 and stop == len(self._lines):
-                # Removing the last section: drop the blank lines before it instead.
-                while start > 0 and self._lines[start - 1].kind == "blank":
-                    start -= 1
+            if stop == len(self._lines) and start > 0 and self._lines[start - 1].kind == "blank":
+                # Removing the last section: take the one blank line before it, which is what
+                # _append_section puts there, so adding then removing a profile is an exact no-op.
+                start -= 1
             del self._lines[start:stop]
+            self._unindent_orphan_header(start)
+        if spans:
+            self._check_structure(before)
         return len(spans)
+
+    def _unindent_orphan_header(self, index: int) -> None:
+        """After a removal, an indented header deeper than the option now before it would read as
+        that option's continuation: take its indentation away (a header's indentation means nothing)."""
+        nxt = self._next_significant(index)
+        if nxt is None or self._lines[nxt].kind != "section":
+            return
+        for j in range(index - 1, -1, -1):
+            kind = self._lines[j].kind
+            if kind == "section":
+                return
+            if kind == "option":
+                if len(_indent(self._lines[nxt].text)) > len(_indent(self._lines[j].text)):
+                    self._lines[nxt].text = self._lines[nxt].text.lstrip()
+                return
 
     def _ensure_eol(self, index: int) -> None:
         if 0 <= index < len(self._lines):
             line = self._lines[index]
-            if not line.text.endswith(("\n", "\r")):
+            if not _has_eol(line.text):
                 line.text += self.eol
 
     def _append_section(self, header: str, values: dict[str, str]) -> None:
+        eol = self.eol
+        no_final_eol = bool(self._lines) and not _has_eol(self._lines[-1].text)
         if self._lines:
             self._ensure_eol(len(self._lines) - 1)
-            if self._lines[-1].kind != "blank":
-                self._lines.append(_Line(self.eol, "blank"))
-        self._lines.append(_Line(f"[{header}]{self.eol}", "section", header=header))
+            # Always exactly one separating blank line (remove() takes exactly one back); it ends
+            # like the line before it, so "\r" + "\n" never merge into one line ending.
+            self._lines.append(_Line(_eol_of(self._lines[-1].text), "blank"))
+        self._lines.append(_Line(f"[{header}]{eol}", "section", header=header))
         for key, value in values.items():
-            self._lines.append(_Line(f"{key} = {value}{self.eol}", "option", key=key))
+            self._lines.append(_Line(f"{key} = {value}{eol}", "option", key=key))
+        if no_final_eol:
+            self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
+
+    # ------------------------------------------------------------------ repair
+
+    def merge_duplicates(self) -> list[Change]:
+        """Merge repeated sections and keys the way a lenient INI reader reads them.
+
+        A repeated section is merged into its last occurrence: header lines of
+        the earlier ones go, and their keys that no later occurrence sets again
+        move into the last one. A repeated key keeps its last occurrence. This
+        is what ``configparser.RawConfigParser(strict=False)`` (and botocore on
+        Python 2) made of such a file. Comment and blank lines stay where they are.
+        """
+        sections: dict[str, list[tuple[int, int]]] = {}
+        for start, end in self._sections(lambda _h: True):
+            sections.setdefault(self._lines[start].header or "", []).append((start, end))
+        changes: list[Change] = []
+        drop: set[int] = set()
+        moves: dict[int, list[_Line]] = {}  # insertion index -> moved lines
+        for header, spans in sections.items():
+            entries: dict[str, list[tuple[int, int, int]]] = {}  # key -> [(occurrence, first, stop)]
+            for n, (start, end) in enumerate(spans):
+                for key, i, j in self._option_spans(start, end):
+                    entries.setdefault(key, []).append((n, i, j))
+            if len(spans) > 1:
+                changes.append(Change("section", header, None, tuple(s + 1 for s, _ in spans), spans[-1][0] + 1))
+                drop.update(start for start, _ in spans[:-1])
+            target_start, target_end = spans[-1]
+            moved: list[_Line] = []
+            for key, found in entries.items():
+                if len(found) > 1:
+                    changes.append(Change("key", header, key, tuple(i + 1 for _, i, _ in found), found[-1][1] + 1))
+                for _n, i, j in found[:-1]:
+                    drop.update(k for k in range(i, j) if self._lines[k].kind in ("option", "continuation"))
+                n, i, j = found[-1]
+                if n != len(spans) - 1:
+                    # The winning value sits in an earlier occurrence: carry it into the last one.
+                    carried = [k for k in range(i, j) if self._lines[k].kind in ("option", "continuation")]
+                    drop.update(carried)
+                    moved.extend(_Line(self._lines[k].text, self._lines[k].kind, key=key) for k in carried)
+            if moved:
+                indent = self._insert_indent(target_start, target_end)
+                for line in moved:
+                    if line.kind == "option":
+                        line.text = indent + line.text.lstrip()
+                    if not _has_eol(line.text):
+                        line.text += self.eol
+                moves[target_end] = moved
+        if not changes:
+            return []
+        lines: list[_Line] = []
+        for index, line in enumerate(self._lines):
+            if index in moves:
+                if lines:
+                    self._ensure_eol_line(lines[-1])
+                lines.extend(moves[index])
+            if index not in drop:
+                lines.append(line)
+        if len(self._lines) in moves:
+            if lines:
+                self._ensure_eol_line(lines[-1])
+            lines.extend(moves[len(self._lines)])
+        before, self._lines = self._lines, lines
+        self._check_structure(before)
+        return sorted(changes, key=lambda c: c.lines[0])
+
+    def _ensure_eol_line(self, line: _Line) -> None:
+        if not _has_eol(line.text):
+            line.text += self.eol

@@ -9,23 +9,63 @@ organisation's config costs seconds. Here every session shares:
   edit made by any program is still seen on the next switch.
 
 Credentials still resolve through botocore's own provider chain (roles, SSO,
-processes, MFA); only the two file parsers inside it are handed the shared parse.
+processes, MFA), in botocore's order. Four providers are swapped for the same
+botocore classes built with different arguments:
+
+* the shared-credentials-file and config-file providers get the shared parse;
+* the assume-role provider gets an :class:`~awswidget.mfa.MfaPrompter` (botocore's
+  default prompter is ``getpass`` bound at import, useless in a kernel) and a
+  process-wide cache of assumed-role credentials, so one MFA code serves until
+  the credentials expire, across sessions and profile switches;
+* the SSO provider (and the source-profile providers of role chains) read the
+  SSO token cache under ``$HOME/.aws/sso/cache`` located *now*, not where
+  ``HOME`` pointed when botocore was imported.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import logging
+import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import files
+from .errors import VerificationError
 from .profiles import full_config
 
 if TYPE_CHECKING:
     import boto3
 
+log = logging.getLogger(__name__)
+
 _loader_lock = threading.Lock()
 _loader: Any = None
 _merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+_builtin_events: Any = None
+
+
+def _builtin_emitter() -> Any:
+    """A copy of an event emitter that holds botocore's built-in handlers.
+
+    Every botocore Session registers its ~1,300 built-in handlers itself (9 ms: it inspects
+    each one's signature), a third of a profile switch. They are registered once here and
+    the emitter copied, as botocore copies a session's emitter for every client it creates.
+    """
+    global _builtin_events
+    with _loader_lock:
+        if _builtin_events is None:
+            import botocore.session
+            from botocore.hooks import HierarchicalEmitter
+
+            emitter = HierarchicalEmitter()
+            botocore.session.Session(event_hooks=emitter)  # registers the built-in handlers into it
+            _builtin_events = emitter
+        return copy.copy(_builtin_events)
 
 
 def shared_loader() -> Any:
@@ -58,10 +98,49 @@ def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
     return hit
 
 
+_profile_maps: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
 def _config_profile_map(path: str) -> dict[str, Any]:
+    """botocore's profile map of one config file, computed once per version of it.
+
+    ``build_profile_map`` deep-copies the whole parse: 0.1 s per call at 10,000 profiles.
+    """
     from botocore.configloader import build_profile_map
 
-    return build_profile_map(_raw(path))
+    snap = files.read_file_cached(path)
+    key = (path, snap.key, snap.exists)
+    with _loader_lock:
+        hit = _profile_maps.get(key)
+    if hit is None:
+        hit = build_profile_map(snap.sections)
+        with _loader_lock:
+            _profile_maps.clear()  # one version per process, like merged_config
+            _profile_maps[key] = hit
+    return hit
+
+
+@functools.cache
+def _builder_class() -> type:
+    from botocore.credentials import ConfigProvider, ProfileProviderBuilder, SharedCredentialProvider
+
+    class CachedParseProviderBuilder(ProfileProviderBuilder):
+        """botocore's builder, whose two file-reading providers get the shared parse.
+
+        The assume-role provider uses it for the source profile of a role: with
+        botocore's own builder every role switch re-parses the credentials file
+        (0.3 s at 10,000 profiles).
+        """
+
+        def _create_shared_credential_provider(self, profile_name: str) -> Any:
+            path = self._session.get_config_variable("credentials_file")
+            return SharedCredentialProvider(path, profile_name, ini_parser=_raw)
+
+        def _create_config_provider(self, profile_name: str) -> Any:
+            path = self._session.get_config_variable("config_file")
+            return ConfigProvider(path, profile_name, config_parser=_config_profile_map)
+
+    return CachedParseProviderBuilder
 
 
 def _session_class() -> type:
@@ -70,39 +149,135 @@ def _session_class() -> type:
     class CachedConfigSession(botocore.session.Session):
         """A botocore session whose ``full_config`` comes from the shared parse."""
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._awswidget_credentials_lock = threading.Lock()
+
+        def get_credentials(self) -> Any:
+            # botocore loads a session's credentials on first use without a lock: two threads on a
+            # fresh session (the picker verifying, the explorer listing) would both run the
+            # assume-role provider, whose shared visited-profiles list then reports a source_profile
+            # loop that is not there (InfiniteLoopConfigError; boto/botocore#1780).
+            with self._awswidget_credentials_lock:
+                return super().get_credentials()
+
         @property
         def full_config(self) -> dict[str, Any]:
-            return merged_config(self.get_config_variable("config_file"), self.get_config_variable("credentials_file"))
+            # Read once per session, as botocore's own Session does (a switch builds a new session, so
+            # edits are seen then); botocore reads this property a dozen times while creating a client.
+            paths = (self.get_config_variable("config_file"), self.get_config_variable("credentials_file"))
+            memo = self.__dict__.get("_awswidget_full_config")
+            if memo is None or memo[0] != paths:
+                memo = (paths, merged_config(*paths))
+                self._awswidget_full_config = memo
+            return memo[1]
 
     return CachedConfigSession
 
 
 _SessionClass: Any = None
 
+# Assumed-role (and SSO role) credentials of every session in this process, keyed as botocore
+# keys them (a hash of the AssumeRole arguments): a switch away and back reuses them, and one MFA
+# code serves until they expire. In memory only: temporary secrets never touch the disk here.
+_role_cache: dict[str, Any] = {}
 
-def make_session(profile: str | None, region: str | None, config_file: str, credentials_file: str) -> boto3.Session:
-    """A ``boto3.Session`` for ``profile`` (``None``: botocore's own default chain)."""
+
+def role_cache() -> dict[str, Any]:
+    """The process-wide cache handed to botocore's credential resolver."""
+    return _role_cache
+
+
+def sso_cache_dir() -> str:
+    """The AWS CLI v2's SSO token cache folder, located from ``HOME`` at call time.
+
+    botocore computes the same path once, when it is imported; a notebook (or a
+    test) that changes ``HOME`` afterwards must not be sent to the old folder.
+    """
+    return os.path.join(os.path.expanduser("~"), ".aws", "sso", "cache")
+
+
+def sso_token_cache(cache_dir: str | None = None) -> Any:
+    """botocore's JSON file cache over the SSO token folder, written as the AWS CLI v2 writes it."""
+    from botocore.utils import JSONFileCache
+
+    return JSONFileCache(cache_dir or sso_cache_dir(), dumps_func=sso_json_dumps)
+
+
+def sso_json_dumps(obj: Any) -> str:
+    """JSON with datetimes as ``2024-01-31T12:00:00Z`` (the AWS CLI v2 token format)."""
+    import datetime as dt
+    import json
+
+    def default(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    return json.dumps(obj, default=default)
+
+
+def _swap(resolver: Any, provider: Any) -> None:
+    """Put ``provider`` where botocore put its provider of the same METHOD."""
+    if provider.METHOD in [p.METHOD for p in resolver.providers]:
+        resolver.insert_after(provider.METHOD, provider)
+        resolver.remove(provider.METHOD)  # removes the first one: botocore's original
+
+
+def make_session(
+    profile: str | None,
+    region: str | None,
+    config_file: str,
+    credentials_file: str,
+    *,
+    prompter: Callable[[str], str] | None = None,
+    sso_dir: str | None = None,
+) -> boto3.Session:
+    """A ``boto3.Session`` for ``profile`` (``None``: botocore's own default chain).
+
+    ``prompter`` answers botocore's MFA prompts (default: an
+    :class:`~awswidget.mfa.MfaPrompter` with no code box, which still asks in a
+    running cell); ``sso_dir`` is the SSO token folder (default: :func:`sso_cache_dir`).
+    """
     global _SessionClass
     import boto3
-    from botocore.credentials import ConfigProvider, SharedCredentialProvider, create_credential_resolver
+    from botocore.credentials import AssumeRoleProvider, create_credential_resolver
 
     if _SessionClass is None:
         _SessionClass = _session_class()
-    bs = _SessionClass(profile=profile)
+    bs = _SessionClass(profile=profile, event_hooks=_builtin_emitter(), include_builtin_handlers=False)
     bs.set_config_variable("config_file", config_file)
     bs.set_config_variable("credentials_file", credentials_file)
     loader = shared_loader()
     bs.register_component("data_loader", loader)
     if profile is not None:
-        resolver = create_credential_resolver(bs, region_name=region)
-        # Same providers, same order; they only get their file contents from the shared parse.
-        for method, provider in (
-            ("shared-credentials-file", SharedCredentialProvider(credentials_file, profile, ini_parser=_raw)),
-            ("config-file", ConfigProvider(config_file, profile, config_parser=_config_profile_map)),
-        ):
-            if method in [p.METHOD for p in resolver.providers]:
-                resolver.insert_after(method, provider)
-                resolver.remove(method)  # removes the first one: botocore's original
+        cache = role_cache()
+        resolver = create_credential_resolver(bs, cache=cache, region_name=region)
+        builder = _builder_class()(bs, cache=cache, region_name=region, sso_token_cache=sso_token_cache(sso_dir))
+        by_method = {p.METHOD: p for p in builder.providers(profile_name=profile, disable_env_vars=True)}
+        original = next((p for p in resolver.providers if p.METHOD == AssumeRoleProvider.METHOD), None)
+        # Same providers, same order; the two file readers only get their contents from the shared parse.
+        swaps = [by_method["sso"], by_method["shared-credentials-file"], by_method["config-file"]]
+        if original is not None and hasattr(original, "_client_creator") and hasattr(original, "_credential_sourcer"):
+            from .mfa import MfaPrompter
+
+            # botocore's own provider, built as create_credential_resolver builds it, plus our prompter
+            # and a builder whose SSO providers read the token folder located now.
+            swaps.append(
+                AssumeRoleProvider(
+                    load_config=lambda: bs.full_config,
+                    client_creator=original._client_creator,
+                    cache=cache,
+                    profile_name=profile,
+                    prompter=prompter or MfaPrompter(profile),
+                    credential_sourcer=original._credential_sourcer,
+                    profile_provider_builder=builder,
+                )
+            )
+        else:  # a botocore that builds it differently: keep its provider (MFA then asks on a terminal)
+            log.warning("botocore's assume-role provider has an unexpected shape; MFA prompts are not redirected")
+        for provider in swaps:
+            _swap(resolver, provider)
         bs.register_component("credential_provider", resolver)
     session = boto3.Session(botocore_session=bs, region_name=region)
     # boto3 appends its data path to the (shared) loader on every Session: keep it once.
@@ -111,6 +286,61 @@ def make_session(profile: str | None, region: str | None, config_file: str, cred
     if len(deduped) != len(paths):
         paths[:] = deduped
     return session
+
+
+def credential_error(exc: BaseException) -> VerificationError | None:
+    """A clear, secret-free sentence for errors of the profile kinds beyond static keys.
+
+    ``None`` when ``exc`` is not one of them (the caller's generic mapping applies).
+    """
+    import json
+
+    import botocore.exceptions as be
+
+    if isinstance(exc, be.RefreshWithMFAUnsupportedError):
+        return VerificationError(
+            "The credentials obtained with the last MFA code have expired: refresh and enter a new code.", None, "MfaExpired"
+        )
+    if isinstance(exc, be.ClientError):
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "AccessDenied" and "MultiFactorAuthentication" in str(error.get("Message", "")):
+            return VerificationError(
+                "AWS did not accept the MFA code (wrong, already used or expired): wait for the next code and try again.",
+                "mfa_code",
+                "MfaRejected",
+            )
+        return None
+    if isinstance(exc, be.CredentialRetrievalError) and getattr(exc, "kwargs", {}).get("provider") == "custom-process":
+        # Its text is the process's stderr, which may hold secrets: never shown.
+        return VerificationError(
+            "The profile's credential_process failed (its output is not shown, as it may contain secrets); "
+            "run the command in a terminal to see why.",
+            None,
+            "CredentialProcess",
+        )
+    if isinstance(exc, json.JSONDecodeError):
+        # Only the process provider parses JSON here; the text it failed on may be a secret.
+        return VerificationError(
+            "The profile's credential_process printed something that is not credentials JSON (not shown, "
+            "as it may contain secrets).",
+            None,
+            "CredentialProcess",
+        )
+    if isinstance(exc, (FileNotFoundError, PermissionError)):
+        return VerificationError(
+            f"The profile's credential_process command could not be started ({exc.strerror or type(exc).__name__}); "
+            "check its path and that it is executable.",
+            None,
+            "CredentialProcess",
+        )
+    if isinstance(exc, be.InfiniteLoopConfigError):
+        visited = [str(p) for p in exc.kwargs.get("visited_profiles", [])]
+        loop = " → ".join([*visited, str(exc.kwargs.get("source_profile", "?"))])
+        return VerificationError(f"The source_profile chain loops back on itself ({loop}).", None, "InfiniteLoop")
+    if isinstance(exc, be.InvalidConfigError):
+        # botocore's text names profiles and settings only (source_profile missing, both sources set...).
+        return VerificationError(str(exc.kwargs.get("error_msg") or exc), None, "InvalidConfig")
+    return None
 
 
 def plain_botocore_session() -> Any:

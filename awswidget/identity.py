@@ -67,6 +67,11 @@ def verification_error(exc: BaseException, endpoint: str | None = None) -> Verif
     """Turn a botocore error into a :class:`VerificationError` whose text holds no secret."""
     import botocore.exceptions as be
 
+    from ._session import credential_error
+
+    known = credential_error(exc)  # MFA, credential_process, role chains: clearer sentences
+    if known is not None:
+        return known
     if isinstance(exc, be.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
@@ -113,5 +118,9 @@ def get_caller_identity(session: boto3.Session, *, timeout: float = 10.0, **clie
         endpoint = client.meta.endpoint_url
         reply = client.get_caller_identity()
     except Exception as exc:  # every failure becomes one sentence; the original may quote secrets
-        raise verification_error(exc, endpoint) from None
-    return Identity(account=str(reply["Account"]), arn=str(reply["Arn"]), user_id=str(reply["UserId"]))
+        # AWS's SignatureDoesNotMatch quotes the canonical request (session token included): raised
+        # outside this block, the original is not even the hidden __context__ a debugger shows.
+        error = verification_error(exc, endpoint)
+    else:
+        return Identity(account=str(reply["Account"]), arn=str(reply["Arn"]), user_id=str(reply["UserId"]))
+    raise error from None

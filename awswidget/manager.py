@@ -13,6 +13,7 @@ botocore's credentials object only.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import threading
@@ -20,13 +21,17 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Bool, Enum, HasTraits, Instance, TraitError, Tuple, Unicode, observe, validate
+from traitlets import Bool, Enum, Float, HasTraits, Instance, TraitError, Tuple, Unicode, observe, validate
 
 from . import _redact, _session, files
 from .errors import ProfileExistsError, ProfileNotFoundError, ValidationError, VerificationError
+from .expiry import ExpiryStatus, status_for, utc_now
 from .files import SharedFiles, config_header, config_profile_name, update_file
 from .identity import Identity, get_caller_identity
+from .mfa import DEFAULT_TIMEOUT as MFA_TIMEOUT
+from .mfa import MfaPrompter, MfaRequest
 from .profiles import ProfileInfo, build_profiles
+from .sso import DeviceLogin, SsoLoginState, sso_config
 from .validate import (
     mask,
     validate_access_key_id,
@@ -91,6 +96,15 @@ def _restore_env(names: tuple[str, ...]) -> None:
             _env_original.pop(name, None)
 
 
+def _usable_region(region: str | None) -> str | None:
+    """``region`` if the ``region`` trait accepts it as it is; a file may hold anything (``None``)."""
+    try:
+        valid, _ = validate_region(region)
+    except ValidationError:
+        return None
+    return region if valid == region else None
+
+
 class CredentialsManager(HasTraits):
     """The single source of truth about AWS profiles in a notebook.
 
@@ -124,6 +138,13 @@ class CredentialsManager(HasTraits):
     file_errors = Tuple(read_only=True, help="Why a shared file cannot be used, one sentence per file.")
     export_env = Bool(True)
     install_default = Bool(True)
+    # Beyond static keys: MFA prompts, SSO device login, temporary credentials' expiry.
+    mfa_request = Instance(MfaRequest, allow_none=True, read_only=True, help="An MFA code botocore waits for; answer() it.")
+    mfa_timeout = Float(MFA_TIMEOUT, help="Seconds a background MFA prompt waits for a code.")
+    sso_login_state = Instance(SsoLoginState, allow_none=True, read_only=True, help="The running or last SSO login.")
+    expires_at = Instance(dt.datetime, allow_none=True, read_only=True, help="When the selection's credentials stop working (UTC).")
+    expiry = Instance(ExpiryStatus, allow_none=True, read_only=True, help="Time left, and what to do when it runs out.")
+    _sso_login: DeviceLogin | None = None
 
     def __init__(
         self,
@@ -274,9 +295,9 @@ class CredentialsManager(HasTraits):
         # botocore's order: AWS_DEFAULT_REGION beats the profile's region.
         env = _user_env("AWS_DEFAULT_REGION")
         if env:
-            return env
+            return _usable_region(env)
         info = self._infos.get(name or "")
-        return info.region if info is not None else None
+        return _usable_region(info.region) if info is not None else None
 
     @observe("profile")
     def _profile_changed(self, change: Any) -> None:
@@ -301,6 +322,9 @@ class CredentialsManager(HasTraits):
     def _apply(self) -> None:
         """Install the selection: default session, environment, reset verification."""
         with self._lock:
+            if self.mfa_request is not None:
+                self.mfa_request.cancel()  # asked for the previous selection's session, which is gone
+                self.set_trait("mfa_request", None)
             self._generation += 1
             self._pending = None
             name, region = self.profile, self.region
@@ -310,7 +334,10 @@ class CredentialsManager(HasTraits):
             elif name is None:
                 session = None
             else:
-                session = _session.make_session(name, region, self.files.config_file, self.files.credentials_file)
+                prompter = MfaPrompter(name, self._publish_mfa, timeout=lambda: self.mfa_timeout)
+                session = _session.make_session(
+                    name, region, self.files.config_file, self.files.credentials_file, prompter=prompter
+                )
             self.set_trait("session", session)
             self._session_sources = self._sources_key(self._infos[name]) if name in self._infos else None
             if self.install_default:
@@ -330,9 +357,11 @@ class CredentialsManager(HasTraits):
                 self.set_trait("status", restoring["status"])
                 self.set_trait("message", restoring["message"])
                 self._refresh_warnings()
+                self.check_expiry()
                 return
             self.set_trait("identity", None)
             self.set_trait("status", "unverified")
+            self.check_expiry()
             self._refresh_warnings()
             self.set_trait("message", self._summary())
 
@@ -374,6 +403,9 @@ class CredentialsManager(HasTraits):
         mode = files.permissive_mode_warning(self.files.credentials_file)
         if mode:
             warnings.append(mode)
+        info = self._infos.get(self.profile or "")
+        if info is not None and info.region and _usable_region(info.region) is None:
+            warnings.append(f"The region of profile '{self.profile}' in {self.files.config_file} is not a region name; it is ignored.")
         if self.identity is not None and self.identity.is_root:
             warnings.append(
                 f"These are root credentials of account {self.identity.account}: AWS recommends using an "
@@ -490,11 +522,19 @@ class CredentialsManager(HasTraits):
         try:
             identity = get_caller_identity(session)
         except VerificationError as exc:
+            with self._lock:
+                info = self._infos.get(self.profile or "")
+                if generation == self._generation and info is not None and info.role_arn:
+                    # botocore asks for an MFA code once per session, even if that attempt failed:
+                    # a fresh session lets the next verification ask again.
+                    self._apply()
+                    generation = self._generation
             self._fail(generation, exc)
             raise
         with self._lock:
             if generation == self._generation:
                 self.set_trait("identity", identity)
+                self._update_expiry(verified=True)  # before the status: observers of "verified" see it
                 self.set_trait("status", "verified")
                 self._refresh_warnings()
                 self.set_trait("message", self._summary())
@@ -507,6 +547,103 @@ class CredentialsManager(HasTraits):
                 self.set_trait("status", "error")
                 name = self.profile or "(none)"
                 self.set_trait("message", f"Profile '{name}' could not be verified: {error.reason}")
+
+    # ------------------------------------------------------------------ MFA, SSO, expiry
+
+    def _publish_mfa(self, request: MfaRequest) -> None:
+        # Called by the MfaPrompter from the thread botocore asks on: when a request starts and ends.
+        with self._lock:
+            if request.pending:
+                self.set_trait("mfa_request", request)
+            elif self.mfa_request is request:
+                self.set_trait("mfa_request", None)
+
+    def refresh_credentials(self, block: bool = False) -> Identity | Future[Identity]:
+        """Get new temporary credentials for the selection, then verify them.
+
+        A fresh session is built, so a role with MFA asks for a new code once
+        its cached credentials are (nearly) expired; SSO profiles use the
+        current SSO login (see :meth:`sso_login`).
+        """
+        with self._lock:
+            self._apply()
+        return self.verify(block=block)
+
+    def mfa_login(self, code: str, profile: str | None = None, **options: Any) -> ProfileInfo:
+        """MFA for plain keys (STS GetSessionToken), saved as ``<profile>-mfa`` and selected.
+
+        See :func:`awswidget.mfa.mfa_login` for ``target``, ``duration_seconds`` and ``select``.
+        """
+        from .mfa import mfa_login
+
+        return mfa_login(self, code, profile, **options)
+
+    def check_expiry(self, now: dt.datetime | None = None) -> ExpiryStatus | None:
+        """Re-read when the selection's credentials stop working; updates ``expires_at`` and ``expiry``.
+
+        No network call and no credential resolution: it looks at what the
+        verified session already holds (and at the SSO token cache), so it is
+        cheap to call periodically.
+        """
+        return self._update_expiry(self.status == "verified", now)
+
+    def _update_expiry(self, verified: bool, now: dt.datetime | None = None) -> ExpiryStatus | None:
+        with self._lock:
+            status = None
+            info = self._infos.get(self.profile or "")
+            if info is not None and verified:
+                config = _session.merged_config(self.files.config_file, self.files.credentials_file)
+                status = status_for(self.session, info, config, now or utc_now())
+            if status != self.expiry:
+                self.set_trait("expiry", status)
+            expires_at = status.expires_at if status is not None else None
+            if expires_at != self.expires_at:
+                self.set_trait("expires_at", expires_at)
+            return status
+
+    def sso_login(self, profile: str | None = None, *, block: bool = False, **options: Any) -> SsoLoginState | Future[SsoLoginState]:
+        """Log in to IAM Identity Center for ``profile`` (default: the selection).
+
+        Runs the device authorization flow: ``sso_login_state`` shows the link
+        and the code to approve, then success or failure. The token is cached
+        where ``aws sso login`` caches it, so every profile of the same SSO
+        session is logged in. With ``block=False`` (default) the flow runs in a
+        background thread and a Future is returned. ``options`` go to
+        :class:`~awswidget.sso.DeviceLogin` (``client``, ``clock``, ``sleep``...).
+        """
+        name = self.profile_info(profile).name
+        config = sso_config(_session.merged_config(self.files.config_file, self.files.credentials_file), name)
+        login = DeviceLogin(config, profile=name, on_change=lambda state: self.set_trait("sso_login_state", state), **options)
+        with self._lock:
+            if self._sso_login is not None:
+                self._sso_login.cancel()  # one login at a time: the newest wins
+            self._sso_login = login
+        if block:
+            state = login.run()
+            self._after_sso_login(config)
+            return state
+        future = login.start()
+        future.add_done_callback(lambda f: None if f.exception() else self._after_sso_login(config))
+        return future
+
+    def cancel_sso_login(self) -> None:
+        """Stop a running :meth:`sso_login`."""
+        with self._lock:
+            if self._sso_login is not None:
+                self._sso_login.cancel()
+
+    def _after_sso_login(self, config: Any) -> None:
+        # Profiles of the same SSO session share the login: re-check the selection if it is one.
+        with self._lock:
+            info = self._infos.get(self.profile or "")
+            if info is None or info.kind != "sso":
+                return
+            try:
+                mine = sso_config(_session.merged_config(self.files.config_file, self.files.credentials_file), info.name)
+            except Exception:  # a broken SSO profile is reported by verify, not here
+                return
+            if mine.cache_key == config.cache_key:
+                self.verify(block=False)
 
     def verify_keys(
         self,
@@ -571,6 +708,8 @@ class CredentialsManager(HasTraits):
             "aws_access_key_id": key_id,
             "aws_secret_access_key": secret,
             "aws_session_token": token,
+            # botocore falls back to this legacy name: a stale one would pair an old token with new keys.
+            "aws_security_token": None,
         }
         with self.files.locked():
             # Cached reads are re-validated against the files' inode, size and mtime: as fresh as a re-read.
@@ -605,6 +744,10 @@ class CredentialsManager(HasTraits):
         """Remove a profile from both shared files (its sections only)."""
         with self.files.locked():
             config, creds = self.files.read()
+            for snap in (creds, config):
+                if snap.error is not None:
+                    # The profile may also be in the file that cannot be read: never remove it halfway.
+                    raise snap.error
             in_creds = name in creds.sections
             in_config = any(config_profile_name(h) == name for h in config.sections)
             if not in_creds and not in_config:
@@ -620,6 +763,41 @@ class CredentialsManager(HasTraits):
                 update_file(path, lambda doc, _sections, m=match: doc.remove(m), lock_held=True, snapshot=snap)
         log.info("Removed profile '%s'", name)
         self.reload()
+
+    def _own_file(self, path: str) -> str:
+        wanted = os.path.realpath(files._expand(path))
+        for own in (self.files.config_file, self.files.credentials_file):
+            if os.path.realpath(own) == wanted:
+                return own
+        raise ValueError(f"{path} is not one of this manager's shared files")
+
+    def plan_repair(self, path: str) -> Any:
+        """What :meth:`repair_file` would change in one of the shared files.
+
+        Returns a :class:`~awswidget.repair.RepairPlan` (``description`` and a
+        masked ``diff``), or ``None`` when there is nothing awswidget can repair.
+        """
+        from .repair import plan_repair
+
+        return plan_repair(self._own_file(path))
+
+    def repair_file(self, path: str, plan: Any = None) -> str:
+        """Repair a shared file botocore rejects (a BOM, a repeated section or key); an explicit action.
+
+        Applies ``plan`` (from :meth:`plan_repair`, so the user saw it) or plans
+        now; saves a backup next to the file first and returns its path.
+        """
+        from .errors import ConfigFileError
+        from .repair import apply_repair, plan_repair
+
+        own = self._own_file(path)
+        plan = plan if plan is not None else plan_repair(own)
+        if plan is None or os.path.realpath(plan.path) != os.path.realpath(own):
+            raise ConfigFileError(own, "awswidget has no repair for this file; fix it by hand")
+        backup = apply_repair(plan)
+        log.info("Repaired %s (backup: %s)", own, backup)
+        self.reload()
+        return backup
 
 
 _default: CredentialsManager | None = None

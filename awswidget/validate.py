@@ -34,6 +34,8 @@ _PROFILE_RE = re.compile(r"[A-Za-z0-9_.@+-]+")
 # Section keywords of the config file; "DEFAULT" is configparser's defaults section.
 _RESERVED_PROFILE_NAMES = {"profile", "sso-session", "services"}
 _MAX_PROFILE_NAME = 128
+# Any region name AWS has used (us-east-1, us-gov-west-1, ap-southeast-7...): one a newer botocore may know.
+_REGION_SHAPE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}")
 
 
 def validate_profile_name(name: str) -> str:
@@ -166,9 +168,15 @@ def validate_region(region: str | None) -> tuple[str | None, list[str]]:
         return None, []
     if any(r.name == region for r in known_regions(None)):
         return region, []
-    if any(re.match(p["regionRegex"], region) for p in _partitions()):
+    if any(re.match(p["regionRegex"], region) for p in _partitions()) or _REGION_SHAPE.fullmatch(region):
         return region, [f"'{region}' is not in this botocore's region list; it may be newer than botocore."]
-    raise ValidationError("region", f"'{region}' is not an AWS region name (for example us-east-1 or eu-west-2).")
+    raise ValidationError("region", f"{_echo(region)} is not an AWS region name (for example us-east-1 or eu-west-2).")
+
+
+def _echo(value: str, limit: int = 40) -> str:
+    """A non-secret input quoted for a message: control characters escaped, long values cut."""
+    shown = repr(value[:limit])
+    return shown[:-1] + "…'" if len(value) > limit else shown
 
 
 @dataclass
@@ -196,40 +204,58 @@ def parse_key_csv(data: bytes | str) -> KeyCsv:
 
     Both layouts are accepted: ``Access key ID,Secret access key`` and
     ``User name,Password,Access key ID,Secret access key,Console login link``.
-    Headers match case-insensitively; a BOM and stray whitespace are tolerated.
-    The console password, when present, is ignored.
+    Headers match case-insensitively; a BOM, stray whitespace, CRLF and a
+    spreadsheet's re-save with ``;`` or tabs are tolerated. The console
+    password, when present, is never read into the result. Every problem is a
+    :class:`~awswidget.errors.ValidationError` on the ``csv`` field, without the
+    file's content.
     """
+    text: str | None
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValidationError("csv", "The key file is not a text (UTF-8) CSV file.") from None
+            text = None  # raised below, not here: the decoder's error holds every byte of the file
+        if text is None:
+            raise ValidationError("csv", "The key file is not a text (UTF-8) CSV file.")
     else:
         text = data.lstrip("\ufeff")
-    try:
-        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
-    except csv.Error:
-        raise ValidationError("csv", "The key file is not a valid CSV file.") from None
-    if not rows:
-        raise ValidationError("csv", "The key file is empty.")
-    header = [h.lower().lstrip("\ufeff") for h in rows[0]]
-    try:
-        id_col = header.index("access key id")
-        secret_col = header.index("secret access key")
-    except ValueError:
+    found = None
+    for delimiter in (",", ";", "\t"):
+        try:
+            rows = [
+                [c.strip() for c in row]
+                for row in csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
+                if any(c.strip() for c in row)
+            ]
+        except csv.Error:
+            raise ValidationError("csv", "The key file is not a valid CSV file.") from None
+        if not rows:
+            raise ValidationError("csv", "The key file is empty.")
+        header = [h.lower() for h in rows[0]]
+        if "access key id" in header and "secret access key" in header:
+            found = rows, header
+            break
+    if found is None:
         raise ValidationError(
             "csv",
             "The key file has no 'Access key ID' and 'Secret access key' columns; "
             "download it from the IAM console (Security credentials → Access keys).",
-        ) from None
+        )
+    rows, header = found
+    id_col, secret_col = header.index("access key id"), header.index("secret access key")
     user_col = header.index("user name") if "user name" in header else None
     if len(rows) < 2:
         raise ValidationError("csv", "The key file has a header but no key.")
     row = rows[1]
     if len(row) <= max(id_col, secret_col):
         raise ValidationError("csv", "The key row of the file is missing columns.")
-    key_id, _ = validate_access_key_id(row[id_col])
-    secret, _ = validate_secret_access_key(row[secret_col])
+    try:
+        key_id, _ = validate_access_key_id(row[id_col])
+        secret, _ = validate_secret_access_key(row[secret_col])
+    except ValidationError as exc:
+        # Shown at the file upload, where the user acted; the reason never quotes the value.
+        raise ValidationError("csv", f"In the key file: {exc.reason}") from None
     user = row[user_col] if user_col is not None and len(row) > user_col and row[user_col] else None
     return KeyCsv(key_id, secret, user)
 

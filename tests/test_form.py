@@ -7,7 +7,6 @@ cannot answer for us, a root ARN from GetCallerIdentity, is stubbed with botocor
 
 from __future__ import annotations
 
-import base64
 import configparser
 import datetime
 import json
@@ -19,7 +18,6 @@ import threading
 import uuid
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -33,13 +31,10 @@ from awswidget.validate import mask
 from awswidget.widgets import CredentialSetupForm, ProfilePicker
 
 from .conftest import AuthAws, AwsFiles
+from .leaks import Capture, new_secret
+from .leaks import decoded_state as _decoded
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
-
-
-def new_secret() -> str:
-    """A 40-character secret unique to one test, so a leak search cannot hit anything else."""
-    return ("Sx/" + uuid.uuid4().hex + "0123456789")[:40]
 
 
 @pytest.fixture(autouse=True)
@@ -51,27 +46,6 @@ def _close_widgets() -> Iterator[None]:
 @pytest.fixture
 def m(aws_env: AwsFiles) -> CredentialsManager:
     return CredentialsManager()
-
-
-@dataclass
-class Capture:
-    """Every log record (DEBUG and up, botocore's included) and every warning of one test."""
-
-    caplog: pytest.LogCaptureFixture
-    recwarn: pytest.WarningsRecorder
-
-    @property
-    def records(self) -> list[logging.LogRecord]:
-        return self.caplog.records
-
-    def clear(self) -> None:
-        self.caplog.clear()
-        self.recwarn.clear()
-
-    def text(self) -> str:
-        records = "\n".join(f"{r.name} {r.getMessage()} {r.msg!r} {r.args!r} {r.exc_text or ''}" for r in self.records)
-        warned = "\n".join(f"{w.category.__name__}: {w.message}" for w in self.recwarn)
-        return "\n".join([records, self.caplog.text, warned])
 
 
 @pytest.fixture
@@ -130,24 +104,6 @@ def picker_names(picker: ProfilePicker) -> list[str]:
 
 
 # ---------------------------------------------------------------- leak checks
-
-
-def _decoded(state: Any) -> str:
-    """JSON text of widget state, with binary buffers (FileUpload content) decoded too."""
-    parts = [json.dumps(state, default=str)]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("encoding") == "base64" and isinstance(node.get("data"), str):
-                parts.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
-    walk(state)
-    return "\n".join(parts)
 
 
 def find_leaks(secret: str, form: CredentialSetupForm, capture: Capture,

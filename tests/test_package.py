@@ -19,7 +19,7 @@ def test_all_is_explicit_and_resolves() -> None:
 
 
 def test_core_does_not_import_ipywidgets() -> None:
-    modules = "awswidget, awswidget.manager, awswidget.files, awswidget.profiles, awswidget.validate, awswidget.identity"
+    modules = "awswidget, awswidget.manager, awswidget.files, awswidget.profiles, awswidget.validate, awswidget.identity, awswidget.resources"
     out = _run(
         f"import sys; import {modules}\n"
         "m = awswidget.CredentialsManager(config_file='/nonexistent/c', credentials_file='/nonexistent/k')\n"

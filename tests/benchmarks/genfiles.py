@@ -4,8 +4,8 @@
 botocore reads as exactly ``n`` profiles, mixed the way a large organisation's
 files look: static keys, temporary keys with session tokens, roles with a
 ``source_profile`` (some with MFA), SSO profiles sharing ``[sso-session ...]``
-sections, ``credential_process`` profiles, nested ``s3 =`` blocks, and
-comments. The same seed always gives the same bytes.
+sections, ``credential_process`` profiles, a few keys kept in the config file itself,
+nested ``s3 =`` blocks, and comments. The same seed always gives the same bytes.
 
 The ``credential_process`` commands are ``echo`` of a fixed JSON document, so
 resolving them runs a real process and still makes no network request.
@@ -19,10 +19,11 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["GeneratedFiles", "generate"]
+__all__ = ["GeneratedFiles", "generate", "key_id", "secret"]
 
 # Kind -> weight in the mix (after "default", which is always a static profile).
-MIX = {"static": 30, "temporary": 10, "role": 14, "role-mfa": 6, "sso": 34, "process": 6}
+MIX = {"static": 28, "temporary": 10, "role": 14, "role-mfa": 6, "sso": 34, "process": 6, "config-keys": 2}
+_FIRST = [*MIX, "static"]
 
 _TEAMS = [
     "payments", "data-platform", "ml-research", "identity", "growth", "search", "mobile", "billing",
@@ -55,11 +56,11 @@ class GeneratedFiles:
         return [name for name, k in self.kinds.items() if k == kind]
 
 
-def _key_id(rng: random.Random, prefix: str = "AKIA") -> str:
+def key_id(rng: random.Random, prefix: str = "AKIA") -> str:
     return prefix + "".join(rng.choices(string.ascii_uppercase + "234567", k=16))
 
 
-def _secret(rng: random.Random) -> str:
+def secret(rng: random.Random) -> str:
     return "".join(rng.choices(string.ascii_letters + string.digits + "+/", k=40))
 
 
@@ -72,7 +73,7 @@ def _account(rng: random.Random) -> str:
     return "".join(rng.choices(string.digits, k=12))
 
 
-def _name(kind: str, rng: random.Random, account: str) -> str:
+def _name(kind: str, rng: random.Random, account: str, pset: str) -> str:
     team, env = rng.choice(_TEAMS), rng.choice(_ENVS)
     if kind == "static":
         return rng.choice([f"{team}-{env}", f"{rng.choice(_PEOPLE)}-{team}", f"ci-{team}-{env}-deployer"])
@@ -80,9 +81,10 @@ def _name(kind: str, rng: random.Random, account: str) -> str:
         return f"{team}-{env}-session"
     if kind in ("role", "role-mfa"):
         return f"{team}-{env}-{rng.choice(_ROLES)}"
+    if kind == "config-keys":
+        return f"legacy-{team}-{env}"
     if kind == "sso":
         # `aws configure sso` names them RoleName-account; aws-sso-util account-name.RoleName.
-        pset = rng.choice(_PERMISSION_SETS)
         return rng.choice([f"{pset}-{account}", f"{team}-{env}.{pset}"])
     return f"vault-{team}-{env}"
 
@@ -112,12 +114,12 @@ def generate(folder: str | Path, n: int, seed: int = 0) -> GeneratedFiles:
         "output = json",
         "",
     ]
-    default_key = _key_id(rng)
+    default_key = key_id(rng)
     credentials: list[str] = [
         "# Long-term keys live here; temporary ones expire.",
         "[default]",
         f"aws_access_key_id = {default_key}",
-        f"aws_secret_access_key = {_secret(rng)}",
+        f"aws_secret_access_key = {secret(rng)}",
         "",
     ]
     out.kinds["default"] = "static"
@@ -126,17 +128,19 @@ def generate(folder: str | Path, n: int, seed: int = 0) -> GeneratedFiles:
     sessions: list[str] = []
     sources = ["default"]
     taken = {"default"}
+    n_sso = 0
     for i in range(1, n):
-        kind = rng.choices(kinds, weights)[0]
-        account = _account(rng)
-        name = _unique(_name(kind, rng, account), taken)
+        # Every kind (and a second static profile) from N = 9 up, then the weighted mix.
+        kind = _FIRST[i - 1] if i <= len(_FIRST) else rng.choices(kinds, weights)[0]
+        account, pset = _account(rng), rng.choice(_PERMISSION_SETS)
+        name = _unique(_name(kind, rng, account, pset), taken)
         region = rng.choice(_REGIONS)
         if i % 25 == 1:
             config += [f"# --- {rng.choice(_TEAMS)} accounts ---", ""]
         section = [f"[profile {name}]"]
         if kind in ("static", "temporary"):
-            key = _key_id(rng, "AKIA" if kind == "static" else "ASIA")
-            creds = [f"[{name}]", f"aws_access_key_id = {key}", f"aws_secret_access_key = {_secret(rng)}"]
+            key = key_id(rng, "AKIA" if kind == "static" else "ASIA")
+            creds = [f"[{name}]", f"aws_access_key_id = {key}", f"aws_secret_access_key = {secret(rng)}"]
             if kind == "temporary":
                 creds.append(f"aws_session_token = {_token(rng)}")
             credentials += [*creds, ""]
@@ -146,6 +150,10 @@ def generate(folder: str | Path, n: int, seed: int = 0) -> GeneratedFiles:
             section.append(f"region = {region}")
             if rng.random() < 0.15:
                 section += ["s3 =", "    max_concurrent_requests = 20", "    multipart_threshold = 64MB"]
+        elif kind == "config-keys":  # keys in the config file itself: botocore accepts them there too
+            key = key_id(rng)
+            section += [f"aws_access_key_id = {key}", f"aws_secret_access_key = {secret(rng)}", f"region = {region}"]
+            out.key_ids[name] = key
         elif kind in ("role", "role-mfa"):
             section += [
                 f"role_arn = arn:aws:iam::{account}:role/{rng.choice(_ROLES)}",
@@ -157,18 +165,19 @@ def generate(folder: str | Path, n: int, seed: int = 0) -> GeneratedFiles:
             if rng.random() < 0.3:
                 section.append(f"role_session_name = {rng.choice(_PEOPLE)}-session")
         elif kind == "sso":
-            if not sessions or len(out.of_kind("sso")) >= 100 * len(sessions):
+            n_sso += 1
+            if n_sso > 100 * len(sessions):  # one sso-session per hundred SSO profiles
                 sessions.append(f"{rng.choice(['acme', 'globex', 'initech', 'umbrella'])}-{len(sessions) + 1}")
             section += [
                 f"sso_session = {rng.choice(sessions)}",
                 f"sso_account_id = {account}",
-                f"sso_role_name = {rng.choice(_PERMISSION_SETS)}",
+                f"sso_role_name = {pset}",
                 f"region = {region}",
                 "output = json",
             ]
         else:  # process
-            key = _key_id(rng, "ASIA")
-            doc = json.dumps({"Version": 1, "AccessKeyId": key, "SecretAccessKey": _secret(rng), "SessionToken": _token(rng)[:64]})
+            key = key_id(rng, "ASIA")
+            doc = json.dumps({"Version": 1, "AccessKeyId": key, "SecretAccessKey": secret(rng), "SessionToken": _token(rng)[:64]})
             section += [f"credential_process = echo '{doc}'", f"region = {region}"]
             out.key_ids[name] = key
         config += [*section, ""]

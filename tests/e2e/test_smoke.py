@@ -1,0 +1,49 @@
+"""The browser harness itself: JupyterLab renders a widget and a choice in the page reaches the kernel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import screenshot
+from .pages import LabPage, expect, write_notebook
+from .servers import LabServer
+
+pytestmark = pytest.mark.e2e
+
+SMOKE_CELL = """\
+import pathlib
+import ipywidgets as widgets
+
+seen_file = pathlib.Path("smoke-seen.txt")
+dropdown = widgets.Dropdown(options=["alpha", "beta", "gamma"], value="alpha", description="Pick")
+seen = widgets.Label("kernel saw: alpha")
+
+def on_pick(change):
+    seen_file.write_text(change.new)  # the kernel-side record of what the page chose
+    seen.value = f"kernel saw: {change.new}"
+
+dropdown.observe(on_pick, names="value")
+dropdown.add_class("e2e-smoke-dropdown")
+seen.add_class("e2e-smoke-seen")
+widgets.VBox([dropdown, seen])
+"""
+
+
+def test_dropdown_choice_reaches_the_kernel(lab: LabServer, lab_page: LabPage, page: Any) -> None:
+    write_notebook(lab.notebook_dir / "e2e-smoke.ipynb", SMOKE_CELL)
+    seen_file = lab.notebook_dir / "smoke-seen.txt"
+    seen_file.unlink(missing_ok=True)
+
+    nb = lab_page.open("e2e-smoke.ipynb")
+    nb.run_all()
+    select = nb.panel.locator(".e2e-smoke-dropdown select")
+    expect(select).to_have_value("alpha")
+    assert not seen_file.exists()  # nothing chosen yet: the observer has not fired
+
+    select.select_option(label="gamma")
+
+    expect(nb.panel.locator(".e2e-smoke-seen")).to_have_text("kernel saw: gamma")
+    assert seen_file.read_text() == "gamma"
+    screenshot(page, "smoke-dropdown")

@@ -1,0 +1,287 @@
+"""Validation tables: what is accepted (cleaned, with warnings), what is refused, and never the secret in a message."""
+
+from __future__ import annotations
+
+import pytest
+
+from awswidget.errors import ValidationError
+from awswidget.validate import (
+    KeyCsv,
+    known_regions,
+    mask,
+    parse_key_csv,
+    partition_of,
+    suggest_profile_name,
+    validate_access_key_id,
+    validate_profile_name,
+    validate_region,
+    validate_secret_access_key,
+    validate_session_token,
+    validate_value,
+)
+from tests.helpers import KEY_ID, SECRET
+
+
+def _refused(fn: object, *args: object, field: str, secret: str | None = None) -> ValidationError:
+    with pytest.raises(ValidationError) as caught:
+        fn(*args)  # type: ignore[operator]
+    error = caught.value
+    assert isinstance(error, ValueError) and error.field == field and error.reason
+    if secret:
+        for text in (str(error), repr(error), repr(error.args), repr(error.kwargs)):
+            assert secret not in text
+        assert error.__cause__ is None and error.__context__ is None
+    return error
+
+
+# --------------------------------------------------------------------------- profile names
+
+
+@pytest.mark.parametrize(
+    ("name", "clean"),
+    [("default", "default"), ("dev", "dev"), ("a.b@c+d-e_f", "a.b@c+d-e_f"), ("  padded\n", "padded"), ("x" * 128, "x" * 128), ("9", "9")],
+)
+def test_profile_name_accepted(name: str, clean: str) -> None:
+    assert validate_profile_name(name) == clean
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("", "Enter a profile name"),
+        ("   ", "Enter a profile name"),
+        ("my profile", "no spaces"),
+        ("tab\tname", "no spaces"),
+        ("[evil]", "brackets"),
+        ("a]b", "brackets"),
+        ("x\ny", "letters, digits"),
+        ("x\ry", "letters, digits"),
+        ("quote'", "quotes"),
+        ('dq"', "quotes"),
+        ("semi;colon", "letters, digits"),
+        ("hash#", "letters, digits"),
+        ("eq=x", "letters, digits"),
+        ("café", "letters, digits"),
+        ("x" * 129, "at most 128"),
+        ("DEFAULT", "reserved"),
+        ("profile", "reserved"),
+        ("Profile", "reserved"),
+        ("sso-session", "reserved"),
+        ("services", "reserved"),
+        ("Default", "'default' (lower case)"),
+    ],
+)
+def test_profile_name_refused(name: str, says: str) -> None:
+    assert says in _refused(validate_profile_name, name, field="profile_name").reason
+
+
+# --------------------------------------------------------------------------- access key IDs
+
+
+@pytest.mark.parametrize(
+    ("key_id", "warned"),
+    [
+        (KEY_ID, False),
+        ("ASIAIOSFODNN7EXAMPLE", False),
+        ("  AKIAIOSFODNN7EXAMPLE\n", False),
+        ("AKIAIOSFODNN7EXAMPL", True),  # 19 characters
+        ("akiaiosfodnn7example", True),  # lower case: allowed by the pattern, not AWS-shaped
+        ("localstack_test_key", True),
+        ("A" * 16, True),
+        ("A" * 128, True),
+    ],
+)
+def test_access_key_id_accepted(key_id: str, warned: bool) -> None:
+    clean, warnings = validate_access_key_id(key_id)
+    assert clean == key_id.strip() and bool(warnings) == warned
+
+
+@pytest.mark.parametrize("key_id", ["", "   ", "A" * 15, "A" * 129, "AKIA-IOSFODNN7EXAMPLE", "AKIA IOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLÉ", KEY_ID + "\n[x]"])
+def test_access_key_id_refused(key_id: str) -> None:
+    _refused(validate_access_key_id, key_id, field="access_key_id")
+
+
+# --------------------------------------------------------------------------- secrets and tokens
+
+
+def test_secret_accepted_and_warned_by_length_only() -> None:
+    assert validate_secret_access_key(SECRET) == (SECRET, [])
+    assert validate_secret_access_key(f" {SECRET}\r\n") == (SECRET, [])
+    short = SECRET[:39]
+    clean, warnings = validate_secret_access_key(short)
+    assert clean == short and warnings == ["AWS secret access keys are 40 characters; this one has 39."]
+    assert short not in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        ("", "Enter the secret"),
+        ("  \n", "Enter the secret"),
+        (SECRET[:20] + " " + SECRET[20:], "spaces or line breaks"),
+        (SECRET[:20] + "\n" + SECRET[20:], "spaces or line breaks"),
+        (SECRET[:20] + "\r" + SECRET[20:], "spaces or line breaks"),
+        (SECRET[:20] + "\x00" + SECRET[20:], "printable ASCII"),
+        (SECRET[:20] + "é" + SECRET[20:], "printable ASCII"),
+        (SECRET[:20] + "\x1b[31m" + SECRET[20:], "printable ASCII"),
+    ],
+)
+def test_secret_refused_without_echoing_it(secret: str, says: str) -> None:
+    error = _refused(validate_secret_access_key, secret, field="secret_access_key", secret=secret.strip() or None)
+    assert says in error.reason
+    if secret.strip():
+        assert SECRET[:20] not in str(error) and SECRET[21:] not in str(error)
+
+
+def test_session_token_rules() -> None:
+    assert validate_session_token(None) is None
+    assert validate_session_token("  ", KEY_ID) is None
+    assert validate_session_token(" IQoJb3JpZ2luX2Vj== \n", "ASIAIOSFODNN7EXAMPLE") == "IQoJb3JpZ2luX2Vj=="
+    assert "temporary key" in _refused(validate_session_token, None, "ASIAIOSFODNN7EXAMPLE", field="session_token").reason
+    for token in ("IQoJ b3Jp", "IQoJ\nb3Jp", "IQoJ\x00b3Jp", "IQoJé"):
+        _refused(validate_session_token, token, KEY_ID, field="session_token", secret=token)
+
+
+@pytest.mark.parametrize(("value", "clean"), [("json", "json"), ("  text  ", "text"), ("http://127.0.0.1:5000/a=b", "http://127.0.0.1:5000/a=b"), ("naïve ☃", "naïve ☃")])
+def test_value_accepted(value: str, clean: str) -> None:
+    assert validate_value("output", value) == clean
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x00b", "json\n[profile x]"])
+def test_value_with_a_line_break_refused(value: str) -> None:
+    error = _refused(validate_value, "endpoint_url", value, field="endpoint_url")
+    assert "'endpoint_url'" in error.reason and value not in str(error)
+
+
+# --------------------------------------------------------------------------- regions
+
+
+@pytest.mark.parametrize(
+    ("region", "clean", "warned"),
+    [
+        ("us-east-1", "us-east-1", False),
+        ("eu-west-2", "eu-west-2", False),
+        ("cn-north-1", "cn-north-1", False),
+        ("us-gov-west-1", "us-gov-west-1", False),
+        (" US-EAST-1 ", "us-east-1", False),
+        ("us-east-9", "us-east-9", True),  # the general pattern: maybe newer than this botocore
+        ("xx-future-1", "xx-future-1", True),
+        (None, None, False),
+        ("", None, False),
+    ],
+)
+def test_region_accepted(region: str | None, clean: str | None, warned: bool) -> None:
+    got, warnings = validate_region(region)
+    assert got == clean and bool(warnings) == warned
+
+
+@pytest.mark.parametrize("region", ["us east 1", "us-east-1\n[x]", "useast1", "aws-global", "x" * 100, "🚀"])
+def test_region_refused(region: str) -> None:
+    error = _refused(validate_region, region, field="region")
+    assert "\n" not in str(error) and len(str(error)) < 160
+
+
+def test_known_regions_come_from_botocore() -> None:
+    aws = known_regions()
+    names = [r.name for r in aws]
+    assert "us-east-1" in names and "eu-west-1" in names and names == sorted(names)
+    assert not any(n.endswith("-global") or n == "aws" for n in names)
+    assert all(r.partition == "aws" for r in aws)
+    every = {r.name for r in known_regions(None)}
+    assert {"cn-north-1", "us-gov-west-1"} <= every and not {"cn-north-1"} & set(names)
+    assert next(r for r in aws if r.name == "us-east-1").label.startswith("us-east-1 — ")
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("cn-northwest-9", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("nowhere", "aws")],
+)
+def test_partition_of(region: str, partition: str) -> None:
+    assert partition_of(region) == partition
+
+
+# --------------------------------------------------------------------------- masking
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        (KEY_ID, "****************MPLE"),
+        (SECRET, "****************EKEY"),
+        ("abcdefgh", "******gh"),
+        ("abc", "***"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_mask_like_the_cli(value: str | None, masked: str) -> None:
+    assert mask(value) == masked
+
+
+# --------------------------------------------------------------------------- key CSVs
+
+ONE_KEY = f"Access key ID,Secret access key\n{KEY_ID},{SECRET}\n"
+NEW_USER = (
+    "User name,Password,Access key ID,Secret access key,Console login link\n"
+    f"alice,Tr0ub4dor&3-PASSWORD,{KEY_ID},{SECRET},https://123456789012.signin.aws.amazon.com/console\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "user"),
+    [
+        (ONE_KEY, None),
+        (ONE_KEY.encode(), None),
+        (b"\xef\xbb\xbf" + ONE_KEY.encode(), None),
+        ("\ufeff" + ONE_KEY, None),
+        (ONE_KEY.replace("\n", "\r\n").encode(), None),
+        (f"  access KEY id , SECRET ACCESS KEY \n  {KEY_ID}  ,  {SECRET}  \n\n", None),
+        (f'"Access key ID","Secret access key"\n"{KEY_ID}","{SECRET}"\n', None),
+        (ONE_KEY.replace(",", ";"), None),
+        (ONE_KEY.replace(",", "\t"), None),
+        (f"Secret access key,Access key ID\n{SECRET},{KEY_ID}\n", None),  # column order does not matter
+        (NEW_USER, "alice"),
+        (NEW_USER.encode("utf-8-sig"), "alice"),
+    ],
+)
+def test_key_csv_layouts(data: str | bytes, user: str | None) -> None:
+    parsed = parse_key_csv(data)
+    assert (parsed.access_key_id, parsed.secret_access_key, parsed.user_name) == (KEY_ID, SECRET, user)
+    shown = f"{parsed!r} {parsed}"
+    assert SECRET not in shown and KEY_ID not in shown and "PASSWORD" not in shown
+    assert "PASSWORD" not in repr(vars(parsed))  # the console password is never even kept
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"", "empty"),
+        ("\n\n  \n", "empty"),
+        ("Access key ID,Secret access key\n", "header but no key"),
+        (f"Key,Secret\n{KEY_ID},{SECRET}\n", "no 'Access key ID'"),
+        (f"{KEY_ID},{SECRET}\n", "no 'Access key ID'"),
+        (f"Access key ID,Secret access key\n{KEY_ID}\n", "missing columns"),
+        (b"\xff\xfeA\x00c\x00", "not a text (UTF-8)"),
+        (f"Access key ID,Secret access key\nnot-a-key,{SECRET}\n", "access key ID"),
+        (f"Access key ID,Secret access key\n{KEY_ID},{SECRET[:20]} {SECRET[20:]}\n", "spaces"),
+        (f"Access key ID,Secret access key\n{KEY_ID},\n", "Enter the secret"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text (UTF-8)"),
+    ],
+)
+def test_key_csv_refused_on_the_csv_field_without_its_content(data: str | bytes, says: str) -> None:
+    error = _refused(parse_key_csv, data, field="csv")
+    assert says in error.reason
+    for text in (str(error), repr(error)):
+        assert SECRET not in text and SECRET[:20] not in text and SECRET[20:] not in text
+
+
+def test_key_csv_repr_when_built_directly() -> None:
+    assert repr(KeyCsv(KEY_ID, SECRET, "bob")) == "KeyCsv(access_key_id='****************MPLE', user_name='bob')"
+
+
+@pytest.mark.parametrize(
+    ("user", "name"),
+    [("alice", "alice"), ("Alice Smith", "Alice-Smith"), ("ops/deploy", "ops-deploy"), ("", None), (None, None), ("???", None), ("profile", None)],
+)
+def test_suggest_profile_name(user: str | None, name: str | None) -> None:
+    assert suggest_profile_name(user) == name
