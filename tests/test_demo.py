@@ -367,6 +367,7 @@ def start_demo(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], Outpu
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # starts JupyterLab
 def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     process, output = start_demo(tmp_path, "--port", str(port))
@@ -410,6 +411,7 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # starts JupyterLab
 def test_demo_command_explains_a_jupyterlab_that_cannot_start_and_cleans_up(tmp_path: Path) -> None:
     box = tmp_path / "my-sandbox"
     with socket.socket() as taken:  # JupyterLab's port is in use: it exits at once

@@ -22,7 +22,7 @@ import pytest
 
 from awswidget.demo import Sandbox, create_sandbox
 
-from .pages import LabPage
+from .pages import LabPage, expect
 from .servers import LabServer, VoilaServer, sandbox_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,9 +75,12 @@ def playwright_api() -> Iterator[Any]:
         yield api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def browser(playwright_api: Any, chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Headless Chromium with a fresh user-data dir, shared by every test."""
+    """Headless Chromium with a fresh user-data dir, shared by every test.
+
+    Autouse, so that missing browser tooling fails first, before any server starts.
+    """
     context = playwright_api.chromium.launch_persistent_context(
         str(tmp_path_factory.mktemp("chromium-profile")),
         executable_path=chromium_executable,
@@ -87,6 +90,8 @@ def browser(playwright_api: Any, chromium_executable: str, tmp_path_factory: pyt
         device_scale_factor=1,
     )
     context.set_default_timeout(30_000)
+    # Kernel round trips (a switch, an STS call) on a loaded 2-core CI machine can take seconds.
+    expect.set_options(timeout=20_000)
     yield context
     context.close()
 
@@ -110,9 +115,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save the page as test-artifacts/<name>.png."""
+def screenshot(page: Any, name: str, focus: Any = None) -> Path:
+    """Save the page as test-artifacts/<name>.png, with ``focus`` (a locator) scrolled to the middle."""
     ARTIFACTS.mkdir(exist_ok=True)
+    if focus is not None:
+        focus.evaluate("element => element.scrollIntoView({block: 'center'})")
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
@@ -153,9 +160,16 @@ def lab(e2e_root: Path, sandbox_aws: dict[str, str]) -> Iterator[LabServer]:
 
 @pytest.fixture
 def lab_page(lab: LabServer, page: Any) -> Iterator[LabPage]:
-    """A JupyterLab tab; every kernel is shut down afterwards, so each test starts a fresh one."""
-    yield LabPage(page, lab)
-    LabPage(page, lab).shutdown()
+    """A JupyterLab tab on pristine copies of the notebooks; afterwards every kernel is shut down.
+
+    Each test starts from the repository's notebooks (not what an earlier test
+    saved) and from a fresh kernel.
+    """
+    shutil.rmtree(lab.notebook_dir / ".ipynb_checkpoints", ignore_errors=True)
+    shutil.copytree(REPO / "notebooks", lab.notebook_dir, dirs_exist_ok=True)
+    tab = LabPage(page, lab)
+    yield tab
+    tab.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Driving JupyterLab and Voila pages the way a user does: menus, clicks, typing.
+"""Driving JupyterLab the way a user does: menus, clicks, typing, Ctrl+S.
 
 Every wait is on an explicit condition of the page (kernel status, execution
 counts, a rendered selector, a server response) with a bounded timeout.
@@ -130,12 +130,12 @@ class LabPage:
         """Tracebacks shown in cell outputs."""
         return self.panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
 
-    def set_widget_state_saving(self, on: bool) -> None:
-        """Settings → "Save Widget State Automatically", as a user turns it on; checked on the server."""
-        if bool(self.lab.read_settings(WIDGETS_PLUGIN).get("saveState", False)) != on:
-            with self.page.expect_response(lambda r: r.request.method == "PUT" and "/lab/api/settings/" in r.url):
-                self.menu("Settings", "Save Widget State Automatically")
-        assert self.lab.read_settings(WIDGETS_PLUGIN).get("saveState", False) is on
+    def turn_on_widget_state_saving(self) -> None:
+        """Settings → "Save Widget State Automatically", as a user does; checked on the server."""
+        assert not self.lab.read_settings(WIDGETS_PLUGIN).get("saveState", False)
+        with self.page.expect_response(lambda r: r.request.method == "PUT" and "/lab/api/settings/" in r.url):
+            self.menu("Settings", "Save Widget State Automatically")
+        assert self.lab.read_settings(WIDGETS_PLUGIN)["saveState"] is True
 
     def save(self) -> None:
         """Save the notebook as a user does (Ctrl+S) and wait for the file and its checkpoint to be written."""

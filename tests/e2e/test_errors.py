@@ -40,7 +40,7 @@ def test_wrong_secret_is_refused_and_nothing_is_written(
     expect(form.locator(".awswidget-access-key-id input")).to_have_value(key.access_key_id)  # kept, to retry
     picker = lab_page.panel.locator(".awswidget-picker .awswidget-profile-select select")
     expect(picker.locator(f'option[value^="{name}"]')).to_have_count(0)
-    screenshot(page, "errors-wrong-secret")
+    screenshot(page, "errors-wrong-secret", focus=form)
 
     assert [path.read_bytes() for path in files] == before
     with KernelProbe(lab.kernel_file(ONBOARDING)) as kernel:

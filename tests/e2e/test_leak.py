@@ -35,7 +35,7 @@ def test_saved_notebook_holds_no_secret_after_onboarding(
 ) -> None:
     """Save the onboarding notebook with widget state on: neither file holds any secret it saw."""
     form = open_form(lab_page)
-    lab_page.set_widget_state_saving(True)
+    lab_page.turn_on_widget_state_saving()
     key = new_key(sandbox)
     name = f"saved-{uuid.uuid4().hex[:6]}"
     fill_and_save(form, name, key, key.secret_access_key, "us-west-2")
@@ -57,7 +57,7 @@ def test_saved_notebook_holds_no_secret_after_onboarding(
     assert sum(m["model_name"] == "PasswordModel" for m in saved.values()) >= 2
     for secret in secrets_seen:
         assert traces(secret, path, checkpoint) == []
-    screenshot(page, "leak-saved-notebook")
+    screenshot(page, "leak-saved-notebook", focus=form)
 
 
 def test_negative_control_a_planted_secret_is_found(
@@ -81,7 +81,7 @@ def test_negative_control_a_planted_secret_is_found(
         "planted.value = pathlib.Path('e2e-planted.txt').read_text()",
     )
     nb = lab_page.open(path.name)
-    nb.set_widget_state_saving(True)
+    nb.turn_on_widget_state_saving()
     nb.run_all()
     expect(nb.panel.locator(".e2e-planted input")).to_have_value(planted)
 
@@ -99,4 +99,4 @@ def test_negative_control_a_planted_secret_is_found(
     del notebook["metadata"]["widgets"]
     stripped.write_text(json.dumps(notebook))
     assert traces(planted, stripped) == []
-    screenshot(page, "leak-negative-control")
+    screenshot(page, "leak-negative-control", focus=nb.panel.locator(".e2e-planted"))

@@ -33,8 +33,7 @@ def test_onboard_a_profile_in_jupyterlab(lab: LabServer, sandbox: Sandbox, lab_p
     option_value(picker.locator(".awswidget-profile-select select"), name)  # listed
     expect(picker.locator(".awswidget-profile-select select")).to_have_value(name)  # and active
     expect(picker.locator(".awswidget-status")).to_contain_text(f"{name} · eu-central-1")
-    form.scroll_into_view_if_needed()
-    screenshot(page, "onboard-jupyterlab")
+    screenshot(page, "onboard-jupyterlab", focus=form)
 
     credentials, config = read_ini(sandbox.credentials_file), read_ini(sandbox.config_file)
     assert dict(credentials[name]) == {

@@ -44,7 +44,7 @@ def test_pick_a_profile_in_jupyterlab(lab: LabServer, sandbox: Sandbox, lab_page
         expect(options).to_have_count(3)  # prod, prod-admin, and the selection (never dropped)
         choose(select, "prod")
         expect(status).to_contain_text(f"account {ACCOUNTS['production']}")
-        screenshot(page, "pick-jupyterlab")
+        screenshot(page, "pick-jupyterlab", focus=picker)
         after = kernel.state()
         assert after["profile"] == after["boto3_profile"] == after["AWS_PROFILE"] == "prod"
         assert after["account"] == after["sts_account"] == ACCOUNTS["production"]

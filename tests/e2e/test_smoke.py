@@ -47,3 +47,11 @@ def test_dropdown_choice_reaches_the_kernel(lab: LabServer, lab_page: LabPage, p
     expect(nb.panel.locator(".e2e-smoke-seen")).to_have_text("kernel saw: gamma")
     assert seen_file.read_text() == "gamma"
     screenshot(page, "smoke-dropdown")
+
+
+def test_lab_makes_no_outbound_checks(lab: LabServer) -> None:
+    """News feed and update check are off on the server (and in the frontend's settings)."""
+    assert lab.api("lab/api/news") == {"news": []}
+    assert lab.api("lab/api/update") == {"notification": None}
+    settings = lab.read_settings("@jupyterlab/apputils-extension:notification")
+    assert settings["fetchNews"] == "false" and settings["checkForUpdates"] is False

@@ -35,5 +35,4 @@ def test_pick_a_profile_in_voila(voila: VoilaServer, page: Any) -> None:
         state = kernel.state()
     assert state["profile"] == state["boto3_profile"] == state["AWS_PROFILE"] == "tools-local"
     assert state["account"] == state["sts_account"] == ACCOUNTS["tools"]
-    picker.scroll_into_view_if_needed()
     screenshot(page, "pick-voila")
