@@ -188,12 +188,19 @@ def role_cache() -> dict[str, Any]:
     return _role_cache
 
 
+SSO_CACHE_VAR = "AWSWIDGET_SSO_CACHE"
+
+
 def sso_cache_dir() -> str:
     """The AWS CLI v2's SSO token cache folder, located from ``HOME`` at call time.
 
     botocore computes the same path once, when it is imported; a notebook (or a
     test) that changes ``HOME`` afterwards must not be sent to the old folder.
+    ``AWSWIDGET_SSO_CACHE`` overrides it (the demo sandbox keeps its logins to itself).
     """
+    override = os.environ.get(SSO_CACHE_VAR)
+    if override:
+        return os.path.expanduser(override)
     return os.path.join(os.path.expanduser("~"), ".aws", "sso", "cache")
 
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._session import SSO_CACHE_VAR
 from .localaws import LocalAws, free_port
 
 __all__ = ["ACCOUNTS", "DEFAULT_PROFILE", "Sandbox", "create_sandbox", "ensure_sandbox", "load_sandbox", "run_demo"]
@@ -339,6 +340,8 @@ class Sandbox:
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_PROFILE": DEFAULT_PROFILE,
             SANDBOX_VAR: str(self.path),
+            # SSO logins of the demo stay in the sandbox, never in the real ~/.aws/sso/cache.
+            SSO_CACHE_VAR: str(self.path / "sso" / "cache"),
         }
 
     def apply(self, env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
@@ -504,9 +507,11 @@ def ensure_sandbox() -> Sandbox:
 
 
 def find_notebooks() -> Path | None:
-    """The example notebooks of a source checkout (an editable install), if present."""
-    candidate = Path(__file__).resolve().parent.parent / "notebooks"
-    return candidate if any(candidate.glob("*.ipynb")) else None
+    """The example notebooks: a source checkout's (an editable install), else the installed copy."""
+    for candidate in (Path(__file__).resolve().parent.parent / "notebooks", Path(sys.prefix) / "share" / "awswidget" / "notebooks"):
+        if any(candidate.glob("*.ipynb")):
+            return candidate
+    return None
 
 
 def _copy_notebooks(source: Path, target: Path) -> Path:

@@ -110,17 +110,23 @@ def descendants(*widgets: Any) -> list[Any]:
     return list(seen.values())
 
 
-def widget_state_texts(*views: Any) -> dict[str, str]:
-    """Every form of widget state a frontend or a saved notebook can get for ``views``."""
+def widget_state_texts(*views: Any, notebook: bool = True) -> dict[str, str]:
+    """Every form of widget state a frontend or a saved notebook can get for ``views``.
+
+    ``notebook=False`` leaves out the saved notebook (embed_data's state again, in nbformat's JSON; its
+    schema validation costs half a second).
+    """
     from ipywidgets import Widget
     from ipywidgets.embed import embed_data
 
-    return {
+    texts = {
         "get_state": decoded_state([w.get_state() for w in descendants(*views)]),
         "get_manager_state": decoded_state(Widget.get_manager_state()),
         "embed_data": decoded_state(embed_data(views=list(views))),
-        "notebook": notebook_text(*views),
     }
+    if notebook:
+        texts["notebook"] = notebook_text(*views)
+    return texts
 
 
 def notebook_text(*views: Any) -> str:

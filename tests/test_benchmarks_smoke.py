@@ -116,3 +116,24 @@ def test_socket_guard_refuses_and_records(bench: Any) -> None:
     with bench.no_network(attempts), pytest.raises(OSError):
         socket.getaddrinfo("example.com", 443)
     assert len(attempts) == 2
+
+
+def test_switch_check_tells_profiles_apart(bench: Any, tmp_path: Path) -> None:
+    """Negative control: the credentials comparison the switch figure relies on can fail."""
+    import boto3
+
+    import awswidget
+
+    gen = sys.modules["genfiles"].generate(tmp_path / "files", 12)
+    first, second = [p for p in gen.of_kind("static") if p != "default"][:2]
+    with bench.isolated(gen):
+        m = awswidget.CredentialsManager()
+        m.profile = first
+        boto3.client("s3")
+        ours = bench._credentials(m.session)
+        same, other = (boto3.Session(profile_name=p) for p in (first, second))
+        for session in (same, other):
+            session.client("s3")
+        assert ours == bench._credentials(same)
+        assert ours[1] == gen.key_ids[first]
+        assert ours != bench._credentials(other)

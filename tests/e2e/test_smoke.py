@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from awswidget.demo import Sandbox
+
 from .conftest import screenshot
 from .pages import LabPage, expect, write_notebook
-from .servers import LabServer
+from .servers import LabServer, sandbox_env
 
 pytestmark = pytest.mark.e2e
 
@@ -49,8 +52,19 @@ def test_dropdown_choice_reaches_the_kernel(lab: LabServer, lab_page: LabPage, p
     screenshot(page, "smoke-dropdown")
 
 
-def test_lab_makes_no_outbound_checks(lab: LabServer) -> None:
-    """News feed and update check are off on the server (and in the frontend's settings)."""
+def test_lab_is_sandboxed(lab: LabServer, sandbox: Sandbox, tmp_path: Path) -> None:
+    """The server (whose kernels inherit its environment) sees the sandbox's AWS_* only, and calls nothing outside."""
+    assert lab.process is not None
+    raw = Path(f"/proc/{lab.process.pid}/environ").read_bytes().split(b"\0")
+    env = dict(item.decode().split("=", 1) for item in raw if item)
+    assert {k: v for k, v in env.items() if k.startswith("AWS_")} == {
+        k: v for k, v in sandbox.environ().items() if k.startswith("AWS_")
+    }
+    assert env["HOME"].startswith(str(lab.root))
+    # A stray variable of the caller's environment never reaches the server.
+    stray = sandbox_env({"AWS_SECRET_ACCESS_KEY": "not-for-kernels", "PATH": "/bin"}, tmp_path, sandbox.environ())
+    assert "AWS_SECRET_ACCESS_KEY" not in stray and stray["AWS_CONFIG_FILE"] == str(sandbox.config_file)
+
     assert lab.api("lab/api/news") == {"news": []}
     assert lab.api("lab/api/update") == {"notification": None}
     settings = lab.read_settings("@jupyterlab/apputils-extension:notification")
