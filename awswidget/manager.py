@@ -314,6 +314,12 @@ class CredentialsManager(HasTraits):
     def _region_changed(self, change: Any) -> None:
         if not self._switching and self._restoring is _MISSING:
             with self._lock:
+                default = self._region_for(self.profile)
+                if change.new is None and default is not None:
+                    # None means "the profile's own region" (botocore would use it anyway):
+                    # say which one, so the trait never disagrees with the session.
+                    self.region = default
+                    return
                 self._apply()
 
     def _sources_key(self, info: ProfileInfo) -> tuple[Any, ...]:
@@ -389,7 +395,8 @@ class CredentialsManager(HasTraits):
         region = self.region or "no region"
         if self.identity is not None:
             ident = self.identity
-            return f"Connected: {self.profile} · account {ident.account} · {region} · {ident.principal_kind} {ident.name}."
+            who = "root user" if ident.is_root else f"{ident.principal_kind} {ident.name}"
+            return f"Connected: {self.profile} · account {ident.account} · {region} · {who}."
         return f"Selected {self.profile} ({info.kind_label}) · {region} · not verified yet."
 
     def _refresh_warnings(self) -> None:

@@ -531,3 +531,12 @@ def test_get_caller_identity_maps_expired_token() -> None:
         with pytest.raises(VerificationError) as info:
             get_caller_identity(session)
     assert info.value.field == "session_token" and "expired" in str(info.value)
+
+
+def test_region_none_means_the_profiles_own_region(files: AwsFiles) -> None:
+    m = CredentialsManager()
+    m.profile = "prod"
+    m.region = "eu-central-1"
+    m.region = None
+    assert m.region == "ap-southeast-2" == m.session.region_name
+    assert boto3.client("s3").meta.region_name == "ap-southeast-2"
