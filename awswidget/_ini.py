@@ -348,8 +348,8 @@ class IniDocument:
             # so removals do not accumulate empty lines; keep comments.
             while stop < len(self._lines) and self._lines[stop].kind == "blank":
                 stop += 1
-            while stop < len(self._lines) and self._lines[stop].kind == "comment":
-                stop += 1
+            if stop < len(self._lines) and self._lines[stop].kind != "section":
+                stop = end
             if stop == len(self._lines) and start > 0 and self._lines[start - 1].kind == "blank":
                 # Removing the last section: take the one blank line before it, which is what
                 # _append_section puts there, so adding then removing a profile is an exact no-op.

@@ -229,7 +229,8 @@ _STRIDE = 8
 def leaks(secrets: Iterable[str], places: Mapping[str, str]) -> list[str]:
     """``"place: secret…"`` for every secret found in a place's text (empty: no leak).
 
-    A secret is found whole in any letter case, or by any run of ``WINDOW + 8`` of its characters.
+    A secret is found whole in any letter case, or by any run of ``WINDOW + 8`` of its characters (of its
+    first or last 256 characters, where an echo cut short or a mask would start or end).
     """
     found = []
     for where, text in places.items():
@@ -237,7 +238,8 @@ def leaks(secrets: Iterable[str], places: Mapping[str, str]) -> list[str]:
         for secret in secrets:
             if not secret:
                 continue
-            pieces = [secret[i : i + WINDOW] for i in range(0, max(len(secret) - WINDOW, 0) + 1, _STRIDE)]
+            starts = range(0, max(len(secret) - WINDOW, 0) + 1, _STRIDE)
+            pieces = [secret[i : i + WINDOW] for i in starts if i < 256 or i > len(secret) - 256 - WINDOW]
             if secret.casefold() in folded or any(piece in text for piece in pieces):
                 found.append(f"{where}: {secret[:6]}…")
     return found

@@ -87,16 +87,20 @@ class Remove:
 
 
 @st.composite
-def edits(draw: Any, headers: list[str]) -> list[Set | Remove]:
+def edits(draw: Any, model: dict[str, dict[str, Any]]) -> list[Set | Remove]:
+    """Edits of existing sections and keys (updates, removals) as often as of new ones."""
     ops: list[Set | Remove] = []
+    headers = sorted(model)
     for _ in range(draw(st.integers(1, 4))):
         existing = draw(st.booleans()) and headers
         header = draw(st.sampled_from(headers)) if existing else draw(HEADER)
         if existing and draw(st.integers(0, 3)) == 0:
             ops.append(Remove(header))
-        else:
-            keys = draw(st.lists(KEY, min_size=1, max_size=3, unique=True))
-            ops.append(Set(header, {k: draw(st.one_of(VALUE, st.none())) for k in keys}))
+            continue
+        known = sorted(model.get(header, {}))
+        key = st.one_of(st.sampled_from(known), KEY) if known else KEY
+        keys = draw(st.lists(key, min_size=1, max_size=3, unique=True))
+        ops.append(Set(header, {k: draw(st.one_of(VALUE, st.none())) for k in keys}))
     return ops
 
 
@@ -162,7 +166,7 @@ def test_write_then_read_through_botocore(data: st.DataObject, text: str) -> Non
             model = botocore.configloader.raw_config_parse(str(path))
         except botocore.exceptions.ConfigParseError:
             assume(False)  # only what botocore reads is ours to edit
-        for op in data.draw(edits(list(model))):
+        for op in data.draw(edits(model)):
             before = path.read_bytes().decode()
             keys = set(op.values) if isinstance(op, Set) else set()
             around = _around(before, op.header, keys)
