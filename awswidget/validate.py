@@ -31,6 +31,7 @@ __all__ = [
 _KEY_ID_RE = re.compile(r"[A-Za-z0-9_]{16,128}")
 _AWS_KEY_ID_RE = re.compile(r"(AKIA|ASIA)[A-Z0-9]{16}")
 _PROFILE_RE = re.compile(r"[A-Za-z0-9_.@+-]+")
+_IAM_USER_RE = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")  # IAM's own rule for user names
 # Section keywords of the config file; "DEFAULT" is configparser's defaults section.
 _RESERVED_PROFILE_NAMES = {"profile", "sso-session", "services"}
 _MAX_PROFILE_NAME = 128
@@ -257,6 +258,8 @@ def parse_key_csv(data: bytes | str) -> KeyCsv:
         # Shown at the file upload, where the user acted; the reason never quotes the value.
         raise ValidationError("csv", f"In the key file: {exc.reason}") from None
     user = row[user_col] if user_col is not None and len(row) > user_col and row[user_col] else None
+    if user is not None and not _IAM_USER_RE.fullmatch(user):
+        user = None  # not an IAM user name (a mangled file): neither shown nor used for the profile name
     return KeyCsv(key_id, secret, user)
 
 

@@ -123,23 +123,24 @@ class AuthAws:
 def auth_aws() -> Iterator[AuthAws]:
     """moto's server checking request signatures; alice (admin) can create more users and keys."""
     # Three unauthenticated set-up calls: create alice, give her admin rights, create her key.
-    with pytest.MonkeyPatch.context() as mp, LocalAws(auth_after=3) as server:
-        for name in [k for k in os.environ if k.startswith("AWS_")]:
-            mp.delenv(name)  # set-up clients must not read a profile from whichever test came first
-        mp.setenv("AWS_CONFIG_FILE", os.devnull)
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        iam = boto3.client(
-            "iam",
-            endpoint_url=server.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-            aws_secret_access_key="setup-only-" + "x" * 29,
-        )
-        user = iam.create_user(UserName="alice")["User"]
-        iam.put_user_policy(
-            UserName="alice",
-            PolicyName="admin",
-            PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}',
-        )
-        key = iam.create_access_key(UserName="alice")["AccessKey"]
+    with LocalAws(auth_after=3) as server:
+        with pytest.MonkeyPatch.context() as mp:
+            for name in [k for k in os.environ if k.startswith("AWS_")]:
+                mp.delenv(name)  # set-up clients must not read a profile from whichever test came first
+            mp.setenv("AWS_CONFIG_FILE", os.devnull)
+            mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+            iam = boto3.client(
+                "iam",
+                endpoint_url=server.endpoint_url,
+                region_name="us-east-1",
+                aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                aws_secret_access_key="setup-only-" + "x" * 29,
+            )
+            user = iam.create_user(UserName="alice")["User"]
+            iam.put_user_policy(
+                UserName="alice",
+                PolicyName="admin",
+                PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}',
+            )
+            key = iam.create_access_key(UserName="alice")["AccessKey"]
         yield AuthAws(server, IamKey("alice", key["AccessKeyId"], key["SecretAccessKey"], user["Arn"].split(":")[4], user["Arn"]))
