@@ -53,6 +53,11 @@ _COLORS = {"error": "#b00020", "warning": "#8a5a00", "ok": "#1b6e20", "info": "i
 _PASTE_HINT = "paste the secret access key"
 
 
+def _field_layout() -> Layout:
+    # Wide enough for a 40-character secret next to an 11em label; one Layout per widget.
+    return Layout(width="36em")
+
+
 def _html(kind: str, text: str) -> str:
     if not text:
         return ""
@@ -189,11 +194,11 @@ class CredentialSetupForm(VBox):
         wide = {"description_width": "11em"}
         self.title = HTML("<b>Add an AWS profile</b> (access keys of an IAM user)")
         self.csv_upload = FileUpload(accept=".csv", multiple=False, description="Import key CSV", icon="file-import")
-        self.profile_name = Text(description="Profile name", placeholder="e.g. default, dev, prod", style=wide)
-        self.access_key_id = Text(description="Access key ID", placeholder="AKIA…", style=wide)
-        self.secret_access_key = Password(description="Secret access key", placeholder=_PASTE_HINT, style=wide)
-        self.session_token = Password(description="Session token", placeholder="for temporary (ASIA…) keys", style=wide)
-        self.region = Dropdown(description="Region", style=wide)
+        self.profile_name = Text(description="Profile name", placeholder="e.g. default, dev, prod", style=wide, layout=_field_layout())
+        self.access_key_id = Text(description="Access key ID", placeholder="AKIA…", style=wide, layout=_field_layout())
+        self.secret_access_key = Password(description="Secret access key", placeholder=_PASTE_HINT, style=wide, layout=_field_layout())
+        self.session_token = Password(description="Session token", placeholder="for temporary (ASIA…) keys", style=wide, layout=_field_layout())
+        self.region = Dropdown(description="Region", style=wide, layout=_field_layout())
         self.verify_checkbox = Checkbox(value=True, description="Verify before saving", indent=False)
         self.select_checkbox = Checkbox(value=True, description="Make it the active profile", indent=False)
         self.save_endpoint_checkbox = Checkbox(value=False, description="Save the endpoint URL with the profile", indent=False)
