@@ -332,8 +332,12 @@ class IniDocument:
             eol = _eol_of(last) if _has_eol(last) else ""
             indent = _indent(self._lines[i].text)
             edits.append((i, j, [] if value is None else [_Line(f"{indent}{key} = {value}{eol}", "option", key=key)]))
+        # Removing the file's last line when it had no newline: the line before becomes the last, without one.
+        final_eol = _has_eol(self._lines[-1].text)
         for i, j, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
             self._lines[i:j] = replacement
+        if not final_eol and _has_eol(self._lines[-1].text):
+            self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
         self.expected[self._lines[start].header or header] = dict(values)
         self._check_structure(before)
 

@@ -87,7 +87,7 @@ def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
     """botocore's ``full_config`` for the two files, computed once per version of them."""
     config = files.read_file_cached(config_file)
     creds = files.read_file_cached(credentials_file)
-    key = (config_file, config.key, config.exists, credentials_file, creds.key, creds.exists)
+    key = (config_file, config.key, config.digest, config.exists, credentials_file, creds.key, creds.digest, creds.exists)
     with _loader_lock:
         hit = _merged.get(key)
     if hit is None:
@@ -109,7 +109,7 @@ def _config_profile_map(path: str) -> dict[str, Any]:
     from botocore.configloader import build_profile_map
 
     snap = files.read_file_cached(path)
-    key = (path, snap.key, snap.exists)
+    key = (path, snap.key, snap.digest, snap.exists)
     with _loader_lock:
         hit = _profile_maps.get(key)
     if hit is None:

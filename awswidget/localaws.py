@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from types import TracebackType
+from typing import Any
 
 __all__ = ["LocalAws", "free_port"]
 
@@ -43,6 +44,7 @@ class LocalAws:
         self.auth_after = auth_after
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     @property
     def endpoint_url(self) -> str:
@@ -63,7 +65,8 @@ class LocalAws:
         env["AWS_EC2_METADATA_DISABLED"] = "true"
         if self.auth_after is not None:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(self.auth_after)
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._log = open(self.log_file, "ab") if self.log_file else None  # closed in stop()
+        out = self._log if self._log is not None else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
             stdout=out,
@@ -77,6 +80,8 @@ class LocalAws:
             try:
                 with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json", timeout=1):  # noqa: S310
                     return self
+            except urllib.error.HTTPError:
+                return self  # any HTTP answer means the server is up
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)
         self.stop()
@@ -84,7 +89,7 @@ class LocalAws:
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API)."""
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
 
@@ -97,6 +102,9 @@ class LocalAws:
                 self.process.kill()
                 self.process.wait(10)
         self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> LocalAws:
         return self.start()

@@ -417,3 +417,24 @@ def test_add_then_remove_keeps_every_byte(stem: str, aws_env: Any) -> None:
         else:
             assert data == original, role
     assert botocore.session.Session().full_config["profiles"] == reference
+
+
+def test_corpus_figures(aws_env: Any) -> None:
+    """One pass over every corpus file in both roles: no crash, no byte changed by reading or a refused write."""
+    crashes, changed, unreadable, checked = 0, 0, 0, 0
+    for stem, case in sorted(CASES.items()):
+        for role, source in case.items():
+            paths = _install(stem, aws_env)
+            before = sha256(paths[role])
+            try:
+                m = _manager(aws_env)
+                if source.name in BAD:
+                    unreadable += 1
+                    with pytest.raises(ConfigFileError):
+                        m.add_profile("added", KEY_ID, SECRET, region="us-east-1")
+            except Exception:  # counted: the assertion below reports it
+                crashes += 1
+            changed += sha256(paths[role]) != before
+            checked += 1
+    print(f"\ncorpus: {checked} files ({checked - unreadable} readable, {unreadable} rejected by botocore), {crashes} crashes, {changed} files changed")
+    assert checked >= 30 and crashes == 0 and changed == 0

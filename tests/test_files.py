@@ -323,7 +323,7 @@ def test_profile_infos_kinds_sources_and_no_secret(aws_env: Any) -> None:
     config, creds = _pair(aws_env)
     infos = build_profiles(config, creds, str(aws_env.config), str(aws_env.credentials))
     assert {name: info.kind for name, info in infos.items()} == KINDS
-    assert list(infos) == list(sorted_names(KINDS)) and list(infos)[0] == "default"
+    assert list(infos) == list(sorted_names(KINDS)) and next(iter(infos)) == "default"
     default = infos["default"]
     assert default.sources == (str(aws_env.config), str(aws_env.credentials))
     assert (default.region, default.output) == ("us-east-1", "json")

@@ -278,7 +278,7 @@ def test_overwrite_replaces_keys_and_drops_a_stale_session_token(aws_env: Any) -
         )
     )
     m = _manager(aws_env)
-    with pytest.raises(ProfileExistsError, match="'work' already exists in .*credentials.*overwrite=True"):
+    with pytest.raises(ProfileExistsError, match=r"'work' already exists in .*credentials.*overwrite=True"):
         m.add_profile("work", KEY_ID, SECRET)
     m.add_profile("work", KEY_ID, SECRET, overwrite=True)
     assert aws_env.credentials.read_text() == (
