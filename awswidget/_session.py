@@ -91,7 +91,8 @@ def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
     with _loader_lock:
         hit = _merged.get(key)
     if hit is None:
-        hit = full_config(config.sections, creds.sections)
+        # From the cached profile map, so botocore's deep copy and header parsing happen once per version.
+        hit = full_config(config.sections, creds.sections, _config_profile_map(config_file))
         with _loader_lock:
             _merged.clear()  # one version per process is enough: memory stays flat
             _merged[key] = hit
@@ -99,6 +100,11 @@ def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
 
 
 _profile_maps: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def config_profile_names(path: str) -> set[str | None]:
+    """The profiles one config file defines (from the cached profile map)."""
+    return set(_config_profile_map(path)["profiles"])
 
 
 def _config_profile_map(path: str) -> dict[str, Any]:

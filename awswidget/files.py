@@ -124,6 +124,9 @@ class FileSnapshot:
     key: tuple[int, ...] | None = None
     mode: int | None = None
     digest: str | None = field(default=None, repr=False)
+    # The bytes parsed: comparing them is how a cached parse proves it is current
+    # (several times cheaper than hashing again; the parse holds the same secrets anyway).
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def real_path(self) -> str:
@@ -273,14 +276,14 @@ def read_file(path: str | os.PathLike[str]) -> FileSnapshot:
                 sections = _botocore_parse(path, data)
             except ConfigFileError as exc:
                 # Kept without its traceback: its frames hold the file's bytes.
-                return FileSnapshot(path, True, {}, exc.with_traceback(None), key, mode, digest)
+                return FileSnapshot(path, True, {}, exc.with_traceback(None), key, mode, digest, data)
             after = _stat_regular(path)
         except _Changed:
             continue
         except ConfigFileError as exc:
             return FileSnapshot(path, True, {}, exc.with_traceback(None))
         if after is not None and _stat_key(after) == key:
-            return FileSnapshot(path, True, sections, None, key, mode, digest)
+            return FileSnapshot(path, True, sections, None, key, mode, digest, data)
     # Changing under our feet on every try: report it rather than guess.
     return FileSnapshot(path, True, {}, ConfigFileError(path, "kept changing while being read; try again"))
 
@@ -306,7 +309,7 @@ def read_file_cached(path: str | os.PathLike[str]) -> FileSnapshot:
             if st is None:
                 if not hit.exists:
                     return hit
-            elif hit.key == _stat_key(st) and hit.digest == hashlib.sha256(_read_bytes(path)).hexdigest():
+            elif hit.key == _stat_key(st) and hit.data is not None and hit.data == _read_bytes(path):
                 return hit
         except ConfigFileError:
             pass
@@ -320,6 +323,8 @@ def _same_version(snapshot: FileSnapshot, st: os.stat_result, data: bytes) -> bo
     """Whether ``snapshot`` parsed exactly this version of the file (identity and content)."""
     if snapshot.error is not None or snapshot.key != _stat_key(st):
         return False
+    if snapshot.data is not None:
+        return snapshot.data == data
     return snapshot.digest is None or snapshot.digest == hashlib.sha256(data).hexdigest()
 
 
@@ -336,7 +341,7 @@ def _remember_written(path: str, real: str, sections: dict[str, Any], data: byte
             # Should another program have replaced it since, the digest no longer matches and
             # read_file_cached parses the file again.
             _cache[path] = FileSnapshot(
-                path, True, sections, None, _stat_key(st), stat.S_IMODE(st.st_mode), hashlib.sha256(data).hexdigest()
+                path, True, sections, None, _stat_key(st), stat.S_IMODE(st.st_mode), hashlib.sha256(data).hexdigest(), data
             )
 
 

@@ -185,7 +185,14 @@ class CredentialsManager(HasTraits):
     def _load(self) -> None:
         config, creds = self.files.read()
         merged = _session.merged_config(self.files.config_file, self.files.credentials_file)
-        self._infos = build_profiles(config.sections, creds.sections, config.path, creds.path, merged=merged)
+        self._infos = build_profiles(
+            config.sections,
+            creds.sections,
+            config.path,
+            creds.path,
+            merged=merged,
+            config_names=_session.config_profile_names(self.files.config_file),
+        )
         errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
         self.set_trait("file_errors", errors)
         names = tuple(self._infos)

@@ -30,15 +30,25 @@ _HIDDEN = "(hidden)"
 _SECRET_KEYS = {"aws_secret_access_key", "aws_session_token", "aws_security_token"}
 
 
-def full_config(config_sections: dict[str, Any], credentials_sections: dict[str, Any]) -> dict[str, Any]:
+def full_config(
+    config_sections: dict[str, Any],
+    credentials_sections: dict[str, Any],
+    config_map: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Merge two raw parses as botocore's ``Session.full_config`` does.
 
     Config-file profiles come first; a credentials-file section adds a profile
-    or updates the config profile of the same name.
+    or updates the config profile of the same name. ``config_map`` is botocore's
+    ``build_profile_map`` of the config sections when the caller has it already
+    (it is not modified).
     """
     from botocore.configloader import build_profile_map
 
-    merged = build_profile_map(config_sections)
+    if config_map is None:
+        merged = build_profile_map(config_sections)
+    else:
+        merged = dict(config_map)
+        merged["profiles"] = {name: dict(values) for name, values in config_map["profiles"].items()}
     profiles = merged["profiles"]
     for name, values in credentials_sections.items():
         if name not in profiles:
@@ -130,14 +140,18 @@ def build_profiles(
     config_path: str = "",
     credentials_path: str = "",
     merged: dict[str, Any] | None = None,
+    config_names: set[str | None] | None = None,
 ) -> dict[str, ProfileInfo]:
     """A ``ProfileInfo`` per profile botocore would accept, in :func:`sorted_names` order.
 
-    ``merged`` is :func:`full_config` of the same sections when the caller has it already.
+    ``merged`` (:func:`full_config` of the same sections) and ``config_names`` (the
+    profiles the config file defines) are passed when the caller has them already.
     """
     from .files import config_profile_name
 
-    config_profiles = {config_profile_name(header) for header in config_sections}
+    if config_names is None:
+        config_names = {config_profile_name(header) for header in config_sections}
+    config_profiles = config_names
     if merged is None:
         merged = full_config(config_sections, credentials_sections)
     merged = merged["profiles"]

@@ -24,7 +24,11 @@ from awswidget import files
 from awswidget._ini import IniDocument, split_lines
 from awswidget.manager import CredentialsManager
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized and without a database, so CI runs the same examples every time (exploratory
+# campaigns: run with a larger max_examples and derandomize=False by hand).
+SETTINGS = settings(
+    max_examples=120, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 EOL = st.sampled_from(["\n", "\r\n", "\r"])
 KEY = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
@@ -212,7 +216,7 @@ KEY_IDS = st.from_regex(r"(AKIA|ASIA)[A-Z0-9]{16}", fullmatch=True)
 SECRETS = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=60)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(SETTINGS, max_examples=40)
 @given(config=documents(), credentials=documents(), name=NAMES, key_id=KEY_IDS, secret=SECRETS, data=st.data())
 def test_manager_round_trip(config: str, credentials: str, name: str, key_id: str, secret: str, data: st.DataObject) -> None:
     """add_profile then remove_profile through the manager: botocore sees exactly that, nothing else moves."""

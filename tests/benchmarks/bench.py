@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import configparser
 import contextlib
+import gc
 import json
 import math
 import os
@@ -238,17 +239,24 @@ def interleaved(
     setup: Callable[[], None] | None = None,
     teardown: Callable[[Any], None] | None = None,
 ) -> dict[str, Cell]:
-    """Time each contender ``repeats`` times, round-robin, after ``warmup`` untimed rounds."""
+    """Time each contender ``repeats`` times, round-robin, after ``warmup`` untimed rounds.
+
+    The order rotates every round and each call starts from a collected heap, with
+    the previous result already freed: nobody pays for another's garbage.
+    """
     samples: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
     for i in range(warmup + repeats):
-        for name, fn in contenders.items():
+        for name in names[i % len(names):] + names[: i % len(names)]:
             if setup is not None:
                 setup()
+            gc.collect()
             start = time.perf_counter()
-            out = fn()
+            out = contenders[name]()
             elapsed = time.perf_counter() - start
             if teardown is not None:
                 teardown(out)
+            del out
             if i >= warmup:
                 samples[name].append(elapsed * 1000)
     return {name: Cell(statistics.median(xs), xs) for name, xs in samples.items()}
