@@ -570,6 +570,9 @@ class CredentialSetupForm(VBox):
             text += f" Verified: account {identity.account}, {identity.principal_kind} {identity.name}."
         if candidate.select:
             text += " It is now the active profile."
+            if identity is not None:
+                # The keys just passed STS: let every picker on this manager say "connected" too.
+                self.manager.verify(block=False)
         self._reset()
         self._say("ok", text)
 
