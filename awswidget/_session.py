@@ -5,8 +5,9 @@ times and re-loads botocore's service data, so switching profiles in a large
 organisation's config costs seconds. Here every session shares:
 
 * one botocore data loader (service models are loaded once per process), and
-* one parse of the shared files, keyed on the files' identity and mtime, so an
-  edit made by any program is still seen on the next switch.
+* one parse of the shared files, kept while the files' identity (inode, size,
+  mtimes) and bytes are unchanged, so an edit made by any program is still seen
+  on the next switch.
 
 Credentials still resolve through botocore's own provider chain (roles, SSO,
 processes, MFA), in botocore's order. Four providers are swapped for the same

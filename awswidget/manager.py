@@ -308,13 +308,14 @@ class CredentialsManager(HasTraits):
 
     @observe("profile")
     def _profile_changed(self, change: Any) -> None:
+        if self._restoring is not _MISSING:
+            return  # using() puts the saved session back itself, once
         with self._lock:
-            if self._restoring is _MISSING:
-                self._switching = True
-                try:
-                    self.region = self._region_for(change.new)
-                finally:
-                    self._switching = False
+            self._switching = True
+            try:
+                self.region = self._region_for(change.new)
+            finally:
+                self._switching = False
             self._apply()
 
     @observe("region")

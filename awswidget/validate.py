@@ -143,6 +143,12 @@ def _partitions() -> tuple[dict, ...]:
 
 def known_regions(partition: str | None = "aws") -> list[Region]:
     """The regions of ``partition`` (all partitions with ``None``), from botocore's data."""
+    return list(_known_regions(partition))
+
+
+@functools.cache
+def _known_regions(partition: str | None) -> tuple[Region, ...]:
+    # Validation runs on every profile switch: read botocore's partition data once.
     regions = []
     for p in _partitions():
         if partition is not None and p["id"] != partition:
@@ -151,7 +157,12 @@ def known_regions(partition: str | None = "aws") -> list[Region]:
             if name.startswith(p["id"]) or name.endswith("-global"):  # aws-global and the like: not real regions
                 continue
             regions.append(Region(name, info.get("description", ""), p["id"]))
-    return sorted(regions, key=lambda r: r.name)
+    return tuple(sorted(regions, key=lambda r: r.name))
+
+
+@functools.lru_cache(maxsize=1)
+def _known_region_names() -> frozenset[str]:
+    return frozenset(r.name for r in _known_regions(None))
 
 
 def partition_of(region: str) -> str:
@@ -167,7 +178,7 @@ def validate_region(region: str | None) -> tuple[str | None, list[str]]:
     region = (region or "").strip().lower() or None
     if region is None:
         return None, []
-    if any(r.name == region for r in known_regions(None)):
+    if region in _known_region_names():
         return region, []
     if any(re.match(p["regionRegex"], region) for p in _partitions()) or _REGION_SHAPE.fullmatch(region):
         return region, [f"'{region}' is not in this botocore's region list; it may be newer than botocore."]

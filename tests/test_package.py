@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import awswidget
 
@@ -36,3 +37,12 @@ def test_plain_import_is_light() -> None:
 def test_widgets_load_on_first_use() -> None:
     out = _run("import sys, awswidget; awswidget.ProfilePicker; print('ipywidgets' in sys.modules)")
     assert out == "True"
+
+
+def test_ruff_is_clean() -> None:
+    # The lint is part of the suite, so the one test command checks it too.
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "awswidget", "tests"], cwd=root, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,7 @@ under a temporary dir, no other ``AWS_*`` variable, the EC2 metadata service
 off, and the local endpoint.
 
 Missing browser tooling is a failure, not a skip: CI must not pass without
-having driven a browser (``tests/run`` installs Debian's chromium).
+having driven a browser (``tests/setup`` installs Debian's chromium).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def chromium_executable() -> str:
     if not Path(path).is_file() or not os.access(path, os.X_OK):
         pytest.fail(
             f"The browser tests need Debian's chromium (looked for {path!r}): apt-get install chromium, "
-            "or run tests/run, which installs it. Do not run `playwright install`.",
+            "or run tests/setup, which installs it. Do not run `playwright install`.",
             pytrace=False,
         )
     return path
