@@ -26,15 +26,13 @@ botocore classes built with different arguments:
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import files
-from .errors import VerificationError
+from . import _botocore, files, texts
 from .profiles import full_config
 
 if TYPE_CHECKING:
@@ -125,29 +123,6 @@ def _config_profile_map(path: str) -> dict[str, Any]:
             _profile_maps.clear()  # one version per process, like merged_config
             _profile_maps[key] = hit
     return hit
-
-
-@functools.cache
-def _builder_class() -> type:
-    from botocore.credentials import ConfigProvider, ProfileProviderBuilder, SharedCredentialProvider
-
-    class CachedParseProviderBuilder(ProfileProviderBuilder):
-        """botocore's builder, whose two file-reading providers get the shared parse.
-
-        The assume-role provider uses it for the source profile of a role: with
-        botocore's own builder every role switch re-parses the credentials file
-        (0.3 s at 10,000 profiles).
-        """
-
-        def _create_shared_credential_provider(self, profile_name: str) -> Any:
-            path = self._session.get_config_variable("credentials_file")
-            return SharedCredentialProvider(path, profile_name, ini_parser=_raw)
-
-        def _create_config_provider(self, profile_name: str) -> Any:
-            path = self._session.get_config_variable("config_file")
-            return ConfigProvider(path, profile_name, config_parser=_config_profile_map)
-
-    return CachedParseProviderBuilder
 
 
 def _session_class() -> type:
@@ -249,9 +224,8 @@ def make_session(
 ) -> boto3.Session:
     """A ``boto3.Session`` for ``profile`` (``None``: botocore's own default chain).
 
-    ``prompter`` answers botocore's MFA prompts (default: an
-    :class:`~awswidget.mfa.MfaPrompter` with no code box, which still asks in a
-    running cell); ``sso_dir`` is the SSO token folder (default: :func:`sso_cache_dir`).
+    ``prompter`` answers botocore's MFA prompts (an :class:`~awswidget.mfa.MfaPrompter`;
+    without one, a role that needs a code fails with a clear error); ``sso_dir`` is the SSO token folder (default: :func:`sso_cache_dir`).
     """
     global _SessionClass
     import boto3
@@ -267,24 +241,30 @@ def make_session(
     if profile is not None:
         cache = role_cache()
         resolver = create_credential_resolver(bs, cache=cache, region_name=region)
-        builder = _builder_class()(bs, cache=cache, region_name=region, sso_token_cache=sso_token_cache(sso_dir))
+        builder = _botocore.cached_parse_builder()(
+            bs,
+            cache=cache,
+            region_name=region,
+            sso_token_cache=sso_token_cache(sso_dir),
+            ini_parser=_raw,
+            config_parser=_config_profile_map,
+        )
         by_method = {p.METHOD: p for p in builder.providers(profile_name=profile, disable_env_vars=True)}
         original = next((p for p in resolver.providers if p.METHOD == AssumeRoleProvider.METHOD), None)
         # Same providers, same order; the two file readers only get their contents from the shared parse.
         swaps = [by_method["sso"], by_method["shared-credentials-file"], by_method["config-file"]]
-        if original is not None and hasattr(original, "_client_creator") and hasattr(original, "_credential_sourcer"):
-            from .mfa import MfaPrompter
-
+        parts = _botocore.assume_role_parts(original) if original is not None else None
+        if parts is not None:
             # botocore's own provider, built as create_credential_resolver builds it, plus our prompter
             # and a builder whose SSO providers read the token folder located now.
             swaps.append(
                 AssumeRoleProvider(
                     load_config=lambda: bs.full_config,
-                    client_creator=original._client_creator,
+                    client_creator=parts[0],
                     cache=cache,
                     profile_name=profile,
-                    prompter=prompter or MfaPrompter(profile),
-                    credential_sourcer=original._credential_sourcer,
+                    prompter=prompter or _no_prompter(profile),
+                    credential_sourcer=parts[1],
                     profile_provider_builder=builder,
                 )
             )
@@ -302,65 +282,57 @@ def make_session(
     return session
 
 
-def credential_error(exc: BaseException) -> VerificationError | None:
-    """A clear, secret-free sentence for errors of the profile kinds beyond static keys.
+def _no_prompter(profile: str) -> Callable[[str], str]:
+    def ask(_prompt: str = "") -> str:
+        from .errors import VerificationError
 
-    ``None`` when ``exc`` is not one of them (the caller's generic mapping applies).
+        raise VerificationError(texts.mfa_unavailable("nobody", profile), "mfa_code", "MfaUnavailable")
+
+    return ask
+
+
+def key_session(access_key_id: str, secret_access_key: str, session_token: str | None, region: str | None) -> boto3.Session:
+    """A session of explicit keys (a candidate being checked), sharing the data loader."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        aws_session_token=session_token,
+        region_name=region,
+        botocore_session=plain_botocore_session(),
+    )
+
+
+def configured_endpoint(session: boto3.Session | None, service: str) -> str | None:
+    """The endpoint botocore would use for ``service`` when one is configured; ``None`` for AWS's own.
+
+    botocore's own lookup: ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``, a ``services``
+    section, then the profile's ``endpoint_url`` (all off with ``ignore_configured_endpoint_urls``).
     """
-    import json
+    import botocore.exceptions
+    from botocore.configprovider import ConfiguredEndpointProvider
 
-    import botocore.exceptions as be
-
-    if isinstance(exc, be.RefreshWithMFAUnsupportedError):
-        return VerificationError(
-            "The credentials obtained with the last MFA code have expired: refresh and enter a new code.", None, "MfaExpired"
-        )
-    if isinstance(exc, be.ClientError):
-        error = exc.response.get("Error", {})
-        if error.get("Code") == "AccessDenied" and "MultiFactorAuthentication" in str(error.get("Message", "")):
-            return VerificationError(
-                "AWS did not accept the MFA code (wrong, already used or expired): wait for the next code and try again.",
-                "mfa_code",
-                "MfaRejected",
-            )
+    if session is None:
         return None
-    if isinstance(exc, be.CredentialRetrievalError) and getattr(exc, "kwargs", {}).get("provider") == "custom-process":
-        # Its text is the process's stderr, which may hold secrets: never shown.
-        return VerificationError(
-            "The profile's credential_process failed (its output is not shown, as it may contain secrets); "
-            "run the command in a terminal to see why.",
-            None,
-            "CredentialProcess",
-        )
-    if isinstance(exc, json.JSONDecodeError):
-        # Only the process provider parses JSON here; the text it failed on may be a secret.
-        return VerificationError(
-            "The profile's credential_process printed something that is not credentials JSON (not shown, "
-            "as it may contain secrets).",
-            None,
-            "CredentialProcess",
-        )
-    if isinstance(exc, (FileNotFoundError, PermissionError)):
-        return VerificationError(
-            f"The profile's credential_process command could not be started ({exc.strerror or type(exc).__name__}); "
-            "check its path and that it is executable.",
-            None,
-            "CredentialProcess",
-        )
-    if isinstance(exc, be.InfiniteLoopConfigError):
-        visited = [str(p) for p in exc.kwargs.get("visited_profiles", [])]
-        loop = " → ".join([*visited, str(exc.kwargs.get("source_profile", "?"))])
-        return VerificationError(f"The source_profile chain loops back on itself ({loop}).", None, "InfiniteLoop")
-    if isinstance(exc, be.InvalidConfigError):
-        # botocore's text names profiles and settings only (source_profile missing, both sources set...).
-        return VerificationError(str(exc.kwargs.get("error_msg") or exc), None, "InvalidConfig")
-    return None
+    bs = _botocore.botocore_session(session)
+    try:
+        if bs.get_config_variable("ignore_configured_endpoint_urls"):
+            return None
+        return ConfiguredEndpointProvider(bs.full_config, bs.get_scoped_config(), service).provide() or None
+    except botocore.exceptions.ProfileNotFound:
+        return None  # the profile left the files; a reload is about to replace this session
 
 
 def plain_botocore_session() -> Any:
-    """A botocore session with no profile of its own, sharing the data loader."""
+    """A botocore session with no profile of its own, sharing the data loader.
+
+    ``AWS_PROFILE`` is ignored: it may name a profile that is not in the files (or
+    that awswidget exported for another selection), and explicit keys need none.
+    """
     import botocore.session
 
     bs = botocore.session.Session()
+    bs.get_component("config_store").set_config_variable("profile", None)  # an override, unlike a session variable
     bs.register_component("data_loader", shared_loader())
     return bs

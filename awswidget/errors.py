@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from traitlets import TraitError
+
 __all__ = [
     "AwsWidgetError",
     "ConfigFileError",
     "FileChangedError",
     "ProfileExistsError",
     "ProfileNotFoundError",
+    "SelectionError",
     "ValidationError",
     "VerificationError",
     "WriteError",
@@ -84,6 +87,21 @@ class ProfileExistsError(AwsWidgetError):
 
 class ProfileNotFoundError(AwsWidgetError):
     fmt = "No profile named '{profile}'{hint}."
+
+
+class SelectionError(AwsWidgetError, TraitError):
+    """A profile or region cannot be selected; nothing changed.
+
+    Also a :class:`traitlets.TraitError`, because assigning ``manager.profile`` or
+    ``manager.region`` (directly or through a ``link``) raises it.
+    """
+
+    fmt = "{reason}"
+
+    def __init__(self, reason: str, field: str) -> None:
+        self.reason = reason
+        self.field = field
+        super().__init__(reason=reason, field=field)
 
 
 class VerificationError(AwsWidgetError):

@@ -23,6 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import _botocore, sso, texts
+from .sso import utc_now
+from .texts import format_remaining
+
 if TYPE_CHECKING:
     import boto3
 
@@ -34,33 +38,9 @@ __all__ = ["ExpiryStatus", "Ticker", "credentials_expiry", "describe", "format_r
 WARN_BEFORE = dt.timedelta(minutes=10)
 # botocore.credentials._DEFAULT_MANDATORY_REFRESH_TIMEOUT: from then on, a refresh must succeed.
 _MANDATORY_WINDOW = dt.timedelta(minutes=10)
-
-#: What to do when the credentials run out, per action.
-REMEDIES = {
-    "mfa": "click Refresh and enter a new MFA code",
-    "sso-login": "log in with SSO again",
-    "refresh": "click Refresh",
-}
+REMEDIES = texts.REMEDIES
 
 
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware in UTC (the default clock)."""
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def format_remaining(delta: dt.timedelta) -> str:
-    """``"1 h 05 min"``, ``"4 min"``, ``"45 s"`` (never negative)."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def _clock_time(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%H:%M UTC")
 
 
 @dataclass(frozen=True)
@@ -85,20 +65,15 @@ class ExpiryStatus:
 def describe(expires_at: dt.datetime, now: dt.datetime, *, what: str, action: str, renews: bool) -> ExpiryStatus:
     """The status of credentials (``what``: "MFA session", "SSO login"...) ending at ``expires_at``."""
     remaining = expires_at - now
-    until = _clock_time(expires_at)
     if renews:
         # botocore renews these on the next call; "expired" only means nobody used them lately.
-        message = f"{what}: renewed automatically (current ones until {until})."
-        return ExpiryStatus(expires_at, remaining, "ok", True, "none", message)
-    remedy = REMEDIES.get(action, REMEDIES["refresh"])
-    if remaining <= dt.timedelta(0):
-        message = f"{what} ended at {until}: {remedy}."
-        return ExpiryStatus(expires_at, remaining, "expired", False, action, message)
-    if remaining <= WARN_BEFORE:
-        message = f"{what} ends in {format_remaining(remaining)} ({until}): {remedy} to continue."
-        return ExpiryStatus(expires_at, remaining, "warning", False, action, message)
-    message = f"{what}: {format_remaining(remaining)} left (until {until})."
-    return ExpiryStatus(expires_at, remaining, "ok", False, action, message)
+        level, action = "ok", "none"
+    elif remaining <= dt.timedelta(0):
+        level = "expired"
+    else:
+        level = "warning" if remaining <= WARN_BEFORE else "ok"
+    message = texts.expiry_sentence(what, expires_at, remaining, level, action, renews)
+    return ExpiryStatus(expires_at, remaining, level, renews, action, message)
 
 
 def credentials_expiry(session: boto3.Session | None) -> dt.datetime | None:
@@ -109,13 +84,7 @@ def credentials_expiry(session: boto3.Session | None) -> dt.datetime | None:
     if session is None:
         return None
     # Peeking, not get_credentials(): that would run a credential_process or read files.
-    creds = getattr(getattr(session, "_session", None), "_credentials", None)
-    expiry = getattr(creds, "_expiry_time", None)  # botocore has no public accessor for it
-    if not isinstance(expiry, dt.datetime):
-        return None
-    if expiry.tzinfo is None:
-        expiry = expiry.replace(tzinfo=dt.timezone.utc)
-    return expiry.astimezone(dt.timezone.utc)
+    return _botocore.expiry_of(_botocore.resolved_credentials(session))
 
 
 def _chain_has_mfa(name: str, profiles: dict[str, Any]) -> bool:
@@ -147,7 +116,6 @@ def status_for(
     if info is None:
         return None
     if info.kind == "sso":
-        from . import sso
         from .errors import AwsWidgetError
 
         try:
@@ -177,26 +145,31 @@ class Ticker:
     def __init__(self, callback: Callable[[], Any], interval: float = 30.0, wait: Callable[[float], bool] | None = None) -> None:
         self.callback = callback
         self.interval = interval
+        self._lock = threading.Lock()
         self._stopped = threading.Event()
-        self._wait = wait or self._stopped.wait
+        self._wait = wait
         self._thread: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive() and not self._stopped.is_set()
 
     def start(self) -> Ticker:
-        if not self.running:
-            self._stopped.clear()
-            self._thread = threading.Thread(target=self._run, daemon=True, name="awswidget-expiry")
-            self._thread.start()
+        with self._lock:
+            if not self.running:
+                # A fresh event per run: a run that is still winding down never swallows this start.
+                self._stopped = threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(self._stopped,), daemon=True, name="awswidget-expiry")
+                self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stopped.set()
+        with self._lock:
+            self._stopped.set()
 
-    def _run(self) -> None:
-        while not self._wait(self.interval) and not self._stopped.is_set():
+    def _run(self, stopped: threading.Event) -> None:
+        wait = self._wait or stopped.wait
+        while not wait(self.interval) and not stopped.is_set():
             try:
                 self.callback()
             except Exception:  # noqa: S112 - the next tick tries again

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +13,7 @@ from .errors import VerificationError
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Identity", "get_caller_identity", "verification_error"]
+__all__ = ["Identity", "Verifier", "explain", "get_caller_identity"]
 
 #: Region used to call STS when a profile has none (as the AWS CLI does for global services).
 FALLBACK_REGION = "us-east-1"
@@ -63,13 +66,67 @@ _CODES: dict[str, tuple[str | None, str]] = {
 }
 
 
-def verification_error(exc: BaseException, endpoint: str | None = None) -> VerificationError:
-    """Turn a botocore error into a :class:`VerificationError` whose text holds no secret."""
+def _credential_error(exc: BaseException) -> VerificationError | None:
+    """The profile kinds beyond static keys (MFA, credential_process, role chains); ``None`` otherwise."""
+    import json
+
     import botocore.exceptions as be
 
-    from ._session import credential_error
+    if isinstance(exc, be.RefreshWithMFAUnsupportedError):
+        return VerificationError(
+            "The credentials obtained with the last MFA code have expired: refresh and enter a new code.", None, "MfaExpired"
+        )
+    if isinstance(exc, be.ClientError):
+        error = exc.response.get("Error", {})
+        if error.get("Code") == "AccessDenied" and "MultiFactorAuthentication" in str(error.get("Message", "")):
+            return VerificationError(
+                "AWS did not accept the MFA code (wrong, already used or expired): wait for the next code and try again.",
+                "mfa_code",
+                "MfaRejected",
+            )
+        return None
+    if isinstance(exc, be.CredentialRetrievalError) and getattr(exc, "kwargs", {}).get("provider") == "custom-process":
+        # Its text is the process's stderr, which may hold secrets: never shown.
+        return VerificationError(
+            "The profile's credential_process failed (its output is not shown, as it may contain secrets); "
+            "run the command in a terminal to see why.",
+            None,
+            "CredentialProcess",
+        )
+    if isinstance(exc, json.JSONDecodeError):
+        # Only the process provider parses JSON here; the text it failed on may be a secret.
+        return VerificationError(
+            "The profile's credential_process printed something that is not credentials JSON (not shown, "
+            "as it may contain secrets).",
+            None,
+            "CredentialProcess",
+        )
+    if isinstance(exc, (FileNotFoundError, PermissionError)):
+        return VerificationError(
+            f"The profile's credential_process command could not be started ({exc.strerror or type(exc).__name__}); "
+            "check its path and that it is executable.",
+            None,
+            "CredentialProcess",
+        )
+    if isinstance(exc, be.InfiniteLoopConfigError):
+        visited = [str(p) for p in exc.kwargs.get("visited_profiles", [])]
+        loop = " → ".join([*visited, str(exc.kwargs.get("source_profile", "?"))])
+        return VerificationError(f"The source_profile chain loops back on itself ({loop}).", None, "InfiniteLoop")
+    if isinstance(exc, be.InvalidConfigError):
+        # botocore's text names profiles and settings only (source_profile missing, both sources set...).
+        return VerificationError(str(exc.kwargs.get("error_msg") or exc), None, "InvalidConfig")
+    return None
 
-    known = credential_error(exc)  # MFA, credential_process, role chains: clearer sentences
+
+def explain(exc: BaseException, endpoint: str | None = None) -> VerificationError:
+    """The one translation of a botocore (or credential provider) failure into a sentence with no secret.
+
+    Every path that reports a failure to the user goes through here: verification,
+    listings, MFA logins, clients used in a cell (see :mod:`awswidget._session`).
+    """
+    import botocore.exceptions as be
+
+    known = _credential_error(exc)  # MFA, credential_process, role chains: clearer sentences
     if known is not None:
         return known
     if isinstance(exc, be.ClientError):
@@ -94,8 +151,6 @@ def verification_error(exc: BaseException, endpoint: str | None = None) -> Verif
         return VerificationError(f"{provider} could not produce credentials.", None, "CredentialRetrieval")
     if isinstance(exc, (be.SSOTokenLoadError, be.UnauthorizedSSOTokenError, be.TokenRetrievalError)):
         return VerificationError("The SSO login has expired or is missing: log in again.", None, "SSOLogin")
-    if isinstance(exc, be.InfiniteLoopConfigError):
-        return VerificationError("The profile's source_profile chain loops back on itself.", None, "InfiniteLoop")
     if isinstance(exc, be.ProfileNotFound):
         profile = getattr(exc, "kwargs", {}).get("profile", "?")
         return VerificationError(f"The profile refers to a profile that does not exist ('{profile}').", None, "ProfileNotFound")
@@ -120,7 +175,66 @@ def get_caller_identity(session: boto3.Session, *, timeout: float = 10.0, **clie
     except Exception as exc:  # every failure becomes one sentence; the original may quote secrets
         # AWS's SignatureDoesNotMatch quotes the canonical request (session token included): raised
         # outside this block, the original is not even the hidden __context__ a debugger shows.
-        error = verification_error(exc, endpoint)
+        error = explain(exc, endpoint)
     else:
         return Identity(account=str(reply["Account"]), arn=str(reply["Arn"]), user_id=str(reply["UserId"]))
     raise error from None
+
+
+def get_session_token(
+    session: boto3.Session, serial: str, code: str, region: str | None, duration_seconds: int | None = None
+) -> dict[str, Any]:
+    """STS GetSessionToken with an MFA device: the temporary credentials (raise :class:`VerificationError`)."""
+    kwargs: dict[str, Any] = {"SerialNumber": serial, "TokenCode": code}
+    if duration_seconds:
+        kwargs["DurationSeconds"] = duration_seconds
+    try:
+        reply = session.client("sts", region_name=region or FALLBACK_REGION).get_session_token(**kwargs)
+    except Exception as exc:  # one sentence, never the reply
+        error = explain(exc)
+    else:
+        return dict(reply["Credentials"])
+    raise error from None
+
+
+class Verifier:
+    """STS checks of one manager's selection, in the caller's thread or in the background.
+
+    ``on_done(generation, identity, error)`` receives every outcome, tagged with
+    the generation of the selection it was started for: the manager keeps only
+    those of the selection still in place. A background check already running
+    for the same generation is reused.
+    """
+
+    def __init__(self, on_done: Callable[[int, Identity | None, VerificationError | None], None]) -> None:
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._running: tuple[int, Future[Identity]] | None = None
+
+    def run(self, generation: int, session: boto3.Session) -> Identity:
+        """Check now, in this thread; raise :class:`VerificationError`."""
+        try:
+            identity = get_caller_identity(session)
+        except VerificationError as exc:
+            self._on_done(generation, None, exc)
+            raise
+        self._on_done(generation, identity, None)
+        return identity
+
+    def start(self, generation: int, session: boto3.Session) -> Future[Identity]:
+        """Check in a daemon thread; the future holds the identity or the error."""
+        with self._lock:
+            running = self._running
+            if running is not None and running[0] == generation and not running[1].done():
+                return running[1]
+            future: Future[Identity] = Future()
+            self._running = (generation, future)
+
+        def target() -> None:
+            try:
+                future.set_result(self.run(generation, session))
+            except BaseException as exc:  # delivered through the future and the manager's status
+                future.set_exception(exc)
+
+        threading.Thread(target=target, daemon=True, name="awswidget-verify").start()
+        return future

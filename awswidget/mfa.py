@@ -6,9 +6,9 @@ imported, which in a kernel reads a terminal nobody sees.
 :mod:`awswidget._session` hands botocore an :class:`MfaPrompter` instead, and
 the prompter answers according to where botocore asks:
 
-* **a background thread** (``manager.verify(block=False)``, what the picker
-  does): an :class:`MfaRequest` is published as ``manager.mfa_request``; the
-  picker's code box (or a script calling ``request.answer("123456")``) answers
+* **a background thread** (``manager.verify(block=False)``): an
+  :class:`MfaRequest` is published as ``manager.mfa_request``; whatever shows the
+  manager (a widget, or a script calling ``request.answer("123456")``) answers
   it. Nobody answering within ``timeout`` seconds is an :class:`MfaTimeoutError`.
 * **the main thread while a notebook cell runs** (``m.client("s3").list_buckets()``
   in a cell): widget events cannot arrive while the cell runs, so the code is
@@ -32,13 +32,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import texts
 from .errors import ValidationError, VerificationError
-
-if TYPE_CHECKING:
-    from .manager import CredentialsManager
-    from .profiles import ProfileInfo
 
 __all__ = [
     "MfaCancelledError",
@@ -47,7 +44,7 @@ __all__ = [
     "MfaRequest",
     "MfaTimeoutError",
     "MfaUnavailableError",
-    "mfa_login",
+    "is_code",
     "prompt_route",
     "validate_mfa_code",
 ]
@@ -56,6 +53,11 @@ __all__ = [
 DEFAULT_TIMEOUT = 120.0
 
 _CODE_RE = re.compile(r"\d{6}")
+
+
+def is_code(text: str | None) -> bool:
+    """Whether ``text`` is a complete MFA code (6 digits, spaces ignored)."""
+    return _CODE_RE.fullmatch(re.sub(r"\s+", "", text or "")) is not None
 # botocore's prompt is "Enter MFA code for {serial}: " (AssumeRoleCredentialFetcher).
 _PROMPT_SERIAL_RE = re.compile(r"Enter MFA code for (?P<serial>\S+?):?\s*$")
 
@@ -261,67 +263,4 @@ class MfaPrompter:
             raise MfaError(f"{exc.reason} Run the cell again to retry.", "MfaInvalid") from None
 
     def _unavailable(self, route: str, detail: str = "") -> str:
-        who = f"profile '{self.profile}'" if self.profile else "this profile"
-        if route == "none":
-            return (
-                f"An MFA code is needed for {who}, but it was requested from a widget callback on the kernel's "
-                "main thread, where no prompt can be answered; verify in the background "
-                "(manager.verify(block=False), as the picker does) to get the code box."
-            )
-        if route == "no-stdin":
-            return (
-                f"An MFA code is needed for {who}, but this frontend cannot show an input prompt ({detail}); "
-                "select the profile in the picker and enter the code in its code box, then run the cell again."
-            )
-        return f"An MFA code is needed for {who}, but nothing is listening for it on this thread."
-
-
-def mfa_login(
-    manager: CredentialsManager,
-    code: str,
-    profile: str | None = None,
-    *,
-    target: str | None = None,
-    duration_seconds: int | None = None,
-    select: bool = True,
-) -> ProfileInfo:
-    """MFA for plain keys: STS GetSessionToken with the device, saved as a profile of its own.
-
-    Like ``aws configure mfa-login``: the long-lived keys of ``profile`` (which
-    names its device in ``mfa_serial``) get temporary credentials for
-    ``code``; they are written to ``target`` (default ``<profile>-mfa``) with
-    their session token, so boto3, the AWS CLI and subprocesses use them through
-    ``AWS_PROFILE``. An existing ``target`` is only replaced if it holds
-    temporary keys itself.
-    """
-    from . import _session
-    from .errors import ProfileExistsError
-    from .identity import verification_error
-
-    info = manager.profile_info(profile)
-    if not info.mfa_serial:
-        raise ValidationError("mfa_serial", f"Profile '{info.name}' names no MFA device: add mfa_serial = <device ARN> to it.")
-    code = validate_mfa_code(code)
-    target = target or f"{info.name}-mfa"
-    if target in manager.profiles and manager.profile_info(target).kind != "temporary":
-        path = manager.files.credentials_file
-        raise ProfileExistsError(profile=target, path=path)
-    session = _session.make_session(info.name, info.region, manager.files.config_file, manager.files.credentials_file)
-    kwargs: dict[str, Any] = {"SerialNumber": info.mfa_serial, "TokenCode": code}
-    if duration_seconds:
-        kwargs["DurationSeconds"] = duration_seconds
-    try:
-        reply = session.client("sts", region_name=info.region or "us-east-1").get_session_token(**kwargs)
-    except Exception as exc:  # one sentence, never the reply
-        raise verification_error(exc) from None
-    creds = reply["Credentials"]
-    return manager.add_profile(
-        target,
-        creds["AccessKeyId"],
-        creds["SecretAccessKey"],
-        session_token=creds["SessionToken"],
-        region=info.region,
-        endpoint_url=info.endpoint_url,
-        overwrite=True,
-        select=select,
-    )
+        return texts.mfa_unavailable({"none": "callback"}.get(route, route), self.profile, detail)

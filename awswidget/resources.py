@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import AwsWidgetError
-from .identity import FALLBACK_REGION, verification_error
+from .identity import FALLBACK_REGION, explain
 
 if TYPE_CHECKING:
     import boto3
@@ -111,7 +111,7 @@ def listing_error(exc: BaseException, action: str, endpoint: str | None = None) 
         if code in _DENIED:
             return ListingError(f"Access denied: this profile's policies do not allow {action} ({code}).", code)
     # Credentials, network and other AWS refusals read exactly as in verification.
-    error = verification_error(exc, endpoint)
+    error = explain(exc, endpoint)
     reason = " ".join(error.reason.split())
     if len(reason) > _MAX_SENTENCE:
         reason = reason[: _MAX_SENTENCE - 1] + "…"

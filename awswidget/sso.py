@@ -30,7 +30,6 @@ from typing import Any
 
 from . import _redact, _session
 from .errors import AwsWidgetError
-from .expiry import utc_now
 
 __all__ = [
     "DeviceLogin",
@@ -135,6 +134,10 @@ def sso_config(config: dict[str, Any], profile: str) -> SsoConfig:
         account_id=values.get("sso_account_id"),
         role_name=values.get("sso_role_name"),
     )
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

@@ -66,10 +66,8 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFile
             del os.environ[name]
     os.environ.update(saved_env)
     boto3.DEFAULT_SESSION = saved_session
+    # Forget the manager that owned the process and what it exported, so the next test starts from its own.
     manager._reset_default_manager()
-    # Forget what managers exported, so the next test starts from its own environment.
-    manager._env_exported.clear()
-    manager._env_original.clear()
     _redact.forget(*list(_redact._known))
 
 

@@ -47,10 +47,12 @@ def test_format_remaining(seconds: int, text: str) -> None:
     ("left", "action", "renews", "level", "message"),
     [
         (dt.timedelta(minutes=42), "mfa", False, "ok", "MFA session: 42 min left (until 12:42 UTC)."),
-        (dt.timedelta(minutes=4), "mfa", False, "warning", "MFA session ends in 4 min (12:04 UTC): click Refresh and enter a new MFA code to continue."),
-        (dt.timedelta(minutes=-3), "mfa", False, "expired", "MFA session ended at 11:57 UTC: click Refresh and enter a new MFA code."),
+        (dt.timedelta(minutes=4), "mfa", False, "warning", "MFA session ends in 4 min (12:04 UTC): refresh and enter a new MFA code to continue."),
+        (dt.timedelta(minutes=-3), "mfa", False, "expired", "MFA session ended at 11:57 UTC: refresh and enter a new MFA code."),
         (dt.timedelta(minutes=2), "sso-login", False, "warning", "MFA session ends in 2 min (12:02 UTC): log in with SSO again to continue."),
-        (dt.timedelta(minutes=-3), "refresh", True, "ok", "MFA session: renewed automatically (current ones until 11:57 UTC)."),
+        (dt.timedelta(minutes=3), "refresh", True, "ok", "MFA session: renewed automatically (current ones until 12:03 UTC)."),
+        # Past their end, renewing ones are not said to last "until" a time gone by (issue 15, item 12).
+        (dt.timedelta(minutes=-3), "refresh", True, "ok", "MFA session: renewed automatically on the next call (the last ones ended at 11:57 UTC)."),
     ],
 )
 def test_describe(left: dt.timedelta, action: str, renews: bool, level: str, message: str) -> None:

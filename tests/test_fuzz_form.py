@@ -263,7 +263,7 @@ def test_fuzz_fields_then_save(aws_env: AwsFiles, local_aws: Any, values: dict[s
             assert ERROR_COLOR in form.field_messages[field].value, (field, form.field_messages[field].value)
         assert shared_bytes(aws_env) == before  # nothing written for invalid input
     elif info is None:  # valid, but the name exists: the form asks first and writes nothing meanwhile
-        assert form.save_confirm.visible and "already exists" in form.save_confirm.question.value
+        assert form.save_confirm.visible and "already exists" in form.save_confirm.question.value, form.message.value
         assert shared_bytes(aws_env) == before
         form.save_confirm.no_button.click()
     else:

@@ -468,14 +468,14 @@ def test_background_verification_does_not_block_and_discards_stale_results(files
     assert m.status == "verified"
     # A switch while a verification runs: its result must not be applied to the new selection.
     started, release = threading.Event(), threading.Event()
-    real = m._verify_now
+    real = m._verifier.run
 
     def slow(generation: int, session: object) -> Identity:
         started.set()
         release.wait(30)
         return real(generation, session)  # type: ignore[arg-type]
 
-    m._verify_now = slow  # type: ignore[method-assign]
+    m._verifier.run = slow  # type: ignore[method-assign]
     pending = m.verify(block=False)
     assert started.wait(30)
     m.profile = "prod"

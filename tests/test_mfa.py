@@ -188,7 +188,7 @@ def test_console_prompt_uses_getpass_as_it_is_now(monkeypatch: pytest.MonkeyPatc
     ("behaviour", "error", "words"),
     [
         (EOFError, MfaCancelledError, "cancelled"),
-        (RuntimeError("raw_input was called, but this frontend does not support input requests."), MfaUnavailableError, "code box"),
+        (RuntimeError("raw_input was called, but this frontend does not support input requests."), MfaUnavailableError, "cannot show an input prompt"),
         ("12ab56", MfaError, "exactly 6 digits"),
     ],
 )

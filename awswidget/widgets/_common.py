@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -43,6 +44,32 @@ def shows_errors(report: Callable[[Any, str], None]) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def follow(source: Any, widget: Any, method: str, names: Any) -> Callable[[], None]:
+    """Observe ``source`` on behalf of ``widget`` without keeping the widget alive.
+
+    ``widget.<method>(change)`` is called on each change while the widget exists;
+    once it is garbage collected the observer removes itself. Returns the function
+    that stops following (call it from ``close()``).
+    """
+    ref = weakref.ref(widget)
+
+    def handler(change: Any) -> None:
+        target = ref()
+        if target is None:
+            stop()
+            return
+        getattr(target, method)(change)
+
+    def stop() -> None:
+        try:
+            source.unobserve(handler, names=names)
+        except ValueError:
+            pass  # stopped already
+
+    source.observe(handler, names=names)
+    return stop
 
 
 def escape(text: str) -> str:

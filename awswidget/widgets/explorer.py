@@ -1,32 +1,25 @@
 """The reward after connecting: the account's Lambda functions and S3 buckets.
 
-``ResourceExplorer`` lists them for the manager's selection in a background
-thread (:func:`awswidget.resources.list_resources` does the AWS calls) and
-lists again whenever the manager switches. Every load has a generation number;
-a result that comes back after a newer load started is dropped, so a table
-never shows one account's resources under another profile's name.
+``ResourceExplorer`` renders a :class:`~awswidget.inventory.ResourceInventory`,
+the core service that lists them for the manager's selection in the background
+and drops results that come back after a switch.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import threading
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 from ipywidgets import HTML, Button, HBox, Layout, VBox
-from traitlets import Bool, Instance, Int, Unicode, observe
+from traitlets import Int, observe
 
-from .. import resources
+from ..inventory import Lister, ResourceInventory
 from ..manager import CredentialsManager
-from ..resources import Inventory, ListingCancelled, Section
-from ._common import escape, log, resolve_manager, shows_errors
+from ..resources import Section
+from ._common import escape, resolve_manager, shows_errors
 
 __all__ = ["ResourceExplorer", "connect"]
 
-Lister = Callable[..., Inventory]
 _ERROR_COLOR = "#b00020"
 
 
@@ -80,13 +73,10 @@ class ResourceExplorer(VBox):
     ----------
     refresh_button, status, functions_table, buckets_table
         The children: a button, the loading/result line and one HTML table per section.
-    functions, buckets
-        The :class:`~awswidget.resources.Section` on display (``None`` while loading).
-    shown_profile, shown_region
-        Whose resources the tables show.
-    listing
-        The :class:`~concurrent.futures.Future` of the latest listing: ``True``
-        once it is on display, ``False`` if a newer one replaced it.
+    inventory
+        The :class:`~awswidget.inventory.ResourceInventory` shown: its ``functions``,
+        ``buckets``, ``shown_profile``, ``shown_region``, ``loading`` and ``listing``
+        are also readable here.
 
     Examples
     --------
@@ -95,12 +85,6 @@ class ResourceExplorer(VBox):
     >>> explorer.functions.rows
     """
 
-    #: The profile and region the tables below belong to.
-    shown_profile = Unicode(None, allow_none=True)
-    shown_region = Unicode(None, allow_none=True)
-    functions = Instance(Section, allow_none=True, help="The Lambda section on display.")
-    buckets = Instance(Section, allow_none=True, help="The S3 section on display.")
-    loading = Bool(False, help="A listing is running.")
     max_rows = Int(500)
 
     def __init__(
@@ -114,14 +98,7 @@ class ResourceExplorer(VBox):
     ) -> None:
         super().__init__(**kwargs)
         self.manager = resolve_manager(manager)
-        self.page_size = page_size
         self.max_rows = max_rows
-        self._lister: Lister = lister or resources.list_resources
-        self._lock = threading.RLock()  # re-entrant: an observer of ours may call refresh()
-        self._generation = 0
-        self._cancel: threading.Event | None = None
-        self.listing: Future[bool] | None = None
-
         self.title = HTML("<b>Resources</b>")
         self.refresh_button = Button(description="Refresh", icon="refresh", tooltip="List again", layout=Layout(width="auto"))
         self.status = HTML()
@@ -130,12 +107,9 @@ class ResourceExplorer(VBox):
         header = HBox([self.title, self.refresh_button], layout=Layout(align_items="center"))
         self.children = (header, self.status, self.functions_table, self.buckets_table)
         self._parts = (*header.children, *self.children)
-
+        self.inventory = ResourceInventory(self.manager, page_size=page_size, lister=lister)
+        self.inventory.observe(self._on_inventory, names=["shown_profile", "shown_region", "functions", "buckets", "loading"])
         self.refresh_button.on_click(self._on_refresh)
-        # The manager builds a new session on every profile or region switch (and on a
-        # reload that changes the profile's keys), so this sees each switch once, and only
-        # when the new session is already in place.
-        self.manager.observe(self._on_refresh, names="session")
         self.refresh()
 
     def __repr__(self) -> str:
@@ -149,111 +123,46 @@ class ResourceExplorer(VBox):
             f"loading={self.loading} functions={count(self.functions)} buckets={count(self.buckets)}>"
         )
 
-    # ------------------------------------------------------------------ loading
+    # ------------------------------------------------------------------ the inventory's state
+
+    shown_profile = property(lambda self: self.inventory.shown_profile, doc="Whose resources the tables show.")
+    shown_region = property(lambda self: self.inventory.shown_region)
+    functions = property(lambda self: self.inventory.functions, doc="The Lambda section on display.")
+    buckets = property(lambda self: self.inventory.buckets, doc="The S3 section on display.")
+    loading = property(lambda self: self.inventory.loading)
+    listing = property(lambda self: self.inventory.listing)
 
     def refresh(self) -> Future[bool]:
-        """List again for the manager's current selection.
-
-        Returns a future that resolves to ``True`` once this listing is on
-        display, or ``False`` if a newer one replaced it first.
-        """
-        future: Future[bool] = Future()
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-            if self._cancel is not None:
-                self._cancel.set()  # the stale listing stops at its next page
-            cancel = self._cancel = threading.Event()
-            self.listing = future
-            session, profile, region = self.manager.session, self.manager.profile, self.manager.region
-            self._show_loading(profile, region, session is not None)
-        if session is None:
-            with self._lock:
-                if generation == self._generation:
-                    self.loading = False
-            future.set_result(generation == self._generation)
-            return future
-        worker = threading.Thread(
-            target=self._load,
-            args=(generation, session, profile, region, cancel, future),
-            daemon=True,
-            name="awswidget-explorer",
-        )
-        worker.start()
-        return future
+        """List again for the manager's current selection (see :meth:`ResourceInventory.refresh`)."""
+        return self.inventory.refresh()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the latest listing; ``True`` if it is on display within ``timeout`` seconds."""
-        while True:
-            with self._lock:
-                future = self.listing
-            if future is None:
-                return True
-            try:
-                shown = future.result(timeout)
-            except concurrent.futures.TimeoutError:
-                return False
-            with self._lock:
-                if future is self.listing:
-                    return shown
-            # A newer listing started meanwhile: wait for that one instead.
-
-    def _load(
-        self,
-        generation: int,
-        session: Any,
-        profile: str | None,
-        region: str | None,
-        cancel: threading.Event,
-        future: Future[bool],
-    ) -> None:
-        inventory: Inventory | None
-        try:
-            inventory = self._lister(session, page_size=self.page_size, cancel=cancel)
-        except ListingCancelled:
-            inventory = None
-        except Exception as exc:  # a lister that fails must still end the loading state
-            log.warning("ResourceExplorer: listing failed: %s", exc)
-            reason = f"Listing failed ({type(exc).__name__})."
-            inventory = Inventory(
-                region,
-                Section("Lambda functions", resources.FUNCTION_COLUMNS, error=reason),
-                Section("S3 buckets", resources.BUCKET_COLUMNS, error=reason),
-            )
-        shown = False
-        with self._lock:
-            if generation == self._generation and inventory is not None:
-                self._show(inventory)
-                shown = True
-        future.set_result(shown)
+        return self.inventory.wait(timeout)
 
     # ------------------------------------------------------------------ display
 
-    def _show_loading(self, profile: str | None, region: str | None, has_session: bool) -> None:
-        # Called with the lock held: the old rows go in the same step as the new name comes.
-        with self.hold_trait_notifications():
-            self.shown_profile, self.shown_region = profile, region
-            self.functions = self.buckets = None
-            self.loading = has_session
+    @shows_errors(_report)
+    def _on_inventory(self, _change: Any) -> None:
+        self._render()
+
+    def _render(self) -> None:
+        inv = self.inventory
+        profile, region = inv.shown_profile, inv.shown_region
         where = f"{escape(profile)} · {escape(region or 'no region')}" if profile else ""
         self.title.value = f"<b>Resources</b> {where}"
-        if not has_session:
+        if not inv.has_session:
             self.status.value = "<i>No profile is selected: choose one to see its resources.</i>"
             self.functions_table.value = self.buckets_table.value = ""
             return
-        self.status.value = f"⏳ Loading Lambda functions and S3 buckets of {escape(profile or '')}…"
-        lambda_title = f"Lambda functions in {region}" if region else "Lambda functions"
-        self.functions_table.value = _note(lambda_title, profile, "Loading…")
-        self.buckets_table.value = _note("S3 buckets", profile, "Loading…")
-
-    def _show(self, inventory: Inventory) -> None:
-        # Called with the lock held, for the listing started for shown_profile.
-        with self.hold_trait_notifications():
-            self.functions, self.buckets = inventory.functions, inventory.buckets
-            self.loading = False
+        if inv.functions is None or inv.buckets is None:
+            self.status.value = f"⏳ Loading Lambda functions and S3 buckets of {escape(profile or '')}…"
+            self.functions_table.value = _note(f"Lambda functions in {region}" if region else "Lambda functions", profile, "Loading…")
+            self.buckets_table.value = _note("S3 buckets", profile, "Loading…")
+            return
         self._render_tables()
         counts = []
-        for section, noun in ((inventory.functions, "function"), (inventory.buckets, "bucket")):
+        for section, noun in ((inv.functions, "function"), (inv.buckets, "bucket")):
             if section.error is None:
                 counts.append(f"{len(section.rows):,} {noun}{'' if len(section.rows) == 1 else 's'}")
         self.status.value = escape(f"{', '.join(counts)} listed." if counts else "Nothing could be listed: see below.")
@@ -265,27 +174,21 @@ class ResourceExplorer(VBox):
 
     @observe("max_rows")
     def _on_max_rows(self, _change: Any) -> None:
-        if hasattr(self, "_lock"):  # set again in __init__, before the tables exist
-            with self._lock:
-                self._render_tables()
+        if hasattr(self, "inventory"):  # set in __init__, before the tables exist
+            self._render_tables()
 
     # ------------------------------------------------------------------ callbacks
 
     @shows_errors(_report)
-    def _on_refresh(self, _event: Any) -> None:
-        """The Refresh button, or a new session on the manager."""
+    def _on_refresh(self, _button: Any) -> None:
         self.refresh()
 
     def close(self) -> None:
         """Stop following the manager, drop a listing still running, close the child widgets."""
-        manager = getattr(self, "manager", None)  # close() also runs from __del__, maybe half-built
-        if manager is not None:
-            with contextlib.suppress(ValueError):  # closed twice
-                manager.unobserve(self._on_refresh, names="session")
-            with self._lock:
-                self._generation += 1
-                if self._cancel is not None:
-                    self._cancel.set()
+        inventory = getattr(self, "inventory", None)  # close() also runs from __del__, maybe half-built
+        if inventory is not None:
+            inventory.unobserve_all()
+            inventory.close()
         for child in getattr(self, "_parts", ()):
             child.close()
         super().close()

@@ -26,28 +26,17 @@ from typing import Any
 from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, FileUpload, HBox, Layout, Password, Text, VBox
 from traitlets import Unicode
 
-from .. import _redact
+from .. import _redact, texts
 from ..errors import ValidationError, VerificationError
 from ..identity import Identity
+from ..keys import FIELDS, check_fields, looks_like_secret
 from ..manager import CredentialsManager
 from ..profiles import ProfileInfo
-from ..validate import (
-    is_temporary_key,
-    mask,
-    parse_key_csv,
-    suggest_profile_name,
-    validate_access_key_id,
-    validate_profile_name,
-    validate_region,
-    validate_secret_access_key,
-    validate_session_token,
-)
+from ..validate import is_temporary_key, mask, parse_key_csv, suggest_profile_name
 from ._common import NO_REGION, escape, log, region_options, resolve_manager, shows_errors
 
 __all__ = ["CredentialSetupForm"]
 
-#: The fields of the form, in the order their messages are checked.
-FIELDS = ("profile_name", "access_key_id", "secret_access_key", "session_token", "region")
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov")  # the ones a person can get keys for in a browser
 _COLORS = {"error": "#b00020", "warning": "#8a5a00", "ok": "#1b6e20", "info": "inherit"}
 _PASTE_HINT = "paste the secret access key"
@@ -77,6 +66,7 @@ class _Candidate:
     exists: bool
     verify: bool
     select: bool
+    save_endpoint: bool
 
     def __repr__(self) -> str:
         return f"_Candidate(name={self.name!r}, access_key_id={mask(self.access_key_id)!r})"
@@ -174,12 +164,14 @@ class CredentialSetupForm(VBox):
     """
 
     endpoint_url = Unicode(None, allow_none=True, help="STS endpoint for verification (unsynced).")
+    last_saved = Unicode(None, allow_none=True, help="The name of the profile the last save wrote (unsynced).")
 
     def __init__(self, manager: CredentialsManager | None = None, *, endpoint_url: str | None = None, **kwargs: Any) -> None:
         self.manager = resolve_manager(manager)
         # The only place a secret from a CSV file lives, until it is used or dropped.
         self._csv_secret: str | None = None
         self._csv_key_id: str | None = None
+        self._held_token: str | None = None  # a session token held with the secret while a question is open
         self._lock = threading.RLock()
         self._busy = False
         self._attempted = False
@@ -313,33 +305,16 @@ class CredentialSetupForm(VBox):
         return self.secret_access_key.value or (self._csv_secret or "")
 
     def _check(self) -> tuple[dict[str, str], dict[str, list[str]], dict[str, Any]]:
-        """Validate every field: errors, warnings and the cleaned values."""
-        errors: dict[str, str] = {}
-        warnings: dict[str, list[str]] = {}
-        values: dict[str, Any] = {}
-
-        def run(name: str, check: Callable[[], Any]) -> None:
-            try:
-                result = check()
-            except ValidationError as exc:
-                errors[exc.field if exc.field in FIELDS else name] = exc.reason
-                return
-            if isinstance(result, tuple):
-                values[name], warnings[name] = result[0], list(result[1])
-            else:
-                values[name] = result
-
-        run("profile_name", lambda: validate_profile_name(self.profile_name.value))
-        run("access_key_id", lambda: validate_access_key_id(self.access_key_id.value))
-        run("secret_access_key", lambda: validate_secret_access_key(self._secret_value()))
-        run("session_token", lambda: validate_session_token(self.session_token.value, self.access_key_id.value))
-        run("region", lambda: validate_region(self.region.value or None))
-        name = values.get("profile_name")
-        if name is not None and name in self.manager.profiles:
-            warnings.setdefault("profile_name", []).append(
-                f"Profile '{name}' exists: saving replaces its keys (you will be asked to confirm)."
-            )
-        return errors, warnings, values
+        """Validate every field (the same checks add_profile makes): errors, warnings and the cleaned values."""
+        result = check_fields(
+            profile_name=self.profile_name.value,
+            access_key_id=self.access_key_id.value,
+            secret_access_key=self._secret_value(),
+            session_token=self.session_token.value or self._held_token,
+            region=self.region.value or None,
+            existing=self.manager.profiles,
+        )
+        return result.errors, result.warnings, result.values
 
     def _empty(self, name: str) -> bool:
         if name == "secret_access_key":
@@ -370,8 +345,10 @@ class CredentialSetupForm(VBox):
     @shows_errors(_report)
     def _on_field_change(self, change: Any) -> None:
         with self._lock:
-            self._invalidate()
             name = _field_name(self, change.owner)
+            if not change.new and change.old and change.old in (self._csv_secret, self._held_token):
+                return  # moved out of the widget by _hold_secrets, not edited: the pending question stands
+            self._invalidate()
             self._server_errors.pop(name, None)
             if name == "access_key_id":
                 self._server_errors.pop("secret_access_key", None)
@@ -444,7 +421,7 @@ class CredentialSetupForm(VBox):
         self._auto_name = name
 
     def _drop_csv_secret(self) -> None:
-        self._csv_secret = self._csv_key_id = None
+        self._csv_secret = self._csv_key_id = self._held_token = None
         self.secret_access_key.placeholder = _PASTE_HINT
 
     # ------------------------------------------------------------------ saving
@@ -505,8 +482,10 @@ class CredentialSetupForm(VBox):
             region=values["region"],
             endpoint_url=self.endpoint_url,
             exists=exists,
+            # Every choice is read now, at the click: the worker thread reads no widget.
             verify=self.verify_checkbox.value,
             select=self.select_checkbox.value,
+            save_endpoint=self.save_endpoint_checkbox.value,
         )
         if exists and "overwrite" not in self._confirmed:
             paths = " and ".join(self.manager.profile_info(candidate.name).sources) or "the shared files"
@@ -552,8 +531,9 @@ class CredentialSetupForm(VBox):
                 region=candidate.region,
                 session_token=candidate.session_token,
                 overwrite=candidate.exists,
-                endpoint_url=candidate.endpoint_url if self.save_endpoint_checkbox.value else None,
+                endpoint_url=candidate.endpoint_url if candidate.save_endpoint else None,
                 select=candidate.select,
+                identity=identity,  # the keys just passed STS: the manager need not ask again
             )
         except Exception as exc:  # a rejection: say why, keep nothing
             self._reject(exc)
@@ -567,14 +547,12 @@ class CredentialSetupForm(VBox):
         verb = "Replaced the keys of" if candidate.exists else "Saved"
         text = f"{verb} profile '{info.name}' (key {mask(candidate.access_key_id)}) in {' and '.join(info.sources)}."
         if identity is not None:
-            text += f" Verified: account {identity.account}, {identity.principal_kind} {identity.name}."
+            text += f" Verified: account {identity.account}, {texts.who(identity)}."
         if candidate.select:
             text += " It is now the active profile."
-            if identity is not None:
-                # The keys just passed STS: let every picker on this manager say "connected" too.
-                self.manager.verify(block=False)
         self._reset()
         self._say("ok", text)
+        self.last_saved = info.name
 
     def _reject(self, error: BaseException | str) -> None:
         """Nothing was saved: drop the secrets, then say why (next to the field at fault, if known)."""
@@ -592,6 +570,7 @@ class CredentialSetupForm(VBox):
         self._say("error", f"Not saved: {reason.rstrip('.')}. Enter the secret again to retry.")
 
     def _ask(self, kind: str, question: str, yes_label: str, *, trusted_html: bool = False) -> None:
+        self._hold_secrets()  # the question may stay open for long: the secret must not wait in widget state
         self._asking = kind
         self.save_confirm.yes_button.description = yes_label
         self.save_confirm.ask(question if trusted_html else escape(question), self._confirmed_click, self._declined)
@@ -607,11 +586,24 @@ class CredentialSetupForm(VBox):
     def _declined(self) -> None:
         self._reject("you cancelled; the shared files were left unchanged.")
 
+    def _hold_secrets(self) -> None:
+        """Move the typed secret and token out of the (synced) Password values, as an imported CSV's secret is kept."""
+        with self._lock:
+            if self.secret_access_key.value:
+                self._csv_secret, self._csv_key_id = self.secret_access_key.value, self.access_key_id.value.strip()
+                self._held_token = self.session_token.value or self._held_token
+                self.secret_access_key.value = self.session_token.value = ""
+                self.secret_access_key.placeholder = "kept out of the page until you answer (type to replace)"
+
     def _clear_secrets(self) -> None:
         self._drop_csv_secret()
         self.secret_access_key.value = ""
         self.session_token.value = ""
         self.csv_upload.value = ()
+        # Pasted into the wrong field, a secret sits in a plain Text widget: anything shaped like one goes too.
+        for widget in (self.access_key_id, self.profile_name):
+            if looks_like_secret(widget.value):
+                widget.value = ""
 
     def _reset(self) -> None:
         """Empty the form for the next profile (the checkboxes keep the user's choice)."""

@@ -19,12 +19,11 @@ from ipywidgets import HTML, Button, HBox, Layout, Text, VBox
 
 from ..errors import AwsWidgetError
 from ..manager import CredentialsManager
-from ..mfa import MfaRequest
+from ..mfa import MfaRequest, is_code
 from ._common import escape, resolve_manager, shows_errors
 
 __all__ = ["MfaPrompt"]
 
-_SIX_DIGITS = re.compile(r"\d{6}")
 
 
 def _report(prompt: MfaPrompt, message: str) -> None:
@@ -90,7 +89,7 @@ class MfaPrompt(VBox):
             self._say(str(exc), error=True)
             return False
         finally:
-            if code is None and _SIX_DIGITS.fullmatch(re.sub(r"\s+", "", value or "")):
+            if code is None and is_code(value):
                 self.code.value = ""  # a used code has no business in the widget state
         self._say("Code sent; checking it with AWS…")
         return True
@@ -109,7 +108,7 @@ class MfaPrompt(VBox):
             return
         if not typed.isdigit():
             self._say("Digits only: the code from your authenticator app or key.", error=True)
-        elif _SIX_DIGITS.fullmatch(typed):
+        elif is_code(typed):
             self.submit()
         else:
             self._say("")

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from ipywidgets import HTML, Accordion, Button, Dropdown, HBox, Layout, Text, VBox
 
+from .. import texts
 from ..errors import ProfileNotFoundError
-from ..expiry import Ticker
 from ..validate import partition_of
-from ._common import NO_REGION, escape, region_options, resolve_manager, shows_errors
+from ._common import NO_REGION, escape, follow, region_options, resolve_manager, shows_errors
 from .mfa import MfaPrompt
 from .sso import SsoLoginPanel
 
@@ -153,7 +153,6 @@ class ProfilePicker(VBox):
         self._form_box = VBox()
         self.mfa_prompt = MfaPrompt(manager=self.manager)  # shown while botocore waits for an MFA code
         self.sso_panel = SsoLoginPanel(manager=self.manager)  # shown for SSO profiles
-        self._expiry_ticker = Ticker(self.manager.check_expiry)  # keeps "time left" in the status line current
         row = HBox(
             [self.profile_filter, self.match_note, self.profile_select, self.region_select, self.refresh_button, self.add_button],
             layout=Layout(flex_flow="row wrap", align_items="center"),
@@ -171,8 +170,8 @@ class ProfilePicker(VBox):
         self.refresh_button.on_click(self._on_refresh)
         self.add_button.on_click(self._on_add)
         self.details.observe(self._on_details, names="selected_index")
-        for handler, names in self._manager_observers():
-            self.manager.observe(handler, names=names)
+        # Held weakly by the manager: a picker nobody shows any more can be garbage collected.
+        self._unfollow = [follow(self.manager, self, method, names) for method, names in self._manager_observers()]
 
         self._sync_options()
         self._sync_region()
@@ -180,7 +179,7 @@ class ProfilePicker(VBox):
         self._render()
         if self.manager.status == "unverified":
             self._verify()
-        self._expiry_ticker.start()
+        self.manager.watch(self)  # the manager's one expiry ticker keeps "time left" current while we exist
 
     # ------------------------------------------------------------------ display
 
@@ -208,23 +207,21 @@ class ProfilePicker(VBox):
     def close(self) -> None:
         """Stop following the manager and close the picker's widgets."""
         manager = getattr(self, "manager", None)  # close() also runs from __del__, maybe half-built
-        ticker = getattr(self, "_expiry_ticker", None)
-        if ticker is not None:
-            ticker.stop()
         if manager is not None:
-            for handler, names in self._manager_observers():
-                with contextlib.suppress(ValueError):
-                    manager.unobserve(handler, names=names)
+            manager.unwatch(self)
+        for stop in getattr(self, "_unfollow", ()):
+            stop()
         for widget in (*getattr(self, "_parts", ()), getattr(self, "form", None)):
             if widget is not None:
                 widget.close()
         super().close()
 
-    def _manager_observers(self) -> tuple[tuple[Any, Any], ...]:
+    @staticmethod
+    def _manager_observers() -> tuple[tuple[str, Any], ...]:
         return (
-            (self._on_profiles, "profiles"),
-            (self._on_selection, ["profile", "region"]),
-            (self._on_state, ["status", "identity", "warnings", "message", "file_errors", "session", "expiry"]),
+            ("_on_profiles", "profiles"),
+            ("_on_selection", ["profile", "region"]),
+            ("_on_state", ["status", "identity", "warnings", "message", "file_errors", "session", "expiry"]),
         )
 
     # ------------------------------------------------------------------ user actions
@@ -253,13 +250,8 @@ class ProfilePicker(VBox):
     @shows_errors(_report)
     def _on_refresh(self, _button: Any) -> None:
         self._error = None
-        self.manager.reload()
+        self.verification = self.manager.refresh() or self.verification
         self._render()
-        if self.manager.status in ("unverified", "error"):
-            self._verify(force=True)
-        elif self.manager.expiry is not None and self.manager.expiry.level != "ok" and self.manager.expiry.action != "sso-login":
-            # Temporary credentials (nearly) ran out: a fresh session gets new ones (asks for a new MFA code).
-            self.verification = self.manager.refresh_credentials(block=False)  # type: ignore[assignment]
 
     @shows_errors(_report)
     def _on_add(self, _button: Any) -> None:
@@ -282,20 +274,11 @@ class ProfilePicker(VBox):
         self._sync_options()
         if not change.new:
             self._set_form_open(True)
-        elif self._form_open:
-            old = set(change.old)
-            added = [name for name in change.new if name not in old]
-            if len(added) == 1:
-                self._adopt(added[0])
         self._render()
 
-    def _adopt(self, name: str) -> None:
-        """A profile was just saved through our form: select it, verify it, fold the form."""
-        if self.manager.profile != name:
-            self.manager.profile = name
-        if self.manager.status == "unverified":
-            self._verify()
-        self._set_form_open(False)
+    @shows_errors(_report)
+    def _on_form_saved(self, _change: Any) -> None:
+        self._set_form_open(False)  # the form said what it saved; the manager selected it if asked to
 
     @shows_errors(_report)
     def _on_selection(self, change: Any) -> None:
@@ -390,6 +373,7 @@ class ProfilePicker(VBox):
             with self._lock:
                 if self.form is None:
                     self.form = form
+                    form.observe(self._on_form_saved, names="last_saved")
                 else:
                     form.close()
         with self._lock:
@@ -424,8 +408,7 @@ class ProfilePicker(VBox):
         parts = [profile, m.region or "no region"]
         if status == "verified" and identity is not None:
             tone = "ok"
-            who = "root user" if identity.is_root else f"{identity.principal_kind} {identity.name}"
-            parts += [f"account {identity.account}", who, identity.arn]
+            parts += [f"account {identity.account}", texts.who(identity), identity.arn]
             if m.expiry is not None:  # time left; near the end, a warning that says what to do
                 (parts if m.expiry.level == "ok" else warnings).append(m.expiry.message)
         elif status == "verifying":

@@ -214,8 +214,7 @@ def isolated(gen: genfiles.GeneratedFiles) -> Iterator[None]:
         os.environ.update(saved)
         boto3.DEFAULT_SESSION = saved_default
         # Forget what managers exported here: the restored environment is the user's again.
-        manager._env_exported.clear()
-        manager._env_original.clear()
+        manager._reset_default_manager()
 
 
 def cold() -> None:
@@ -398,7 +397,7 @@ def bench_switch(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Setting
 
     import awswidget
 
-    m = awswidget.CredentialsManager()
+    m = awswidget.CredentialsManager(activate=True)  # the one the process follows, whatever ran before
     profiles = switch_profiles(gen, st.switches)
     spare = [p for p in switch_profiles(gen, st.switches + 2) if p not in profiles] or ["default"]
     for _ in range(st.warmup):  # load s3's model, import every module on the way

@@ -1,0 +1,168 @@
+"""The process: which manager steers it, and what a selection changes in it.
+
+A notebook has one boto3 default session and one ``os.environ``. Exactly one
+manager at a time *owns the process* and writes them; every other manager is a
+plain model for a side task. The rule:
+
+* a manager claims the process when it is created and no other manager owns it,
+  or when it is created by the same line of code as the owner (a cell run again
+  hands the process to its new manager); ``default_manager()`` returns the
+  owner, so widgets made without a manager follow it;
+* a later manager never takes over by being created: it calls
+  :meth:`~awswidget.manager.CredentialsManager.activate` (or is created with
+  ``activate=True``); ``activate=False`` never claims;
+* :meth:`~awswidget.manager.CredentialsManager.release` gives the process back
+  and restores what the user had before.
+
+:class:`Exporter` does the writing, remembering what the user's environment held
+before awswidget exported anything, so a manager never mistakes its own exports
+for the user's settings. Only the manager's publish point calls it.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["SHADOW_VARS", "Exporter", "Ownership", "exporter", "ownership", "user_env"]
+
+PROFILE_VARS = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")  # botocore's order: the first one set wins
+EXPORTED_VARS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+SHADOW_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+class Exporter:
+    """Writes a selection into ``os.environ`` and boto3's default session, and undoes it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._original: dict[str, str | None] = {}
+        self._exported: dict[str, str | None] = {}
+        self._installed: Any = None
+
+    def user_env(self, name: str) -> str | None:
+        """The user's own value of an environment variable, ignoring our exports."""
+        with self._lock:
+            value = os.environ.get(name)
+            if name in self._exported and value == self._exported[name]:
+                return self._original.get(name)
+            return value
+
+    def export(self, values: Mapping[str, str | None]) -> None:
+        with self._lock:
+            for name, value in values.items():
+                current = os.environ.get(name)
+                if name not in self._exported or current != self._exported[name]:
+                    self._original[name] = current  # first export, or the user changed it since
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+                self._exported[name] = value
+
+    def restore(self, names: tuple[str, ...] = EXPORTED_VARS) -> None:
+        """Put back what the user had, for every variable we exported and nobody changed since."""
+        with self._lock:
+            for name in names:
+                if name in self._exported and os.environ.get(name) == self._exported[name]:
+                    original = self._original.get(name)
+                    if original is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = original
+                self._exported.pop(name, None)
+                self._original.pop(name, None)
+
+    def install_session(self, session: Any) -> None:
+        """Make ``session`` boto3's default (``None``: boto3 builds its own default chain again)."""
+        import boto3
+
+        with self._lock:
+            boto3.DEFAULT_SESSION = session
+            self._installed = session
+
+    def uninstall_session(self) -> None:
+        """Drop the default session we installed, unless somebody replaced it since."""
+        import boto3
+
+        with self._lock:
+            if self._installed is not None and boto3.DEFAULT_SESSION is self._installed:
+                boto3.DEFAULT_SESSION = None
+            self._installed = None
+
+    def reset(self) -> None:
+        """Forget what was exported (for tests that restore the environment themselves)."""
+        with self._lock:
+            self._original.clear()
+            self._exported.clear()
+            self._installed = None
+
+
+class Ownership:
+    """Which manager owns the process (held weakly: a manager that is gone owns nothing)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: weakref.ref[Any] | None = None
+        self._origin: tuple[str, int] | None = None
+
+    def owner(self) -> Any:
+        with self._lock:
+            return self._owner() if self._owner is not None else None
+
+    def claim(self, manager: Any, *, force: bool, origin: tuple[str, int] | None = None) -> bool:
+        """Make ``manager`` the owner; True if it is now.
+
+        It is when nobody owns the process, with ``force``, or when ``origin`` (the
+        line of code that created it) is the owner's: the same cell run again.
+        """
+        if not force and self.owner() not in (None, manager) and (origin is None or origin != self._origin):
+            gc.collect()  # an owner nobody can reach any more owns nothing
+        with self._lock:
+            current = self._owner() if self._owner is not None else None
+            if current is None or current is manager or force or (origin is not None and origin == self._origin):
+                self._owner, self._origin = weakref.ref(manager), origin
+                return True
+            return False
+
+    def release(self, manager: Any) -> bool:
+        """Release the process if ``manager`` owns it; True if it did."""
+        with self._lock:
+            if self._owner is not None and self._owner() is manager:
+                self._owner = self._origin = None
+                return True
+            return False
+
+    def reset(self) -> None:
+        with self._lock:
+            self._owner = self._origin = None
+
+
+exporter = Exporter()
+ownership = Ownership()
+user_env = exporter.user_env
+
+
+def shadowing_vars() -> list[str]:
+    """Key variables of the environment that other tools would use instead of the profile."""
+    return [name for name in SHADOW_VARS if os.environ.get(name)]
+
+
+def caller_origin() -> tuple[str, int] | None:
+    """The line of code outside awswidget that is running now (a notebook cell's line, a script's)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "awswidget":
+        frame = frame.f_back  # type: ignore[assignment]
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None

@@ -1,0 +1,98 @@
+"""An access-key profile as a person types it, checked in one place.
+
+The setup form shows :func:`check_fields` field by field while the user types;
+:meth:`~awswidget.manager.CredentialsManager.add_profile` raises the first
+problem of the same checks (:func:`validate_keys`). Neither has checks of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _redact
+from .errors import ValidationError
+from .validate import (
+    validate_access_key_id,
+    validate_profile_name,
+    validate_region,
+    validate_secret_access_key,
+    validate_session_token,
+)
+
+__all__ = ["FIELDS", "FieldCheck", "check_fields", "looks_like_secret", "validate_keys"]
+
+#: The fields of a key profile, in the order their problems are reported.
+FIELDS = ("profile_name", "access_key_id", "secret_access_key", "session_token", "region")
+
+
+# A secret access key is 40 characters of base64; a run that long in a name or a key ID field was pasted there.
+_SECRET_SHAPE = re.compile(r"[A-Za-z0-9/+=]{40}")
+
+
+def looks_like_secret(text: str | None) -> bool:
+    """Whether ``text`` holds something shaped like a secret access key (or longer token)."""
+    return bool(text) and _SECRET_SHAPE.search(str(text)) is not None
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """Per-field ``errors`` and ``warnings`` (sentences) and the cleaned ``values`` of the fields that passed."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def first_error(self) -> tuple[str, str] | None:
+        return next(((name, self.errors[name]) for name in FIELDS if name in self.errors), None)
+
+
+def check_fields(
+    *,
+    profile_name: str,
+    access_key_id: str,
+    secret_access_key: str,
+    session_token: str | None,
+    region: str | None,
+    existing: Collection[str] = (),
+) -> FieldCheck:
+    """Check every field; never raises for bad input."""
+    result = FieldCheck()
+
+    def run(name: str, check: Callable[[], Any]) -> None:
+        try:
+            value = check()
+        except ValidationError as exc:
+            result.errors[exc.field if exc.field in FIELDS else name] = exc.reason
+            return
+        if isinstance(value, tuple):
+            result.values[name], result.warnings[name] = value[0], list(value[1])
+        else:
+            result.values[name] = value
+
+    run("profile_name", lambda: validate_profile_name(profile_name))
+    run("access_key_id", lambda: validate_access_key_id(access_key_id))
+    run("secret_access_key", lambda: validate_secret_access_key(secret_access_key))
+    run("session_token", lambda: validate_session_token(session_token, access_key_id))
+    run("region", lambda: validate_region(region or None))
+    name = result.values.get("profile_name")
+    if name is not None and name in existing:
+        result.warnings.setdefault("profile_name", []).append(
+            f"Profile '{name}' exists: saving replaces its keys (you will be asked to confirm)."
+        )
+    return result
+
+
+def validate_keys(access_key_id: str, secret_access_key: str, session_token: str | None = None) -> tuple[str, str, str | None]:
+    """The cleaned key ID, secret and token, or the first :class:`ValidationError`.
+
+    The secret and token are registered for redaction from log records.
+    """
+    key_id, _ = validate_access_key_id(access_key_id)
+    secret, _ = validate_secret_access_key(secret_access_key)
+    token = validate_session_token(session_token, key_id)
+    _redact.remember(secret, token)
+    return key_id, secret, token

@@ -1,0 +1,89 @@
+"""The shape of the package, enforced: arrows only down, typed, small modules, botocore internals in one place."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from awswidget import _botocore
+
+PACKAGE = Path(__file__).resolve().parent.parent / "awswidget"
+ROOT = PACKAGE.parent
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_import_layers_and_the_widget_free_core() -> None:
+    """import-linter's contracts in pyproject.toml: widgets -> manager -> services -> files -> errors, no cycles."""
+    done = subprocess.run(["lint-imports", "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "BROKEN" not in done.stdout and done.stdout.count("KEPT") >= 2
+
+
+def test_mypy_is_clean_over_the_package() -> None:
+    done = subprocess.run([sys.executable, "-m", "mypy", "awswidget"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:]
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_stay_small(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").count("\n")
+    assert lines <= 420, f"{path.relative_to(ROOT)} has {lines} lines: split it by job (the team keeps modules under ~400)"
+
+
+PRIVATE_BOTOCORE = re.compile(
+    r"\b(_client_creator|_credential_sourcer|_expiry_time|_parse_nested|ProfileProviderBuilder)\b|[Ss]ession\._(session|credentials)\b"
+)
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_botocore_internals_live_in_one_module(path: Path) -> None:
+    if path.name == "_botocore.py":
+        return
+    code = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#"))
+    found = PRIVATE_BOTOCORE.findall(code)
+    assert not found, f"{path.name} reaches into botocore ({found}): go through awswidget._botocore"
+
+
+def test_every_botocore_internal_still_has_the_shape_we_rely_on() -> None:
+    problems = _botocore.check()
+    assert problems == [], "The installed botocore changed an internal awswidget uses:\n" + "\n".join(problems)
+
+
+def test_the_check_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.configloader
+
+    monkeypatch.delattr(botocore.configloader, "_parse_nested")
+    assert any("_parse_nested" in p for p in _botocore.check())
+
+
+def _string_constants(path: Path) -> list[str]:
+    return [n.value for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def test_one_home_for_the_sentences_that_were_written_several_times() -> None:
+    """ "root user / IAM user alice" and the expiry remedies are built in texts.py only; the MFA code shape in mfa.py."""
+    for path in modules():
+        if path.name == "texts.py":
+            continue
+        strings = _string_constants(path)
+        assert not any("root user" in s for s in strings), f"{path.name} builds 'root user' itself: use texts.who()"
+        assert not any("log in with SSO again" in s for s in strings), f"{path.name} words a remedy itself"
+        if path.name != "mfa.py" or path.parent.name == "widgets":
+            assert not any(s in (r"\d{6}", r"[0-9]{6}") for s in strings), f"{path.name} has its own MFA code pattern"
+
+
+def test_the_core_names_no_widget() -> None:
+    """Sentences of the core say what to do, not which button to click."""
+    core = [p for p in modules() if "widgets" not in p.parts]
+    for path in core:
+        for text in _string_constants(path):
+            for words in ("click Refresh", "code box", "the picker's", "the setup form's"):
+                assert words not in text, f"{path.name}: {text!r}"
