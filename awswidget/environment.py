@@ -85,6 +85,28 @@ class Exporter:
                 self._exported.pop(name, None)
                 self._original.pop(name, None)
 
+    def apply(
+        self, profile: str | None, region: str | None, session: Any, *, files: tuple[str, str] | None, install: bool, export: bool
+    ) -> None:
+        """What a selection changes in the process: boto3's default session and the exported variables.
+
+        ``files`` are exported too when the manager was given explicit ones (otherwise
+        ``AWS_PROFILE`` would mean nothing to other tools).
+        """
+        if install:
+            self.install_session(session)
+        if not export:
+            return
+        if profile is None:
+            self.restore()
+            return
+        values: dict[str, str | None] = {"AWS_PROFILE": profile, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+        if os.environ.get("AWS_DEFAULT_PROFILE") is not None:
+            values["AWS_DEFAULT_PROFILE"] = profile  # botocore reads it before AWS_PROFILE
+        if files is not None:
+            values.update(AWS_CONFIG_FILE=files[0], AWS_SHARED_CREDENTIALS_FILE=files[1])
+        self.export(values)
+
     def install_session(self, session: Any) -> None:
         """Make ``session`` boto3's default (``None``: boto3 builds its own default chain again)."""
         import boto3

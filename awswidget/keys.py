@@ -20,9 +20,10 @@ from .validate import (
     validate_region,
     validate_secret_access_key,
     validate_session_token,
+    validate_value,
 )
 
-__all__ = ["FIELDS", "FieldCheck", "check_fields", "looks_like_secret", "validate_keys"]
+__all__ = ["FIELDS", "FieldCheck", "check_fields", "looks_like_secret", "validate_keys", "validate_profile"]
 
 #: The fields of a key profile, in the order their problems are reported.
 FIELDS = ("profile_name", "access_key_id", "secret_access_key", "session_token", "region")
@@ -96,3 +97,21 @@ def validate_keys(access_key_id: str, secret_access_key: str, session_token: str
     token = validate_session_token(session_token, key_id)
     _redact.remember(secret, token)
     return key_id, secret, token
+
+
+def validate_profile(
+    name: str,
+    access_key_id: str,
+    secret_access_key: str,
+    session_token: str | None = None,
+    *,
+    region: str | None = None,
+    output: str | None = None,
+    endpoint_url: str | None = None,
+) -> tuple[str, str, str, str | None, dict[str, str]]:
+    """A whole key profile checked: ``(name, key ID, secret, token, config-file settings)``, or the first error."""
+    name = validate_profile_name(name)
+    key_id, secret, token = validate_keys(access_key_id, secret_access_key, session_token)
+    region, _ = validate_region(region)
+    values = (("region", region), ("output", output), ("endpoint_url", endpoint_url))
+    return name, key_id, secret, token, {key: validate_value(key, value) for key, value in values if value}

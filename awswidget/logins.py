@@ -20,11 +20,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from . import _session
+from .errors import ProfileExistsError, ValidationError
 from .expiry import Ticker
-from .mfa import MfaPrompter, MfaRequest
+from .identity import get_session_token
+from .mfa import MfaPrompter, MfaRequest, validate_mfa_code
 from .sso import DeviceLogin, SsoConfig, SsoLoginState
 
-__all__ = ["Logins"]
+__all__ = ["Logins", "mfa_session"]
 
 
 class Logins:
@@ -129,3 +132,20 @@ class Logins:
         self.ticker.stop()
         self.cancel_sso()
         self.cancel_mfa()
+
+
+def mfa_session(
+    info: Any, code: str, files: Any, *, target: str, replaces: str | None, duration_seconds: int | None = None
+) -> dict[str, Any]:
+    """Temporary credentials for the long-lived keys of ``info``'s profile and an MFA ``code`` (STS GetSessionToken).
+
+    ``target`` is the profile they will be saved as; ``replaces`` the kind of the profile
+    of that name already there (only temporary keys may be replaced).
+    """
+    if not info.mfa_serial:
+        raise ValidationError("mfa_serial", f"Profile '{info.name}' names no MFA device: add mfa_serial = <device ARN> to it.")
+    code = validate_mfa_code(code)
+    if replaces is not None and replaces != "temporary":
+        raise ProfileExistsError(profile=target, path=files.credentials_file)
+    session = _session.make_session(info.name, info.region, files.config_file, files.credentials_file)
+    return get_session_token(session, info.mfa_serial, code, info.region, duration_seconds)

@@ -11,7 +11,6 @@ what they produce as traits. The secret access key is never a trait.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import datetime as dt
 import logging
@@ -22,36 +21,29 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any, Literal, overload
 
-from traitlets import Bool, Enum, Float, HasTraits, Instance, Tuple, Unicode
+from traitlets import Bool, Enum, Float, Instance, Tuple, Unicode
 
-from . import _redact, _session, environment, files, texts
+from . import _redact, _session, environment, files, selection, texts
+from ._publish import Publisher
+from .catalog import Catalog
 from .environment import exporter, ownership, user_env
-from .errors import AwsWidgetError, ProfileNotFoundError, SelectionError, ValidationError, VerificationError
-from .expiry import ExpiryStatus, status_for, utc_now
-from .identity import Identity, Verifier, get_caller_identity, get_session_token
-from .keys import validate_keys
-from .logins import Logins
+from .errors import AwsWidgetError, ProfileNotFoundError, SelectionError, VerificationError
+from .expiry import ExpiryStatus
+from .identity import Identity, Verifier, get_caller_identity
+from .keys import validate_keys, validate_profile
+from .logins import Logins, mfa_session
 from .mfa import DEFAULT_TIMEOUT as MFA_TIMEOUT
-from .mfa import MfaRequest, validate_mfa_code
-from .profiles import ProfileInfo, build_profiles
+from .mfa import MfaRequest
+from .profiles import ProfileInfo
 from .sso import SsoLoginState, sso_config
 from .store import ProfileStore
 from .texts import Notice
-from .validate import mask, validate_profile_name, validate_region, validate_value
+from .validate import mask
 
 __all__ = ["CredentialsManager", "default_manager"]
 
 log = logging.getLogger(__name__)
 _KEEP: Any = object()
-
-
-def _usable_region(region: Any) -> str | None:
-    """``region`` if it is a region name as it is; a file may hold anything (``None``)."""
-    try:
-        valid, _ = validate_region(region)
-    except ValidationError:
-        return None
-    return region if valid == region else None
 
 
 def _call(ref: weakref.ref[Any], method: str, *args: Any, **kwargs: Any) -> Any:
@@ -66,7 +58,7 @@ class _Switch(Unicode):  # type: ignore[type-arg]
         obj.select(**{str(self.name): value})
 
 
-class CredentialsManager(HasTraits):
+class CredentialsManager(Publisher):
     """The single source of truth about AWS profiles in a notebook.
 
     Parameters
@@ -129,12 +121,7 @@ class CredentialsManager(HasTraits):
         self.files = files.SharedFiles(config_file, credentials_file)
         self.store = ProfileStore(self.files)
         self._explicit_files = config_file is not None or credentials_file is not None
-        self._lock = threading.RLock()
-        self._local = threading.local()
-        self._outbox: collections.deque[Any] = collections.deque()
-        self._deliverer: int | None = None
-        self._infos: dict[str, ProfileInfo] = {}
-        self._config: dict[str, Any] = {}
+        self._catalog = Catalog(self.files)
         self._generation = 0
         self._fresh_needed = False
         self._sticky: Notice | None = None
@@ -153,7 +140,7 @@ class CredentialsManager(HasTraits):
         self._load()
         initial, note = wanted.get("profile", _KEEP), None
         if initial is _KEEP:
-            initial, note = self._initial_profile()
+            initial, note = selection.initial_profile(self._catalog.infos, self.files)
         with self._publishing():
             self.select(initial, wanted.get("region", None), fresh=True)
             self._sticky = note
@@ -169,126 +156,34 @@ class CredentialsManager(HasTraits):
             f"status={self.status!r}{ident} profiles={len(self.profiles)}>"
         )
 
-    # ------------------------------------------------------------------ publishing
-
-    def notify_change(self, change: Any) -> None:
-        held = getattr(self._local, "held", None)
-        if held is not None:
-            held.append(change)  # inside the publish point: delivered once the whole state is written
-        else:
-            super().notify_change(change)
-
-    @contextlib.contextmanager
-    def _publishing(self) -> Iterator[None]:
-        """The publish point: compute and write under the lock, deliver afterwards without it."""
-        if getattr(self._local, "held", None) is not None:
-            with self._lock:
-                yield  # nested: the outermost publication delivers
-            return
-        try:
-            with self._lock:
-                held: list[Any] = []
-                self._local.held = held
-                try:
-                    yield
-                finally:
-                    self._local.held = None
-                    self._outbox.extend(held)
-        finally:
-            self._deliver()
-
-    def _deliver(self) -> None:
-        me, first = threading.get_ident(), None
-        while True:
-            with self._lock:
-                if self._deliverer not in (None, me) or not self._outbox:
-                    if self._deliverer == me:
-                        self._deliverer = None
-                    break
-                self._deliverer = me
-                change = self._outbox.popleft()
-            try:
-                super().notify_change(change)
-            except Exception as exc:  # the other observers still hear about it; the first error is raised
-                first = first or exc
-        if first is not None:
-            raise first
-
-    def _write(self, **values: Any) -> None:
-        for name, value in values.items():
-            if getattr(self, name) is not value:
-                self.set_trait(name, value)
-
-    def _publish(self, **values: Any) -> None:
-        with self._publishing():
-            self._write(**values)
-
     # ------------------------------------------------------------------ reading
 
     def _load(self) -> None:
-        config, creds = self.files.read()
-        self._config = _session.merged_config(self.files.config_file, self.files.credentials_file)
-        self._infos = build_profiles(
-            config.sections, creds.sections, config.path, creds.path,
-            merged=self._config, config_names=_session.config_profile_names(self.files.config_file),
-        )
-        self._write(profiles=tuple(self._infos), file_errors=tuple(str(s.error) for s in (config, creds) if s.error is not None))
-
-    def _initial_profile(self) -> tuple[str | None, Notice | None]:
-        fallback = "default" if "default" in self._infos else None
-        for var in environment.PROFILE_VARS:
-            wanted = user_env(var)
-            if wanted and wanted not in self._infos:
-                return fallback, Notice("env-profile-missing", {"var": var, "wanted": wanted, "fallback": fallback,
-                                                                "config": self.files.config_file, "credentials": self.files.credentials_file})
-            if wanted:
-                return wanted, None
-        return fallback, None
+        self._catalog.load()
+        self._write(profiles=tuple(self._catalog.infos), file_errors=self._catalog.errors)
 
     def reload(self) -> None:
         """Re-read the shared files; keep the selection if it still exists."""
         with self._publishing():
-            before = self._infos.get(self.profile or "")
+            before = self._catalog.get(self.profile)
             self._load()
-            if self.profile is not None and self.profile not in self._infos:
+            if self.profile is not None and self.profile not in self._catalog:
                 gone = self.profile
-                self.select("default" if "default" in self._infos else (self.profiles[0] if self.profiles else None), fresh=True)
+                self.select("default" if "default" in self._catalog else (self.profiles[0] if self.profiles else None), fresh=True)
                 self._sticky = Notice("profile-gone", {"profile": gone})
                 self._write(**self._described())
-            elif before != self._infos.get(self.profile or "") or self.session is None:
+            elif before != self._catalog.get(self.profile) or self.session is None:
                 self.select(fresh=True)  # the same profile may now hold other keys or settings
             else:
                 self._write(**self._described())
 
     def profile_info(self, name: str | None = None) -> ProfileInfo:
         """What is known about profile ``name`` (default: the selection)."""
-        name = self.profile if name is None else name
-        if name is None or name not in self._infos:
-            raise ProfileNotFoundError(profile=name, hint=self._hint())
-        return self._infos[name]
-
-    def _hint(self) -> str:
-        if not self._infos:
-            return f"; there are no profiles in {self.files.config_file} or {self.files.credentials_file}"
-        names = list(self._infos)
-        return "; known profiles: " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return self._catalog.info(self.profile if name is None else name)
 
     def describe(self) -> list[tuple[str, str, str]]:
         """``(setting, value, where it comes from)`` rows, like ``aws configure list``."""
-        profile_src = next((f"environment ({v})" for v in environment.PROFILE_VARS if self.profile and user_env(v) == self.profile), "selected in awswidget")
-        info = self._infos.get(self.profile or "")
-        if self.region is None:
-            region_src = ""
-        elif user_env("AWS_DEFAULT_REGION") == self.region:
-            region_src = "environment (AWS_DEFAULT_REGION)"
-        else:
-            region_src = self.files.config_file if info is not None and info.region == self.region else "selected in awswidget"
-        rows = [("profile", self.profile or "(none)", profile_src if self.profile else ""), ("region", self.region or "(none)", region_src)]
-        rows += [row for row in (info.settings if info is not None else ()) if row[0] != "region"]
-        for label, path, var in (("config file", self.files.config_file, "AWS_CONFIG_FILE"),
-                                 ("credentials file", self.files.credentials_file, "AWS_SHARED_CREDENTIALS_FILE")):
-            rows.append((label, path, var if user_env(var) else "default location"))
-        return rows
+        return texts.describe_rows(self.profile, self.region, self._catalog.get(self.profile), self.files, user_env)
 
     # ------------------------------------------------------------------ selection
 
@@ -303,11 +198,11 @@ class CredentialsManager(HasTraits):
         """
         with self._publishing():
             name = self.profile if profile is _KEEP else profile
-            if name is not None and name not in self._infos:
-                raise SelectionError(f"No profile named '{name}'{self._hint()}. Add it with add_profile() or the CredentialSetupForm.", "profile")
+            if name is not None and name not in self._catalog:
+                raise SelectionError(f"No profile named '{name}'{self._catalog.hint()}. Add it with add_profile() or the CredentialSetupForm.", "profile")
             if region is _KEEP:
                 region = self.region if name == self.profile else None
-            region = self._checked_region(name, region)
+            region = selection.region_for(self._catalog.get(name), region)
             if not fresh and (name, region) == (self.profile, self.region) and self.session is not None:
                 return
             self._generation += 1
@@ -321,62 +216,17 @@ class CredentialsManager(HasTraits):
             self._write(profile=name, region=region, session=session, identity=None, status="unverified")
             self._write(**self._described())
 
-    def _checked_region(self, name: str | None, region: str | None) -> str | None:
-        if region is None:
-            env = user_env("AWS_DEFAULT_REGION")
-            info = self._infos.get(name or "")
-            return _usable_region(env) if env else (_usable_region(info.region) if info is not None else None)
-        try:
-            valid, _ = validate_region(region)
-        except ValidationError as exc:
-            raise SelectionError(exc.reason, "region") from None
-        if valid != region:
-            raise SelectionError(f"Write the region as '{valid}'.", "region")
-        return region
-
     def _apply_process(self, name: str | None, region: str | None, session: Any) -> None:
         """The selection's process-wide effects; only the owner has any."""
-        if not self._owner:
-            return
-        if self.install_default:
-            exporter.install_session(session)
-        if self.export_env:
-            if name is None:
-                exporter.restore()
-                return
-            values: dict[str, str | None] = {"AWS_PROFILE": name, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
-            if os.environ.get("AWS_DEFAULT_PROFILE") is not None:
-                values["AWS_DEFAULT_PROFILE"] = name  # botocore reads it before AWS_PROFILE
-            if self._explicit_files:  # or AWS_PROFILE means nothing to other tools
-                values.update(AWS_CONFIG_FILE=self.files.config_file, AWS_SHARED_CREDENTIALS_FILE=self.files.credentials_file)
-            exporter.export(values)
+        if self._owner:
+            files_ = (self.files.config_file, self.files.credentials_file) if self._explicit_files else None
+            exporter.apply(name, region, session, files=files_, install=self.install_default, export=self.export_env)
 
     def _described(self, now: dt.datetime | None = None) -> dict[str, Any]:
-        """``message``, ``warnings`` and expiry of the current selection, as they should read now."""
-        name, identity, info = self.profile, self.identity, self._infos.get(self.profile or "")
-        status = status_for(self.session, info, self._config, now or utc_now()) if self.status == "verified" else None
-        notices: list[Notice] = []
-        shadow = environment.shadowing_vars()
-        if name is not None and shadow:
-            notices.append(Notice("shadowed", {"vars": shadow, "profile": name}))
-        mode = files.permissive_mode_warning(self.files.credentials_file)
-        if info is not None and info.region and _usable_region(info.region) is None:
-            notices.append(Notice("region-ignored", {"profile": name, "path": self.files.config_file}))
-        if identity is not None and identity.is_root:
-            notices.append(Notice("root-keys", {"account": identity.account}))
-        if name is not None and not self._owner:
-            notices.append(Notice("not-owner"))
-        warnings = [*self.file_errors, *([mode] if mode else []), *map(str, notices)]
-        values: dict[str, Any] = {"expiry": status, "expires_at": status.expires_at if status else None}
-        if self.status in ("unverified", "verified"):
-            kind = info.kind_label if info is not None else ""
-            values["message"] = texts.summary(name, self.region, kind=kind, identity=identity, has_profiles=bool(self._infos),
-                                              file_errors=self.file_errors, files=(self.files.config_file, self.files.credentials_file))
-        if self._sticky is not None:
-            values["message"] = str(self._sticky)
-            warnings.append(str(self._sticky))
-        values["warnings"] = tuple(dict.fromkeys(warnings))
-        return values
+        return selection.described(
+            self, self._catalog.get(self.profile), config=self._catalog.config, shared=self.files, has_profiles=bool(self._catalog.infos),
+            owner=self._owner, sticky=self._sticky, file_errors=self.file_errors, now=now,
+        )
 
     @contextlib.contextmanager
     def using(self, profile: str, region: str | None = None) -> Iterator[CredentialsManager]:
@@ -404,13 +254,13 @@ class CredentialsManager(HasTraits):
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client of the current selection (always the current one)."""
         if self.session is None:
-            raise ProfileNotFoundError(profile="(none selected)", hint=self._hint())
+            raise ProfileNotFoundError(profile="(none selected)", hint=self._catalog.hint())
         return self.session.client(service, **kwargs)
 
     def resource(self, service: str, **kwargs: Any) -> Any:
         """A boto3 resource of the current selection."""
         if self.session is None:
-            raise ProfileNotFoundError(profile="(none selected)", hint=self._hint())
+            raise ProfileNotFoundError(profile="(none selected)", hint=self._catalog.hint())
         return self.session.resource(service, **kwargs)
 
     # ------------------------------------------------------------------ the process
@@ -468,7 +318,7 @@ class CredentialsManager(HasTraits):
             if generation != self._generation:
                 return  # for a selection that is gone
             if error is not None:
-                info = self._infos.get(self.profile or "")
+                info = self._catalog.get(self.profile)
                 self._fresh_needed = info is not None and bool(info.role_arn)
                 self._write(identity=None, status="error", message=texts.not_verified(self.profile, error.reason))
             else:
@@ -521,7 +371,7 @@ class CredentialsManager(HasTraits):
         The token is cached where ``aws sso login`` caches it. ``block=False`` returns a Future.
         """
         name = self.profile_info(profile).name
-        config = sso_config(self._config, name)
+        config = sso_config(self._catalog.config, name)
         result = self.logins.sso_login(config, name, block=block, **options)
         if block:
             self._after_sso_login(config.cache_key)
@@ -535,25 +385,19 @@ class CredentialsManager(HasTraits):
 
     def _after_sso_login(self, cache_key: str) -> None:
         # Profiles of the same SSO session share the login: re-check the selection if it is one.
-        info = self._infos.get(self.profile or "")
+        info = self._catalog.get(self.profile)
         with contextlib.suppress(AwsWidgetError):
-            if info is not None and info.kind == "sso" and sso_config(self._config, info.name).cache_key == cache_key:
+            if info is not None and info.kind == "sso" and sso_config(self._catalog.config, info.name).cache_key == cache_key:
                 self.verify(block=False)
 
     def mfa_login(self, code: str, profile: str | None = None, *, target: str | None = None,
                   duration_seconds: int | None = None, select: bool = True) -> ProfileInfo:
         """MFA for plain keys (STS GetSessionToken, like ``aws configure mfa-login``), saved as ``<profile>-mfa``."""
         info = self.profile_info(profile)
-        if not info.mfa_serial:
-            raise ValidationError("mfa_serial", f"Profile '{info.name}' names no MFA device: add mfa_serial = <device ARN> to it.")
-        code = validate_mfa_code(code)
         target = target or f"{info.name}-mfa"
-        if target in self._infos and self._infos[target].kind != "temporary":
-            from .errors import ProfileExistsError
-
-            raise ProfileExistsError(profile=target, path=self.files.credentials_file)
-        session = _session.make_session(info.name, info.region, self.files.config_file, self.files.credentials_file)
-        creds = get_session_token(session, info.mfa_serial, code, info.region, duration_seconds)
+        existing = self._catalog.get(target)
+        creds = mfa_session(info, code, self.files, replaces=existing.kind if existing is not None else None,
+                            target=target, duration_seconds=duration_seconds)
         return self.add_profile(target, creds["AccessKeyId"], creds["SecretAccessKey"], session_token=creds["SessionToken"],
                                 region=info.region, endpoint_url=info.endpoint_url, overwrite=True, select=select)
 
@@ -569,10 +413,9 @@ class CredentialsManager(HasTraits):
         replaced with ``overwrite=True``. ``select`` makes it the selection; an
         ``identity`` from :meth:`verify_keys` of the same keys marks it verified.
         """
-        name = validate_profile_name(name)
-        key_id, secret, token = validate_keys(access_key_id, secret_access_key, session_token)
-        region, _ = validate_region(region)
-        settings = {k: validate_value(k, v) for k, v in (("region", region), ("output", output), ("endpoint_url", endpoint_url)) if v}
+        name, key_id, secret, token, settings = validate_profile(
+            name, access_key_id, secret_access_key, session_token, region=region, output=output, endpoint_url=endpoint_url
+        )
         self.store.save_keys(name, access_key_id=key_id, secret_access_key=secret, session_token=token,
                              settings=settings, overwrite=overwrite)
         log.info("Saved profile '%s' (key %s) to %s", name, mask(key_id), self.files.credentials_file)
@@ -581,46 +424,29 @@ class CredentialsManager(HasTraits):
     def _after_write(self, name: str, select: bool, identity: Identity | None) -> ProfileInfo:
         with self._publishing():
             self.reload()
-            if name not in self._infos:
+            if name not in self._catalog:
                 raise ProfileNotFoundError(profile=name, hint=f" ({texts.notice(Notice('profile-removed-meanwhile', {'profile': name}))})")
             if select:
                 self.select(name)
                 if identity is not None:
                     self._verified(self._generation, identity, None)
-            return self._infos[name]
+            return self._catalog.infos[name]
 
     def remove_profile(self, name: str) -> None:
         """Remove a profile from both shared files (its sections only)."""
-        self.store.remove(name, hint=self._hint())
+        self.store.remove(name, hint=self._catalog.hint())
         log.info("Removed profile '%s'", name)
         self.reload()
 
     def plan_repair(self, path: str) -> Any:
         """What :meth:`repair_file` would change in one of the shared files (a masked diff), or ``None``."""
-        from .repair import plan_repair
-
-        return plan_repair(self._own_file(path))
+        return self.store.plan_repair(path)
 
     def repair_file(self, path: str, plan: Any = None) -> str:
         """Repair a shared file botocore rejects (BOM, repeated section or key) after a backup; returns the backup's path."""
-        from .errors import ConfigFileError
-        from .repair import apply_repair, plan_repair
-
-        own = self._own_file(path)
-        plan = plan if plan is not None else plan_repair(own)
-        if plan is None or os.path.realpath(plan.path) != os.path.realpath(own):
-            raise ConfigFileError(own, "awswidget has no repair for this file; fix it by hand")
-        backup = apply_repair(plan)
-        log.info("Repaired %s (backup: %s)", own, backup)
+        backup = self.store.repair(path, plan)
         self.reload()
-        return str(backup)
-
-    def _own_file(self, path: str) -> str:
-        wanted = os.path.realpath(os.path.expanduser(os.path.expandvars(path)))
-        for own in (self.files.config_file, self.files.credentials_file):
-            if os.path.realpath(own) == wanted:
-                return own
-        raise ValidationError("path", f"{path} is not one of this manager's shared files")
+        return backup
 
 
 _default: CredentialsManager | None = None

@@ -182,7 +182,7 @@ def prompt_route() -> str:
     ``"widget"`` on any thread but the main one; on the main thread
     ``"stdin"`` while ipykernel forwards ``getpass`` to the frontend (a cell is
     running), ``"terminal"`` outside a kernel, and ``"none"`` in a kernel that is
-    not running a cell (a widget callback): the code box could not be answered
+    not running a cell (a widget callback): a published request could not be answered
     there either, because the kernel handles one message at a time.
     """
     if threading.current_thread() is not threading.main_thread():
@@ -246,7 +246,7 @@ class MfaPrompter:
         try:
             return request.wait()
         finally:
-            self.publish(request)  # no longer pending: the code box goes away
+            self.publish(request)  # no longer pending: it is withdrawn
 
     def _ask_console(self, serial: str) -> str:
         who = f" (profile {self.profile})" if self.profile else ""

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from .errors import ProfileExistsError, ProfileNotFoundError
+import logging
+import os
+from typing import Any
+
+from .errors import ConfigFileError, ProfileExistsError, ProfileNotFoundError, ValidationError
 from .files import SharedFiles, config_header, config_profile_name, update_file
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ProfileStore"]
 
@@ -73,3 +79,29 @@ class ProfileStore:
             if in_config:
                 update_file(self.files.config_file, lambda doc, _s: doc.remove(lambda h: config_profile_name(h) == name),
                             lock_held=True, snapshot=config)
+
+    def own_file(self, path: str | os.PathLike[str]) -> str:
+        """``path`` as this store names it, if it is one of its two files (a ValidationError otherwise)."""
+        wanted = os.path.realpath(os.path.expanduser(os.path.expandvars(os.fspath(path))))
+        for own in (self.files.config_file, self.files.credentials_file):
+            if os.path.realpath(own) == wanted:
+                return own
+        raise ValidationError("path", f"{path} is not one of this manager's shared files")
+
+    def plan_repair(self, path: str | os.PathLike[str]) -> Any:
+        """What :meth:`repair` would change in one of the files (a :class:`~awswidget.repair.RepairPlan`), or ``None``."""
+        from .repair import plan_repair
+
+        return plan_repair(self.own_file(path))
+
+    def repair(self, path: str | os.PathLike[str], plan: Any = None) -> str:
+        """Apply ``plan`` (or plan now) after a backup next to the file; returns the backup's path."""
+        from .repair import apply_repair, plan_repair
+
+        own = self.own_file(path)
+        plan = plan if plan is not None else plan_repair(own)
+        if plan is None or os.path.realpath(plan.path) != os.path.realpath(own):
+            raise ConfigFileError(own, "awswidget has no repair for this file; fix it by hand")
+        backup = str(apply_repair(plan))
+        log.info("Repaired %s (backup: %s)", own, backup)
+        return backup

@@ -98,6 +98,31 @@ def notice(item: Notice) -> str:
     return _NOTICES[item.code].format(**data)
 
 
+def describe_rows(profile: str | None, region: str | None, info: Any, files: Any, user_env: Any) -> list[tuple[str, str, str]]:
+    """``(setting, value, where it comes from)`` rows, like ``aws configure list``.
+
+    ``info`` is the selection's :class:`~awswidget.profiles.ProfileInfo` (or ``None``),
+    ``files`` its :class:`~awswidget.files.SharedFiles`, ``user_env(name)`` the user's
+    own value of an environment variable.
+    """
+    profile_src = ""
+    if profile:
+        profile_src = next((f"environment ({v})" for v in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if user_env(v) == profile),
+                           "selected in awswidget")
+    if region is None:
+        region_src = ""
+    elif user_env("AWS_DEFAULT_REGION") == region:
+        region_src = "environment (AWS_DEFAULT_REGION)"
+    else:
+        region_src = files.config_file if info is not None and info.region == region else "selected in awswidget"
+    rows = [("profile", profile or "(none)", profile_src), ("region", region or "(none)", region_src)]
+    rows += [row for row in (info.settings if info is not None else ()) if row[0] != "region"]
+    for label, path, var in (("config file", files.config_file, "AWS_CONFIG_FILE"),
+                             ("credentials file", files.credentials_file, "AWS_SHARED_CREDENTIALS_FILE")):
+        rows.append((label, path, var if user_env(var) else "default location"))
+    return rows
+
+
 # ---------------------------------------------------------------- expiry
 
 #: What to do when credentials run out, per action code.

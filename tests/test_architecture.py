@@ -32,10 +32,26 @@ def test_mypy_is_clean_over_the_package() -> None:
     assert done.returncode == 0, done.stdout[-4000:]
 
 
+def code_lines(path: Path) -> int:
+    """Lines of code: not blank, not a comment, not part of a docstring."""
+    source = path.read_text(encoding="utf-8")
+    docs: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+            if isinstance(body[0].value.value, str):
+                docs.update(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
+    return sum(
+        1
+        for number, line in enumerate(source.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#") and number not in docs
+    )
+
+
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_modules_stay_small(path: Path) -> None:
-    lines = path.read_text(encoding="utf-8").count("\n")
-    assert lines <= 420, f"{path.relative_to(ROOT)} has {lines} lines: split it by job (the team keeps modules under ~400)"
+    lines = code_lines(path)
+    assert lines <= 400, f"{path.relative_to(ROOT)} has {lines} lines of code: split it by job (the team keeps modules under ~400)"
 
 
 PRIVATE_BOTOCORE = re.compile(

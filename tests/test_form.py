@@ -292,14 +292,14 @@ def test_every_rejection_clears_the_secret(aws_env: AwsFiles, logs: Capture, rej
     if reject == "declined overwrite":
         assert result is None and form.save_confirm.visible
         # Still needed while the question is open, but held out of the synced widget state (issue 15, item 7).
-        assert form.secret_access_key.value == "" and form._csv_secret == secret
+        assert form.secret_access_key.value == "" and form._held.secret == secret
         assert find_leaks(secret, form, logs) == []
         form.save_confirm.no_button.click()
         assert "cancelled" in form.message.value
     assert result is None
     assert aws_env.credentials.read_text() == before  # nothing written
     assert form.secret_access_key.value == "" and form.session_token.value == "" and form.csv_upload.value == ()
-    assert form._csv_secret is None
+    assert form._held.secret is None
     assert "Not saved" in form.message.value
     if reject == "exception":
         assert str(aws_env.credentials) in form.message.value and "line" in form.message.value
@@ -388,7 +388,7 @@ def test_csv_import_both_layouts(m: CredentialsManager, aws_env: AwsFiles, logs:
     assert info is not None and info.name == suggested
     assert read_ini(aws_env.credentials)[suggested] == {"aws_access_key_id": KEY_ID, "aws_secret_access_key": secret}
     assert password not in aws_env.credentials.read_text() and not (aws_env.config.exists() and password in aws_env.config.read_text())
-    assert form._csv_secret is None
+    assert form._held.secret is None
     for leaked in (secret, password):
         assert find_leaks(leaked, form, logs) == []
 
@@ -412,7 +412,7 @@ def test_malformed_csv_is_refused(m: CredentialsManager, content: bytes, words: 
     assert words in form.field_messages["csv"].value.replace("&#x27;", "'")
     assert "keys.csv" in form.field_messages["csv"].value
     assert form.access_key_id.value == "AKIAEXISTINGVALUE123"  # nothing half-imported
-    assert form._csv_secret is None
+    assert form._held.secret is None
 
 
 def test_imported_secret_is_dropped_when_the_key_id_changes(m: CredentialsManager) -> None:
@@ -420,7 +420,7 @@ def test_imported_secret_is_dropped_when_the_key_id_changes(m: CredentialsManage
     upload(form, _csv("keys only", KEY_ID, new_secret(), ""))
     assert not form.save_button.disabled
     form.access_key_id.value = "AKIAOTHEROTHEROTHER1"  # the imported secret belongs to the imported key only
-    assert form._csv_secret is None and form.save_button.disabled
+    assert form._held.secret is None and form.save_button.disabled
 
 
 # ---------------------------------------------------------------- removing

@@ -335,7 +335,7 @@ def check_upload(aws_env: AwsFiles, content: bytes, filename: str, hidden: list[
     if isinstance(expected, ValidationError):
         assert ERROR_COLOR in csv_message and escape(expected.reason) in csv_message
         assert escape(filename or "the file") in csv_message and "<img" not in csv_message
-        assert form._csv_secret is None and form.access_key_id.value == "AKIAEXISTINGVALUE123"  # nothing half-imported
+        assert form._held.secret is None and form.access_key_id.value == "AKIAEXISTINGVALUE123"  # nothing half-imported
     else:
         assert ERROR_COLOR not in csv_message and "Imported key" in csv_message
         assert form.access_key_id.value == expected.access_key_id and form.secret_access_key.value == ""

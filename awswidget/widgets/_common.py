@@ -72,6 +72,22 @@ def follow(source: Any, widget: Any, method: str, names: Any) -> Callable[[], No
     return stop
 
 
+#: Status colours: JupyterLab's theme variables (Lab, Notebook 7 and Voila define them, in light and dark
+#: themes alike), with the light theme's value as the fallback for frontends that do not.
+COLORS = {
+    "ok": "var(--jp-success-color1, #1b6e20)",
+    "busy": "var(--jp-ui-font-color2, #555)",
+    "info": "inherit",
+    "warning": "var(--jp-warn-color1, #8a5a00)",
+    "error": "var(--jp-error-color1, #b00020)",
+}
+
+
+def colored(kind: str, html_text: str) -> str:
+    """``html_text`` (already escaped) in the colour of ``kind`` (a key of :data:`COLORS`)."""
+    return f'<span style="color:{COLORS[kind]}">{html_text}</span>' if html_text else ""
+
+
 def escape(text: str) -> str:
     """HTML-escape text shown in an HTML widget."""
     return html.escape(text, quote=True)

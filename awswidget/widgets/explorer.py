@@ -16,11 +16,10 @@ from traitlets import Int, observe
 from ..inventory import Lister, ResourceInventory
 from ..manager import CredentialsManager
 from ..resources import Section
-from ._common import escape, resolve_manager, shows_errors
+from ._common import COLORS, escape, resolve_manager, shows_errors
 
 __all__ = ["ResourceExplorer", "connect"]
 
-_ERROR_COLOR = "#b00020"
 
 
 def _heading(title: str, profile: str | None) -> str:
@@ -36,7 +35,7 @@ def _note(title: str, profile: str | None, text: str) -> str:
 def _table(section: Section, profile: str | None, max_rows: int) -> str:
     """One section as HTML: a heading naming the profile, then the rows or the error."""
     if section.error:
-        return f"{_heading(section.title, profile)}<div style='color:{_ERROR_COLOR}'>{escape(section.error)}</div>"
+        return f"{_heading(section.title, profile)}<div style='color:{COLORS['error']}'>{escape(section.error)}</div>"
     if not section.rows:
         return _note(section.title, profile, "None.")
     shown = section.rows[:max_rows]
@@ -51,7 +50,7 @@ def _table(section: Section, profile: str | None, max_rows: int) -> str:
 
 
 def _report(self: ResourceExplorer, message: str) -> None:
-    self.status.value = f"<span style='color:{_ERROR_COLOR}'>{escape(message)}</span>"
+    self.status.value = f"<span style='color:{COLORS['error']}'>{escape(message)}</span>"
 
 
 class ResourceExplorer(VBox):

@@ -16,14 +16,11 @@ into a widget at all: it is kept in a private attribute until used.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
-from ipywidgets import HTML, Accordion, Button, Checkbox, Dropdown, FileUpload, HBox, Layout, Password, Text, VBox
+from ipywidgets import HTML, Button, Checkbox, Dropdown, FileUpload, HBox, Layout, Password, Text, VBox
 from traitlets import Unicode
 
 from .. import _redact, texts
@@ -33,13 +30,14 @@ from ..keys import FIELDS, check_fields, looks_like_secret
 from ..manager import CredentialsManager
 from ..profiles import ProfileInfo
 from ..validate import is_temporary_key, mask, parse_key_csv, suggest_profile_name
-from ._common import NO_REGION, escape, log, region_options, resolve_manager, shows_errors
+from ._common import NO_REGION, colored, escape, follow, log, region_options, resolve_manager, shows_errors
+from ._held import PASTE_HINT, Candidate, HeldSecret
+from .confirm import Confirm
+from .remove import RemoveSection
 
 __all__ = ["CredentialSetupForm"]
 
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov")  # the ones a person can get keys for in a browser
-_COLORS = {"error": "#b00020", "warning": "#8a5a00", "ok": "#1b6e20", "info": "inherit"}
-_PASTE_HINT = "paste the secret access key"
 
 
 def _field_layout() -> Layout:
@@ -48,61 +46,7 @@ def _field_layout() -> Layout:
 
 
 def _html(kind: str, text: str) -> str:
-    if not text:
-        return ""
-    return f'<span style="color:{_COLORS[kind]}">{escape(text)}</span>'
-
-
-@dataclass(repr=False)
-class _Candidate:
-    """The checked values of one save attempt; lives only for that attempt."""
-
-    name: str
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(repr=False)
-    region: str | None
-    endpoint_url: str | None
-    exists: bool
-    verify: bool
-    select: bool
-    save_endpoint: bool
-
-    def __repr__(self) -> str:
-        return f"_Candidate(name={self.name!r}, access_key_id={mask(self.access_key_id)!r})"
-
-
-class _Confirm(HBox):
-    """A question with a confirm and a cancel button, hidden until asked."""
-
-    def __init__(self, yes_label: str) -> None:
-        self.question = HTML()
-        self.yes_button = Button(description=yes_label, button_style="warning")
-        self.no_button = Button(description="Cancel")
-        self._on_yes: Callable[[], Any] | None = None
-        self._on_no: Callable[[], Any] | None = None
-        super().__init__([self.question, self.yes_button, self.no_button], layout=Layout(display="none"))
-        self.yes_button.on_click(lambda _b: self._answer(self._on_yes))
-        self.no_button.on_click(lambda _b: self._answer(self._on_no))
-
-    @property
-    def visible(self) -> bool:
-        return self.layout.display != "none"
-
-    def ask(self, question_html: str, on_yes: Callable[[], Any], on_no: Callable[[], Any] | None = None) -> None:
-        self.question.value = question_html
-        self._on_yes, self._on_no = on_yes, on_no
-        self.layout.display = None
-
-    def dismiss(self) -> None:
-        self._on_yes = self._on_no = None
-        self.question.value = ""
-        self.layout.display = "none"
-
-    def _answer(self, action: Callable[[], Any] | None) -> None:
-        self.dismiss()
-        if action is not None:
-            action()
+    return colored(kind, escape(text))
 
 
 def _report(form: CredentialSetupForm, message: str) -> None:
@@ -169,9 +113,6 @@ class CredentialSetupForm(VBox):
     def __init__(self, manager: CredentialsManager | None = None, *, endpoint_url: str | None = None, **kwargs: Any) -> None:
         self.manager = resolve_manager(manager)
         # The only place a secret from a CSV file lives, until it is used or dropped.
-        self._csv_secret: str | None = None
-        self._csv_key_id: str | None = None
-        self._held_token: str | None = None  # a session token held with the secret while a question is open
         self._lock = threading.RLock()
         self._busy = False
         self._attempted = False
@@ -188,25 +129,22 @@ class CredentialSetupForm(VBox):
         self.csv_upload = FileUpload(accept=".csv", multiple=False, description="Import key CSV", icon="file-import")
         self.profile_name = Text(description="Profile name", placeholder="e.g. default, dev, prod", style=wide, layout=_field_layout())
         self.access_key_id = Text(description="Access key ID", placeholder="AKIA…", style=wide, layout=_field_layout())
-        self.secret_access_key = Password(description="Secret access key", placeholder=_PASTE_HINT, style=wide, layout=_field_layout())
+        self.secret_access_key = Password(description="Secret access key", placeholder=PASTE_HINT, style=wide, layout=_field_layout())
         self.session_token = Password(description="Session token", placeholder="for temporary (ASIA…) keys", style=wide, layout=_field_layout())
+        self._held = HeldSecret(self.secret_access_key, self.session_token)
         self.region = Dropdown(description="Region", style=wide, layout=_field_layout())
         self.verify_checkbox = Checkbox(value=True, description="Verify before saving", indent=False)
         self.select_checkbox = Checkbox(value=True, description="Make it the active profile", indent=False)
         self.save_endpoint_checkbox = Checkbox(value=False, description="Save the endpoint URL with the profile", indent=False)
         self.save_button = Button(description="Save", button_style="primary", icon="save", disabled=True)
-        self.save_confirm = _Confirm("Save anyway")
+        self.save_confirm = Confirm("Save anyway")
         self.message = HTML()
         self.field_messages = {name: HTML() for name in (*FIELDS, "csv")}
 
-        self.remove_select = Dropdown(description="Profile")
-        self.remove_button = Button(description="Remove…", icon="trash")
-        self.remove_confirm = _Confirm("Remove")
-        self.remove_section = Accordion(
-            children=[VBox([HBox([self.remove_select, self.remove_button]), self.remove_confirm])],
-            titles=("Remove a profile",),
-            selected_index=None,
-        )
+        self.remove_section = RemoveSection(self.manager, say=self._say)
+        self.remove_select = self.remove_section.remove_select
+        self.remove_button = self.remove_section.remove_button
+        self.remove_confirm = self.remove_section.remove_confirm
 
         self._token_row = self._row(self.session_token)
         self._token_row.layout.display = "none"  # shown for temporary (ASIA…) keys only
@@ -243,9 +181,7 @@ class CredentialSetupForm(VBox):
             widget.observe(self._on_field_change, names="value")
         self.csv_upload.observe(self._on_upload, names="value")
         self.save_button.on_click(self._on_save_click)
-        self.remove_select.observe(self._on_remove_choice, names="value")
-        self.remove_button.on_click(self._on_remove_click)
-        self.manager.observe(self._on_profiles, names="profiles")
+        self._unfollow = follow(self.manager, self, "_on_profiles", "profiles")  # held weakly by the manager
         self.observe(self._on_endpoint, names="endpoint_url")
 
         self._on_endpoint(None)
@@ -266,10 +202,9 @@ class CredentialSetupForm(VBox):
 
     def close(self) -> None:
         """Stop following the manager and close the form's widgets (dropping any secret)."""
-        manager = getattr(self, "manager", None)  # close() also runs from __del__, maybe half-built
-        if manager is not None:
-            with contextlib.suppress(ValueError):
-                manager.unobserve(self._on_profiles, names="profiles")
+        stop = getattr(self, "_unfollow", None)  # close() also runs from __del__, maybe half-built
+        if stop is not None:
+            stop()
         if hasattr(self, "_inputs"):
             self._clear_secrets()
             pending = list(self.children)
@@ -301,16 +236,14 @@ class CredentialSetupForm(VBox):
 
     # ------------------------------------------------------------------ validation
 
-    def _secret_value(self) -> str:
-        return self.secret_access_key.value or (self._csv_secret or "")
 
     def _check(self) -> tuple[dict[str, str], dict[str, list[str]], dict[str, Any]]:
         """Validate every field (the same checks add_profile makes): errors, warnings and the cleaned values."""
         result = check_fields(
             profile_name=self.profile_name.value,
             access_key_id=self.access_key_id.value,
-            secret_access_key=self._secret_value(),
-            session_token=self.session_token.value or self._held_token,
+            secret_access_key=self._held.secret_value(),
+            session_token=self._held.token_value(),
             region=self.region.value or None,
             existing=self.manager.profiles,
         )
@@ -318,7 +251,7 @@ class CredentialSetupForm(VBox):
 
     def _empty(self, name: str) -> bool:
         if name == "secret_access_key":
-            return not self._secret_value().strip()
+            return not self._held.secret_value().strip()
         return not str(getattr(self, name).value or "").strip()
 
     def _revalidate(self) -> dict[str, str]:
@@ -346,20 +279,20 @@ class CredentialSetupForm(VBox):
     def _on_field_change(self, change: Any) -> None:
         with self._lock:
             name = _field_name(self, change.owner)
-            if not change.new and change.old and change.old in (self._csv_secret, self._held_token):
-                return  # moved out of the widget by _hold_secrets, not edited: the pending question stands
+            if self._held.moved(change):
+                return  # moved out of the widget, not edited: the pending question stands
             self._invalidate()
             self._server_errors.pop(name, None)
             if name == "access_key_id":
                 self._server_errors.pop("secret_access_key", None)
-                if self._csv_key_id is not None and change.new.strip() != self._csv_key_id:
-                    self._drop_csv_secret()  # the imported secret belongs to the imported key only
+                if self._held.key_id is not None and change.new.strip() != self._held.key_id:
+                    self._held.drop()  # a held secret belongs to its key only
                 temporary = is_temporary_key(change.new)
                 self._token_row.layout.display = None if temporary else "none"
                 if not temporary and self.session_token.value:
                     self.session_token.value = ""  # a token without its temporary key is useless: drop it
-            elif name == "secret_access_key" and change.new and self._csv_secret is not None:
-                self._drop_csv_secret()
+            elif name == "secret_access_key" and change.new and self._held.secret is not None:
+                self._held.drop()
             self._revalidate()
 
     def _invalidate(self) -> None:
@@ -373,11 +306,7 @@ class CredentialSetupForm(VBox):
     @shows_errors(_report)
     def _on_profiles(self, _change: Any) -> None:
         names = tuple(self.manager.profiles)
-        current = self.remove_select.value
-        if names != tuple(self.remove_select.options):
-            self.remove_select.options = names  # resets the selection: restore it below
-            self.remove_select.value = current if current in names else (names[0] if names else None)
-        self.remove_button.disabled = not names
+        self.remove_section.sync(names)
         self._revalidate()
 
     def _on_endpoint(self, _change: Any) -> None:
@@ -396,7 +325,7 @@ class CredentialSetupForm(VBox):
         try:
             parsed = parse_key_csv(bytes(item["content"]))
         except ValidationError as exc:
-            self._drop_csv_secret()
+            self._held.drop()
             self.field_messages["csv"].value = _html("error", f"{filename}: {exc.reason}")
             return
         finally:
@@ -404,9 +333,8 @@ class CredentialSetupForm(VBox):
         with self._lock:
             self.secret_access_key.value = ""
             # Known before the key ID changes, so the change does not drop the secret it belongs to.
-            self._csv_key_id, self._csv_secret = parsed.access_key_id, parsed.secret_access_key
+            self._held.keep(parsed.access_key_id, parsed.secret_access_key, hint=f"imported from {filename} (type to replace)")
             self.access_key_id.value = parsed.access_key_id
-            self.secret_access_key.placeholder = f"imported from {filename} (type to replace)"
             suggested = suggest_profile_name(parsed.user_name)
             if suggested and self.profile_name.value.strip() in ("", self._auto_name):
                 self._suggest_name(suggested)  # never over a name the user typed
@@ -419,10 +347,6 @@ class CredentialSetupForm(VBox):
     def _suggest_name(self, name: str) -> None:
         self.profile_name.value = name
         self._auto_name = name
-
-    def _drop_csv_secret(self) -> None:
-        self._csv_secret = self._csv_key_id = self._held_token = None
-        self.secret_access_key.placeholder = _PASTE_HINT
 
     # ------------------------------------------------------------------ saving
 
@@ -459,13 +383,13 @@ class CredentialSetupForm(VBox):
             self._finish_into(candidate, generation, future)  # the network call, if any, runs outside the lock
         return future
 
-    def _finish_into(self, candidate: _Candidate, generation: int, future: Future[ProfileInfo | None]) -> None:
+    def _finish_into(self, candidate: Candidate, generation: int, future: Future[ProfileInfo | None]) -> None:
         try:
             future.set_result(self._finish(candidate, generation))
         except BaseException as exc:  # _finish handles errors; this is the last resort
             future.set_exception(exc)
 
-    def _prepare(self) -> _Candidate | None:
+    def _prepare(self) -> Candidate | None:
         """Check the form; ``None`` while a confirmation is pending."""
         self._attempted = True
         errors = self._revalidate()
@@ -474,7 +398,7 @@ class CredentialSetupForm(VBox):
             raise ValidationError(first, f"fix the marked field{'s' if len(errors) > 1 else ''} ({errors[first]})")
         _, _, values = self._check()
         exists = values["profile_name"] in self.manager.profiles
-        candidate = _Candidate(
+        candidate = Candidate(
             name=values["profile_name"],
             access_key_id=values["access_key_id"],
             secret_access_key=values["secret_access_key"],
@@ -498,7 +422,7 @@ class CredentialSetupForm(VBox):
             return None
         return candidate
 
-    def _finish(self, candidate: _Candidate, generation: int) -> ProfileInfo | None:
+    def _finish(self, candidate: Candidate, generation: int) -> ProfileInfo | None:
         """Verify (when asked), then write; every way out leaves no secret in the widgets."""
         try:
             identity = self._verified
@@ -543,7 +467,7 @@ class CredentialSetupForm(VBox):
         self._succeeded(candidate, info, identity)
         return info
 
-    def _succeeded(self, candidate: _Candidate, info: ProfileInfo, identity: Identity | None) -> None:
+    def _succeeded(self, candidate: Candidate, info: ProfileInfo, identity: Identity | None) -> None:
         verb = "Replaced the keys of" if candidate.exists else "Saved"
         text = f"{verb} profile '{info.name}' (key {mask(candidate.access_key_id)}) in {' and '.join(info.sources)}."
         if identity is not None:
@@ -570,7 +494,7 @@ class CredentialSetupForm(VBox):
         self._say("error", f"Not saved: {reason.rstrip('.')}. Enter the secret again to retry.")
 
     def _ask(self, kind: str, question: str, yes_label: str, *, trusted_html: bool = False) -> None:
-        self._hold_secrets()  # the question may stay open for long: the secret must not wait in widget state
+        self._held.hold_typed(self.access_key_id.value.strip())  # a question may stay open for long: not in widget state
         self._asking = kind
         self.save_confirm.yes_button.description = yes_label
         self.save_confirm.ask(question if trusted_html else escape(question), self._confirmed_click, self._declined)
@@ -586,17 +510,8 @@ class CredentialSetupForm(VBox):
     def _declined(self) -> None:
         self._reject("you cancelled; the shared files were left unchanged.")
 
-    def _hold_secrets(self) -> None:
-        """Move the typed secret and token out of the (synced) Password values, as an imported CSV's secret is kept."""
-        with self._lock:
-            if self.secret_access_key.value:
-                self._csv_secret, self._csv_key_id = self.secret_access_key.value, self.access_key_id.value.strip()
-                self._held_token = self.session_token.value or self._held_token
-                self.secret_access_key.value = self.session_token.value = ""
-                self.secret_access_key.placeholder = "kept out of the page until you answer (type to replace)"
-
     def _clear_secrets(self) -> None:
-        self._drop_csv_secret()
+        self._held.drop()
         self.secret_access_key.value = ""
         self.session_token.value = ""
         self.csv_upload.value = ()
@@ -628,30 +543,6 @@ class CredentialSetupForm(VBox):
 
     def _say(self, kind: str, text: str) -> None:
         self.message.value = _html(kind, text)
-
-    # ------------------------------------------------------------------ removing
-
-    def _on_remove_choice(self, _change: Any) -> None:
-        self.remove_confirm.dismiss()
-
-    @shows_errors(_report)
-    def _on_remove_click(self, _button: Any) -> None:
-        name = self.remove_select.value
-        if not name:
-            return
-        info = self.manager.profile_info(name)
-        where = " and ".join(info.sources) or "the shared files"
-        self.remove_confirm.ask(
-            escape(f"Remove profile '{name}' ({info.kind_label}) from {where}? This cannot be undone."),
-            lambda: self._remove(name),
-            lambda: self._say("info", f"Profile '{name}' was kept."),
-        )
-
-    @shows_errors(_report)
-    def _remove(self, name: str) -> None:
-        info = self.manager.profile_info(name)
-        self.manager.remove_profile(name)
-        self._say("ok", f"Removed profile '{name}' from {' and '.join(info.sources)}.")
 
 
 def _field_name(form: CredentialSetupForm, widget: Any) -> str:

@@ -20,7 +20,7 @@ from ipywidgets import HTML, Button, HBox, Layout, Text, VBox
 from ..errors import AwsWidgetError
 from ..manager import CredentialsManager
 from ..mfa import MfaRequest, is_code
-from ._common import escape, resolve_manager, shows_errors
+from ._common import COLORS, escape, resolve_manager, shows_errors
 
 __all__ = ["MfaPrompt"]
 
@@ -128,7 +128,7 @@ class MfaPrompt(VBox):
     # ------------------------------------------------------------------ display
 
     def _say(self, text: str, error: bool = False) -> None:
-        color = "#b00020" if error else "inherit"
+        color = COLORS["error" if error else "info"]
         self.message.value = f'<span style="color:{color}">{escape(text)}</span>' if text else ""
 
     def _render(self, request: MfaRequest | None) -> None:

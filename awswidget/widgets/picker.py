@@ -24,7 +24,7 @@ from ipywidgets import HTML, Accordion, Button, Dropdown, HBox, Layout, Text, VB
 from .. import texts
 from ..errors import ProfileNotFoundError
 from ..validate import partition_of
-from ._common import NO_REGION, escape, follow, region_options, resolve_manager, shows_errors
+from ._common import COLORS, NO_REGION, escape, follow, region_options, resolve_manager, shows_errors
 from .mfa import MfaPrompt
 from .sso import SsoLoginPanel
 
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ProfilePicker"]
 
-_COLORS = {"ok": "#1b6e20", "busy": "#555", "info": "inherit", "error": "#b00020", "warn": "#8a5a00"}
 _ICONS = {"ok": "✔", "busy": "⏳", "info": "●", "error": "✖", "warn": "⚠"}
 _BADGE = "background:#e8eaf6;color:#1a237e;border-radius:3px;padding:0 4px;margin-left:4px"
 
@@ -54,12 +53,12 @@ class _Summary:
         head = " · ".join(escape(p) for p in self.parts)
         if self.parts and self.tone != "info":
             head = head.replace(escape(self.parts[0]), f"<b>{escape(self.parts[0])}</b>", 1)
-        lines = [f'<span style="color:{_COLORS[self.tone]}">{_ICONS[self.tone]}</span> {head}']
+        lines = [f'<span style="color:{COLORS[self.tone]}">{_ICONS[self.tone]}</span> {head}']
         if self.endpoint:
             lines[0] += f'<span style="{_BADGE}" title="custom endpoint">endpoint {escape(self.endpoint)}</span>'
-        lines += [f'<span style="color:{_COLORS["warn"]}">⚠ {escape(w)}</span>' for w in self.warnings]
+        lines += [f'<span style="color:{COLORS["warning"]}">⚠ {escape(w)}</span>' for w in self.warnings]
         if self.error:
-            lines.append(f'<span style="color:{_COLORS["error"]}">✖ {escape(self.error)}</span>')
+            lines.append(f'<span style="color:{COLORS["error"]}">✖ {escape(self.error)}</span>')
         return "<br>".join(lines)
 
     def text(self) -> str:
@@ -393,7 +392,7 @@ class ProfilePicker(VBox):
                 self._sync_region()
                 self._render()
             except Exception:  # showing an error must not raise another one
-                self.status.value = f'<span style="color:{_COLORS["error"]}">✖ {escape(message)}</span>'
+                self.status.value = f'<span style="color:{COLORS["error"]}">✖ {escape(message)}</span>'
 
     def _summary(self) -> _Summary:
         m = self.manager

@@ -15,15 +15,15 @@ from ipywidgets import HTML, Button, FloatProgress, HBox, Layout, VBox
 
 from ..manager import CredentialsManager
 from ..sso import SsoLoginState
-from ._common import escape, resolve_manager, shows_errors
+from ._common import COLORS, colored, escape, resolve_manager, shows_errors
 
 __all__ = ["SsoLoginPanel"]
 
-_COLORS = {"succeeded": "#1b6e20", "failed": "#b00020", "cancelled": "#8a5a00"}
+_TONES = {"succeeded": "ok", "failed": "error", "cancelled": "warning"}
 
 
 def _report(panel: SsoLoginPanel, message: str) -> None:
-    panel.message.value = f'<span style="color:{_COLORS["failed"]}">✖ {escape(message)}</span>'
+    panel.message.value = colored("error", f"✖ {escape(message)}")
 
 
 def _link(url: str) -> str:
@@ -157,6 +157,6 @@ class SsoLoginPanel(VBox):
         if state is None:
             self.message.value = ""
         else:
-            color = _COLORS.get(state.status, "inherit")
+            color = COLORS[_TONES.get(state.status, "info")]
             icon = {"succeeded": "✔ ", "failed": "✖ ", "cancelled": "⚠ "}.get(state.status, "⏳ ")
             self.message.value = f'<span style="color:{color}">{icon}{escape(state.message)}</span>'

@@ -1,0 +1,59 @@
+"""The profiles of one pair of shared files, read as botocore reads them.
+
+A :class:`Catalog` holds the last reading: a :class:`~awswidget.profiles.ProfileInfo`
+per profile (in the order the picker lists them), botocore's merged view of both
+files, and why a file could not be used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _session
+from .errors import ProfileNotFoundError
+from .files import SharedFiles
+from .profiles import ProfileInfo, build_profiles
+
+__all__ = ["Catalog"]
+
+
+class Catalog:
+    """The profile table of :class:`~awswidget.files.SharedFiles`, re-read on :meth:`load`."""
+
+    def __init__(self, shared: SharedFiles) -> None:
+        self.files = shared
+        self.infos: dict[str, ProfileInfo] = {}
+        self.config: dict[str, Any] = {}
+        self.errors: tuple[str, ...] = ()
+
+    def load(self) -> None:
+        """Read both files (cached while they are unchanged on disk)."""
+        config, creds = self.files.read()
+        self.config = _session.merged_config(self.files.config_file, self.files.credentials_file)
+        self.infos = build_profiles(
+            config.sections,
+            creds.sections,
+            config.path,
+            creds.path,
+            merged=self.config,
+            config_names=_session.config_profile_names(self.files.config_file),
+        )
+        self.errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.infos
+
+    def get(self, name: str | None) -> ProfileInfo | None:
+        return self.infos.get(name or "")
+
+    def info(self, name: str | None) -> ProfileInfo:
+        """The profile ``name``, or :class:`~awswidget.errors.ProfileNotFoundError` naming the known ones."""
+        if name is None or name not in self.infos:
+            raise ProfileNotFoundError(profile=name, hint=self.hint())
+        return self.infos[name]
+
+    def hint(self) -> str:
+        if not self.infos:
+            return f"; there are no profiles in {self.files.config_file} or {self.files.credentials_file}"
+        names = list(self.infos)
+        return "; known profiles: " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
