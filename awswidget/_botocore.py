@@ -35,7 +35,7 @@ def cached_parse_builder() -> type:
     Instances take ``ini_parser`` (path -> raw sections of the credentials file) and
     ``config_parser`` (path -> profile map of the config file) keyword arguments.
     """
-    from botocore.credentials import ConfigProvider, ProfileProviderBuilder, SharedCredentialProvider
+    from botocore.credentials import ConfigProvider, ProcessProvider, ProfileProviderBuilder, SharedCredentialProvider
 
     class CachedParseProviderBuilder(ProfileProviderBuilder):  # type: ignore[misc]
         def __init__(self, *args: Any, ini_parser: Callable[[str], Any], config_parser: Callable[[str], Any], **kwargs: Any):
@@ -50,7 +50,37 @@ def cached_parse_builder() -> type:
             path = self._session.get_config_variable("config_file")
             return ConfigProvider(path, profile_name, config_parser=self._awswidget_parsers[1])
 
+        def _create_process_provider(self, profile_name: str) -> Any:
+            return ProcessProvider(profile_name=profile_name, load_config=lambda: self._session.full_config, popen=QuietProcess)
+
     return CachedParseProviderBuilder
+
+
+class QuietProcess:
+    """``subprocess.Popen`` for botocore's process provider, minus the stderr of a failed command.
+
+    botocore puts a failing ``credential_process``'s stderr verbatim into the
+    ``CredentialRetrievalError`` a cell sees, and stderr may hold a token. This one
+    says what failed and how to find out why instead.
+    """
+
+    def __init__(self, args: list[str], **kwargs: Any) -> None:
+        import subprocess
+
+        self._process = subprocess.Popen(args, **kwargs)  # the profile's own command, run as botocore runs it
+        self._command = args[0] if args else "?"
+        self.returncode: int | None = None
+
+    def communicate(self, *args: Any, **kwargs: Any) -> tuple[bytes, bytes]:
+        out, _err = self._process.communicate(*args, **kwargs)
+        self.returncode = self._process.returncode
+        if self.returncode == 0:
+            return out, b""
+        text = (
+            f"the profile's credential_process ({self._command}) exited with code {self.returncode}; its output "
+            "is not shown, as it may contain secrets: run the command in a terminal to see why"
+        )
+        return out, text.encode("utf-8")
 
 
 def assume_role_parts(provider: Any) -> tuple[Any, Any] | None:
@@ -98,14 +128,15 @@ def check() -> list[str]:
 
     problems = []
     builder = botocore.credentials.ProfileProviderBuilder
-    for name in ("_create_shared_credential_provider", "_create_config_provider", "providers"):
+    for name in ("_create_shared_credential_provider", "_create_config_provider", "_create_process_provider", "providers"):
         if not callable(getattr(builder, name, None)):
             problems.append(f"ProfileProviderBuilder.{name} is gone")
     params = inspect.signature(builder.__init__).parameters
     for name in ("session", "cache", "region_name", "sso_token_cache"):
         if name not in params:
             problems.append(f"ProfileProviderBuilder() no longer takes '{name}'")
-    for cls, arg in ((botocore.credentials.SharedCredentialProvider, "ini_parser"), (botocore.credentials.ConfigProvider, "config_parser")):
+    for cls, arg in ((botocore.credentials.SharedCredentialProvider, "ini_parser"), (botocore.credentials.ConfigProvider, "config_parser"),
+                     (botocore.credentials.ProcessProvider, "popen")):
         if arg not in inspect.signature(cls.__init__).parameters:
             problems.append(f"{cls.__name__}() no longer takes '{arg}'")
     role_params = inspect.signature(botocore.credentials.AssumeRoleProvider.__init__).parameters

@@ -252,7 +252,7 @@ def make_session(
         by_method = {p.METHOD: p for p in builder.providers(profile_name=profile, disable_env_vars=True)}
         original = next((p for p in resolver.providers if p.METHOD == AssumeRoleProvider.METHOD), None)
         # Same providers, same order; the two file readers only get their contents from the shared parse.
-        swaps = [by_method["sso"], by_method["shared-credentials-file"], by_method["config-file"]]
+        swaps = [by_method[m] for m in ("sso", "shared-credentials-file", "custom-process", "config-file")]
         parts = _botocore.assume_role_parts(original) if original is not None else None
         if parts is not None:
             # botocore's own provider, built as create_credential_resolver builds it, plus our prompter

@@ -7,6 +7,7 @@ files, and why a file could not be used.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from . import _session
@@ -25,9 +26,11 @@ class Catalog:
         self.infos: dict[str, ProfileInfo] = {}
         self.config: dict[str, Any] = {}
         self.errors: tuple[str, ...] = ()
+        self.stamp: tuple[Any, ...] = ()
 
     def load(self) -> None:
         """Read both files (cached while they are unchanged on disk)."""
+        self.stamp = self._stamp()
         config, creds = self.files.read()
         self.config = _session.merged_config(self.files.config_file, self.files.credentials_file)
         self.infos = build_profiles(
@@ -39,6 +42,21 @@ class Catalog:
             config_names=_session.config_profile_names(self.files.config_file),
         )
         self.errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
+
+    def changed(self) -> bool:
+        """Whether a file changed on disk since :meth:`load` (two ``stat`` calls: cheap enough to ask often)."""
+        return self._stamp() != self.stamp
+
+    def _stamp(self) -> tuple[Any, ...]:
+        stamps: list[Any] = []
+        for path in (self.files.config_file, self.files.credentials_file):
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                stamps.append(exc.errno)
+            else:
+                stamps.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        return tuple(stamps)
 
     def __contains__(self, name: object) -> bool:
         return name in self.infos

@@ -6,7 +6,8 @@ through the callbacks it was given (``on_mfa`` with the pending
 :class:`~awswidget.sso.SsoLoginState`, ``on_tick`` every ``interval`` seconds),
 and the manager publishes what they carry.
 
-The ticker is shared by everything that shows the manager: it runs only while
+The ticker (every 2 s: a ``stat`` of each file and a look at the expiry) is
+shared by everything that shows the manager: it runs only while
 at least one watcher is alive (a picker on screen), so a script, or a notebook
 whose pickers were closed, runs no thread at all. Watchers are held weakly: a
 picker that is garbage collected stops watching by itself.
@@ -40,7 +41,7 @@ class Logins:
         on_sso: Callable[[SsoLoginState], None],
         on_tick: Callable[[], Any],
         timeout: Callable[[], float],
-        interval: float = 30.0,
+        interval: float = 2.0,
     ) -> None:
         self._on_mfa = on_mfa
         self._on_sso = on_sso

@@ -132,7 +132,7 @@ class CredentialsManager(Publisher):
         self.logins = Logins(
             on_mfa=lambda request: _call(this, "_publish", mfa_request=request),
             on_sso=lambda state: _call(this, "_publish", sso_login_state=state),
-            on_tick=lambda: _call(this, "check_expiry"),
+            on_tick=lambda: _call(this, "_tick"),
             timeout=lambda: _call(this, "_mfa_timeout") or MFA_TIMEOUT,
         )
         super().__init__(**kwargs)
@@ -359,8 +359,14 @@ class CredentialsManager(Publisher):
             return self.expiry
 
     def watch(self, watcher: Any) -> None:
-        """Keep expiry current (a 30 s ticker) while ``watcher`` is alive; pickers call it."""
+        """While ``watcher`` is alive (pickers call this), notice edits of the files made by other programs
+        within seconds, and keep the time left of temporary credentials current: one ticker per manager."""
         self.logins.watch(watcher)
+
+    def _tick(self) -> None:
+        if self._catalog.changed():
+            self.reload()  # keeps the selection; says so when another program removed it
+        self.check_expiry()
 
     def unwatch(self, watcher: Any) -> None:
         self.logins.unwatch(watcher)

@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+import boto3
 import botocore.exceptions
 import botocore.session
 import pytest
@@ -239,3 +240,16 @@ def test_broken_chains_are_a_clear_error_for_that_profile_only(
     picker.close()
     m.profile = profile
     assert verify_error(m).code == code
+
+
+def test_a_client_used_in_a_cell_never_shows_a_failing_process_output(aws_env: AwsFiles, tmp_path: Path) -> None:
+    """Issue 15, item 12: m.client(...) in a running cell raised botocore's error with the stderr verbatim."""
+    command = process(tmp_path, "broken", FAILING)
+    aws_env.write(config=f"[profile proc]\ncredential_process = {command}\nregion = us-east-1\n")
+    m = CredentialsManager()
+    m.profile = "proc"
+    for make in (m.client, boto3.client):
+        with pytest.raises(botocore.exceptions.CredentialRetrievalError) as raised:
+            make("sts").get_caller_identity()  # botocore resolves the credentials as it makes the client
+        text = str(raised.value)
+        assert SECRET_MARK not in text and "exited with code 3" in text and "run the command in a terminal" in text

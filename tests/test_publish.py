@@ -277,3 +277,27 @@ def test_the_inventory_is_a_core_service(two: AwsFiles) -> None:
     finally:
         inventory.close()
     assert environment.ownership.owner() is m
+
+
+def test_an_edit_made_elsewhere_shows_by_itself_while_a_picker_is_shown(two: AwsFiles, pickers: list[ProfilePicker]) -> None:
+    """Issue 18: another notebook, the CLI or an editor changed the files: the picker showed it only after Refresh."""
+    m = CredentialsManager()
+    m.profile = "dev"
+    pickers.append(ProfilePicker(m, verify=False))
+
+    def within(seconds: float, condition: Any) -> bool:
+        for _ in range(int(seconds / 0.1)):
+            if condition():
+                return True
+            threading.Event().wait(0.1)
+        return False
+
+    with two.credentials.open("a") as f:  # another program adds a profile
+        f.write(f"[ops]\naws_access_key_id = {KEY_A}\naws_secret_access_key = {SECRET_A}\n")
+    assert within(10, lambda: "ops" in m.profiles)
+    assert m.profile == "dev" and "ops" in [v for _, v in pickers[0].profile_select.options]
+    two.config.write_text("[default]\nregion = eu-west-1\n")  # ...and removes the selected one
+    two.credentials.write_text(f"[default]\naws_access_key_id = {KEY_A}\naws_secret_access_key = {SECRET_A}\n")
+    assert within(10, lambda: m.profile == "default")
+    assert "Profile 'dev' is no longer in the shared files." in m.message
+    assert "no longer in the shared files" in pickers[0].status.value

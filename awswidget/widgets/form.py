@@ -40,6 +40,15 @@ __all__ = ["CredentialSetupForm"]
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov")  # the ones a person can get keys for in a browser
 
 
+_LABELS = {
+    "profile_name": "profile name",
+    "access_key_id": "access key ID",
+    "secret_access_key": "secret access key",
+    "session_token": "session token",
+    "region": "region",
+}
+
+
 def _field_layout() -> Layout:
     # Wide enough for a 40-character secret next to an 11em label; one Layout per widget.
     return Layout(width="36em")
@@ -126,7 +135,8 @@ class CredentialSetupForm(VBox):
 
         wide = {"description_width": "11em"}
         self.title = HTML("<b>Add an AWS profile</b> (access keys of an IAM user)")
-        self.csv_upload = FileUpload(accept=".csv", multiple=False, description="Import key CSV", icon="file-import")
+        self.csv_upload = FileUpload(accept=".csv", multiple=False, description="Import key CSV", icon="file-import",
+                                     layout=Layout(width="auto"))  # its label is never cut off
         self.profile_name = Text(description="Profile name", placeholder="e.g. default, dev, prod", style=wide, layout=_field_layout())
         self.access_key_id = Text(description="Access key ID", placeholder="AKIA…", style=wide, layout=_field_layout())
         self.secret_access_key = Password(description="Secret access key", placeholder=PASTE_HINT, style=wide, layout=_field_layout())
@@ -137,6 +147,7 @@ class CredentialSetupForm(VBox):
         self.select_checkbox = Checkbox(value=True, description="Make it the active profile", indent=False)
         self.save_endpoint_checkbox = Checkbox(value=False, description="Save the endpoint URL with the profile", indent=False)
         self.save_button = Button(description="Save", button_style="primary", icon="save", disabled=True)
+        self.save_hint = HTML()  # why Save is disabled
         self.save_confirm = Confirm("Save anyway")
         self.message = HTML()
         self.field_messages = {name: HTML() for name in (*FIELDS, "csv")}
@@ -159,7 +170,7 @@ class CredentialSetupForm(VBox):
             self._row(self.region),
             HBox([self.verify_checkbox, self.select_checkbox]),
             self._endpoint_row,
-            self.save_button,
+            HBox([self.save_button, self.save_hint], layout=Layout(align_items="center")),
             self.save_confirm,
             self.message,
             self.remove_section,
@@ -189,7 +200,9 @@ class CredentialSetupForm(VBox):
         self._reset()
 
     def _row(self, widget: Any) -> HBox:
-        return HBox([widget, self.field_messages[_field_name(self, widget)]])
+        # The input keeps its width when its message appears, so the fields stay lined up.
+        widget.layout.flex = "0 0 auto"
+        return HBox([widget, self.field_messages[_field_name(self, widget)]], layout=Layout(align_items="center"))
 
     def __repr__(self) -> str:
         key = mask(self.access_key_id.value.strip()) if self.access_key_id.value else ""
@@ -271,6 +284,11 @@ class CredentialSetupForm(VBox):
             self.field_messages[name].value = html
         self.save_button.disabled = bool(errors) or self._busy
         self.save_button.tooltip = "" if not errors else "Not ready: " + "; ".join(errors.values())
+        # A disabled Save says why, also before the first attempt (an empty field is not marked until then).
+        empty = [_LABELS[name] for name in FIELDS if name in errors and self._empty(name) and name != "session_token"]
+        wrong = [_LABELS[name] for name in FIELDS if name in errors and _LABELS[name] not in empty]
+        why = ([f"fill in the {', '.join(empty)}"] if empty else []) + ([f"fix the {', '.join(wrong)}"] if wrong else [])
+        self.save_hint.value = _html("info", f"To save, {' and '.join(why)}.") if why and not self._busy else ""
         return errors
 
     # ------------------------------------------------------------------ observers
@@ -395,7 +413,7 @@ class CredentialSetupForm(VBox):
         errors = self._revalidate()
         if errors:
             first = next(name for name in FIELDS if name in errors)
-            raise ValidationError(first, f"fix the marked field{'s' if len(errors) > 1 else ''} ({errors[first]})")
+            raise ValidationError(first, f"fix the marked field{'s' if len(errors) > 1 else ''} ({errors[first].rstrip('.')})")
         _, _, values = self._check()
         exists = values["profile_name"] in self.manager.profiles
         candidate = Candidate(

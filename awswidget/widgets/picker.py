@@ -35,8 +35,16 @@ if TYPE_CHECKING:
 
 __all__ = ["ProfilePicker"]
 
-_ICONS = {"ok": "✔", "busy": "⏳", "info": "●", "error": "✖", "warn": "⚠"}
-_BADGE = "background:#e8eaf6;color:#1a237e;border-radius:3px;padding:0 4px;margin-left:4px"
+_ICONS = {"ok": "✔", "busy": "…", "info": "●", "error": "✖", "warn": "⚠"}
+# In HTML: symbols every text font has, and Font Awesome (which ipywidgets ships) where an emoji would need a font.
+_HTML_ICONS = {**_ICONS, "busy": '<i class="fa fa-spinner fa-spin" aria-hidden="true"></i>'}
+_BADGE = (
+    "background:var(--jp-layout-color2,#e8eaf6);color:var(--jp-ui-font-color1,#1a237e);border-radius:3px;"
+    "padding:0 4px;margin-left:4px;white-space:nowrap"
+)
+# The first line stays one line: what does not fit is cut with an ellipsis, and the whole line is its tooltip.
+_ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
+_CELL = ' style="padding:1px 1.2em 1px 0;vertical-align:top;word-break:break-all"'  # columns never touch
 
 
 @dataclass
@@ -48,24 +56,39 @@ class _Summary:
     endpoint: str | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    arn: str | None = None
 
     def html(self) -> str:
         head = " · ".join(escape(p) for p in self.parts)
         if self.parts and self.tone != "info":
             head = head.replace(escape(self.parts[0]), f"<b>{escape(self.parts[0])}</b>", 1)
-        lines = [f'<span style="color:{COLORS[self.tone]}">{_ICONS[self.tone]}</span> {head}']
+        tooltip = escape(" · ".join([*self.parts, *([self.arn] if self.arn else [])]))
+        first = f'<span style="color:{COLORS[self.tone]}">{_HTML_ICONS[self.tone]}</span> {head}'
         if self.endpoint:
-            lines[0] += f'<span style="{_BADGE}" title="custom endpoint">endpoint {escape(self.endpoint)}</span>'
-        lines += [f'<span style="color:{COLORS["warning"]}">⚠ {escape(w)}</span>' for w in self.warnings]
+            first += f'<span style="{_BADGE}" title="custom endpoint">endpoint {escape(self.endpoint)}</span>'
+        lines = [f'<div style="{_ONE_LINE}" title="{tooltip}">{first}</div>']
+        lines += [f'<div style="color:{COLORS["warning"]}">⚠ {escape(w)}</div>' for w in self.warnings]
         if self.error:
-            lines.append(f'<span style="color:{COLORS["error"]}">✖ {escape(self.error)}</span>')
-        return "<br>".join(lines)
+            lines.append(f'<div style="color:{COLORS["error"]}">✖ {escape(self.error)}</div>')
+        return "".join(lines)
 
     def text(self) -> str:
-        head = f"{_ICONS[self.tone]} " + " · ".join(self.parts)
+        head = f"{_ICONS[self.tone]} " + " · ".join([*self.parts, *([self.arn] if self.arn else [])])
         if self.endpoint:
             head += f" [endpoint {self.endpoint}]"
         return "\n".join([head, *(f"⚠ {w}" for w in self.warnings), *([f"✖ {self.error}"] if self.error else [])])
+
+
+def _match_note(matched: int, total: int, shown: int, text: str) -> str:
+    """What the filter found, next to it: "3 of 120 profiles match", "no profile matches 'zzz'"..."""
+    if text.strip():
+        if not matched:
+            return f"<small>no profile matches &#x27;{escape(text.strip())}&#x27;</small>"
+        found = f"{matched:,} of {total:,} profiles match" if matched != 1 else f"1 of {total:,} profiles matches"
+        return f"<small>{found}{f', first {shown:,} listed' if matched > shown else ''}</small>"
+    if total > shown:
+        return f"<small>first {shown:,} of {total:,} listed: type to filter</small>"
+    return ""
 
 
 def _report(picker: ProfilePicker, message: str) -> None:
@@ -343,11 +366,7 @@ class ProfilePicker(VBox):
                 if select.value != selected:
                     select.value = selected
             self.profile_filter.placeholder = f"filter {len(names):,} profiles" if len(names) > 1 else "type to filter"
-            capped = len(matched) > self.max_options
-            if capped or self.profile_filter.value:
-                self.match_note.value = f"<small>{min(len(matched), self.max_options):,} of {len(matched):,}</small>"
-            else:
-                self.match_note.value = ""
+            self.match_note.value = _match_note(len(matched), len(names), self.max_options, self.profile_filter.value)
 
     def _sync_region(self) -> None:
         region = self.manager.region
@@ -392,7 +411,7 @@ class ProfilePicker(VBox):
                 self._sync_region()
                 self._render()
             except Exception:  # showing an error must not raise another one
-                self.status.value = f'<span style="color:{COLORS["error"]}">✖ {escape(message)}</span>'
+                self.status.value = f'<div style="color:{COLORS["error"]}">✖ {escape(message)}</div>'
 
     def _summary(self) -> _Summary:
         m = self.manager
@@ -404,10 +423,11 @@ class ProfilePicker(VBox):
             else:
                 text = "No profile selected: choose one to connect this notebook."
             return _Summary("info", [text], warnings=warnings, error=self._error)
-        parts = [profile, m.region or "no region"]
+        parts, arn = [profile, m.region or "no region"], None
         if status == "verified" and identity is not None:
             tone = "ok"
-            parts += [f"account {identity.account}", texts.who(identity), identity.arn]
+            parts += [f"account {identity.account}", texts.who(identity)]
+            arn = identity.arn  # in the tooltip and the details: it would wrap the line
             if m.expiry is not None:  # time left; near the end, a warning that says what to do
                 (parts if m.expiry.level == "ok" else warnings).append(m.expiry.message)
         elif status == "verifying":
@@ -423,7 +443,7 @@ class ProfilePicker(VBox):
             except ProfileNotFoundError:  # a reload in another thread may race this render
                 kind = ""
             parts += [kind, "not verified yet"]
-        return _Summary(tone, parts, self._endpoint_url(), [w for w in warnings if w not in parts], self._error)
+        return _Summary(tone, parts, self._endpoint_url(), [w for w in warnings if w not in parts], self._error, arn)
 
     def _endpoint_url(self) -> str | None:
         # The manager re-reads the files to answer (milliseconds at 10,000 profiles): ask once per session.
@@ -450,7 +470,8 @@ class ProfilePicker(VBox):
             if endpoint:
                 rows.append(("endpoint", endpoint, "botocore configuration (STS)"))
             cells = "".join(
-                f"<tr><td><b>{escape(k)}</b></td><td><code>{escape(v)}</code></td><td>{escape(s)}</td></tr>" for k, v, s in rows
+                f"<tr><td{_CELL}><b>{escape(k)}</b></td><td{_CELL}><code>{escape(v)}</code></td><td{_CELL}>{escape(s)}</td></tr>"
+                for k, v, s in rows
             )
             self._details_body.value = (
                 '<table style="border-collapse:collapse"><tr><th align="left">Name</th><th align="left">Value</th>'
