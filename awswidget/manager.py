@@ -35,6 +35,7 @@ from .logins import Logins, mfa_session
 from .mfa import DEFAULT_TIMEOUT as MFA_TIMEOUT
 from .mfa import MfaRequest
 from .profiles import ProfileInfo
+from .recent import Recent
 from .sso import SsoLoginState, sso_config
 from .store import ProfileStore
 from .texts import Notice
@@ -107,6 +108,7 @@ class CredentialsManager(Publisher):
     sso_login_state = Instance(SsoLoginState, allow_none=True, read_only=True, help="The running or last SSO login.")
     expires_at = Instance(dt.datetime, allow_none=True, read_only=True, help="When the selection's credentials stop working (UTC).")
     expiry = Instance(ExpiryStatus, allow_none=True, read_only=True, help="Time left, and what to do when it runs out.")
+    recent = Tuple(read_only=True, help="The profiles used most, recently and often, most first (AWSWIDGET_RECENT=0: none).")
 
     def __init__(
         self,
@@ -122,6 +124,7 @@ class CredentialsManager(Publisher):
         self.store = ProfileStore(self.files)
         self._explicit_files = config_file is not None or credentials_file is not None
         self._catalog = Catalog(self.files)
+        self._recent = Recent(self.files.credentials_file)
         self._generation = 0
         self._fresh_needed = False
         self._sticky: Notice | None = None
@@ -142,9 +145,9 @@ class CredentialsManager(Publisher):
         if initial is _KEEP:
             initial, note = selection.initial_profile(self._catalog.infos, self.files)
         with self._publishing():
-            self.select(initial, wanted.get("region", None), fresh=True)
+            self._select(initial, wanted.get("region", None), fresh=True)
             self._sticky = note
-            self._write(**self._described())
+            self._write(recent=self._recent.first(self.profiles), **self._described())
 
     def _mfa_timeout(self) -> float:
         return float(self.mfa_timeout)
@@ -169,11 +172,11 @@ class CredentialsManager(Publisher):
             self._load()
             if self.profile is not None and self.profile not in self._catalog:
                 gone = self.profile
-                self.select("default" if "default" in self._catalog else (self.profiles[0] if self.profiles else None), fresh=True)
+                self._select("default" if "default" in self._catalog else (self.profiles[0] if self.profiles else None), fresh=True)
                 self._sticky = Notice("profile-gone", {"profile": gone})
                 self._write(**self._described())
             elif before != self._catalog.get(self.profile) or self.session is None:
-                self.select(fresh=True)  # the same profile may now hold other keys or settings
+                self._select(fresh=True)  # the same profile may now hold other keys or settings
             else:
                 self._write(**self._described())
 
@@ -195,7 +198,16 @@ class CredentialsManager(Publisher):
         :class:`~awswidget.errors.SelectionError` (nothing changes) for an unknown
         profile or a region that is not a region name. ``fresh=True`` builds a new
         session even when nothing changed (new temporary credentials, edited files).
+        A switch to another profile counts as a use of it (see :attr:`recent`).
         """
+        with self._publishing():
+            before = self.profile
+            self._select(profile, region, fresh=fresh)
+            if self.profile is not None and self.profile != before:
+                self._recent.record(self.profile)
+                self._write(recent=self._recent.first(self.profiles))
+
+    def _select(self, profile: str | None = _KEEP, region: str | None = _KEEP, *, fresh: bool = False) -> None:
         with self._publishing():
             name = self.profile if profile is _KEEP else profile
             if name is not None and name not in self._catalog:
@@ -234,7 +246,7 @@ class CredentialsManager(Publisher):
         with self._lock:
             saved = {name: getattr(self, name) for name in ("profile", "region", "session", "identity", "status")}
             sticky = self._sticky
-        self.select(profile, region)
+        self._select(profile, region)
         try:
             yield self
         finally:
@@ -299,7 +311,7 @@ class CredentialsManager(Publisher):
         """
         with self._publishing():
             if self._fresh_needed:
-                self.select(fresh=True)  # botocore asks for an MFA code once per session
+                self._select(fresh=True)  # botocore asks for an MFA code once per session
             generation, session = self._generation, self.session
             if session is not None:
                 self._write(status="verifying", message=texts.verifying(str(self.profile)))

@@ -9,6 +9,7 @@ process-wide manager reset afterwards. No test reads or writes a real ``~/.aws``
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from awswidget.localaws import LocalAws
 
 # Set before anything in the run can read them (botocore reads some at import).
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# The "recently used" list lives in the user's data folder: this run (kernels and notebooks included) keeps its own.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="awswidget-test-data-")
 
 
 @dataclass
@@ -56,6 +59,7 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFile
     monkeypatch.setenv("AWS_CONFIG_FILE", str(files.config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(files.credentials))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     saved_session = boto3.DEFAULT_SESSION
     boto3.DEFAULT_SESSION = None
     manager._reset_default_manager()

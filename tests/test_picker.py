@@ -200,7 +200,7 @@ def test_replacing_options_does_not_clobber_the_selection(aws_env: AwsFiles, mak
     # An external edit adds a profile that sorts before the selection: the options are replaced.
     aws_env.write(credentials=TWO_PROFILES["credentials"] + keys("alpha", KEY_A, SECRET_A))
     picker.refresh_button.click()
-    assert [v for _, v in picker.profile_select.options] == ["default", "alpha", "dev"]
+    assert [v for _, v in picker.profile_select.options] == ["dev", "default", "alpha"]  # the one used most first
     assert picker.profile_select.value == "dev" and m.profile == "dev" and switches == []
 
 

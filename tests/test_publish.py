@@ -298,6 +298,6 @@ def test_an_edit_made_elsewhere_shows_by_itself_while_a_picker_is_shown(two: Aws
     assert m.profile == "dev" and "ops" in [v for _, v in pickers[0].profile_select.options]
     two.config.write_text("[default]\nregion = eu-west-1\n")  # ...and removes the selected one
     two.credentials.write_text(f"[default]\naws_access_key_id = {KEY_A}\naws_secret_access_key = {SECRET_A}\n")
-    assert within(10, lambda: m.profile == "default")
-    assert "Profile 'dev' is no longer in the shared files." in m.message
-    assert "no longer in the shared files" in pickers[0].status.value
+    # Read from this thread while the ticker's thread publishes: wait for the whole publication.
+    assert within(10, lambda: m.profile == "default" and "Profile 'dev' is no longer in the shared files." in m.message)
+    assert within(5, lambda: "no longer in the shared files" in pickers[0].status.value)

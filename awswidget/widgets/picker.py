@@ -242,7 +242,7 @@ class ProfilePicker(VBox):
     def _manager_observers() -> tuple[tuple[str, Any], ...]:
         return (
             ("_on_profiles", "profiles"),
-            ("_on_selection", ["profile", "region"]),
+            ("_on_selection", ["profile", "region", "recent"]),
             ("_on_state", ["status", "identity", "warnings", "message", "file_errors", "session", "expiry"]),
         )
 
@@ -304,7 +304,7 @@ class ProfilePicker(VBox):
 
     @shows_errors(_report)
     def _on_selection(self, change: Any) -> None:
-        if change.name == "profile":
+        if change.name in ("profile", "recent"):
             self._sync_options()
         else:
             self._sync_region()
@@ -351,7 +351,11 @@ class ProfilePicker(VBox):
         with self._sync():
             names, selected = m.profiles, m.profile
             matched = self._matching()
-            shown = list(matched[: self.max_options])
+            # The most used profiles first (the manager keeps that order), then the rest in list order.
+            wanted = set(matched) if self.profile_filter.value.strip() else None
+            recent = [n for n in m.recent if wanted is None or n in wanted]
+            first = set(recent)
+            shown = [*recent, *(n for n in matched[: self.max_options] if n not in first)]
             if selected is not None and selected not in shown:
                 shown.insert(0, selected)  # never drop the selection: the Dropdown would move off it
             # Labels are built for the shown options only: cheap at any number of profiles.

@@ -1,0 +1,94 @@
+"""The profiles used most recently and most often ("frecency", as granted orders them).
+
+Kept outside the AWS files, in the user's data folder
+(``$XDG_DATA_HOME/awswidget/recent.json``, by default ``~/.local/share/awswidget``),
+one list per credentials file, mode 0600. ``AWSWIDGET_RECENT=0`` turns it off:
+nothing is read or written then. The file holds profile names and times only.
+A file that cannot be read or written is ignored (it is a convenience, never an error).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["Recent", "recent_path"]
+
+HALF_LIFE = 7 * 24 * 3600.0  # a use counts half as much a week later
+KEEP = 50  # profiles remembered per credentials file
+
+
+def recent_path() -> str | None:
+    """Where the list lives, or ``None`` when it is turned off."""
+    if os.environ.get("AWSWIDGET_RECENT", "1") == "0":
+        return None
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "awswidget", "recent.json")
+
+
+class Recent:
+    """The use scores of one credentials file's profiles."""
+
+    def __init__(self, key: str, *, path: str | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.key = key
+        self.path = path if path is not None else recent_path()
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _score(self, entry: Any, now: float) -> float:
+        try:
+            score, last = float(entry[0]), float(entry[1])
+        except (TypeError, ValueError, IndexError):
+            return 0.0
+        return score * math.pow(0.5, max(0.0, now - last) / HALF_LIFE)
+
+    def first(self, names: Sequence[str], most: int = 10) -> tuple[str, ...]:
+        """Up to ``most`` of ``names``, the most used first (empty when turned off or never used)."""
+        entries = self._read().get(self.key, {})
+        if not isinstance(entries, dict):
+            return ()
+        now, known = self._clock(), set(names)
+        scored = sorted(((self._score(v, now), k) for k, v in entries.items() if k in known), key=lambda x: (-x[0], x[1]))
+        return tuple(name for score, name in scored[:most] if score > 0.01)
+
+    def record(self, name: str) -> None:
+        """Count one use of ``name`` now."""
+        if self.path is None:
+            return
+        with self._lock:
+            data = self._read()
+            entries = data.get(self.key) if isinstance(data.get(self.key), dict) else {}
+            now = self._clock()
+            entries[name] = [self._score(entries.get(name), now) + 1.0, now]
+            data[self.key] = dict(sorted(entries.items(), key=lambda kv: -self._score(kv[1], now))[:KEEP])
+            self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        assert self.path is not None
+        folder = os.path.dirname(self.path)
+        with contextlib.suppress(OSError):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".recent.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f)
+                os.replace(tmp, self.path)  # mkstemp made it 0600
+            except OSError:
+                os.unlink(tmp)

@@ -1,0 +1,78 @@
+"""The profiles used most come first (issue 18: "frecency", stored outside the AWS files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from awswidget import CredentialsManager
+from awswidget.recent import HALF_LIFE, Recent, recent_path
+from awswidget.widgets import ProfilePicker
+
+from .conftest import AwsFiles
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.fixture
+def many(aws_env: AwsFiles) -> AwsFiles:
+    names = ["default", "alpha", "beta", "gamma", "delta"]
+    return aws_env.write(
+        credentials="".join(f"[{n}]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {SECRET}\n" for n in names)
+    )
+
+
+def test_switches_put_the_most_used_first_in_the_picker(many: AwsFiles) -> None:
+    m = CredentialsManager()
+    assert m.recent == ()
+    for name in ("gamma", "beta", "gamma", "default"):
+        m.profile = name
+    assert m.recent[:2] == ("gamma", "default") and set(m.recent) == {"gamma", "beta", "default"}
+    picker = ProfilePicker(m, verify=False)
+    try:
+        assert [v for _, v in picker.profile_select.options][:3] == ["gamma", "default", "beta"]
+        picker.profile_filter.value = "ta"  # beta, delta: a filter keeps the order among its matches
+        assert [v for _, v in picker.profile_select.options if v != m.profile] == ["beta", "delta"]
+    finally:
+        picker.close()
+    path = recent_path()
+    assert path is not None and path.startswith(os.environ["HOME"])  # the user's data folder, never ~/.aws
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    text = open(path, encoding="utf-8").read()
+    assert SECRET not in text and "AKIA" not in text
+    assert CredentialsManager(activate=False).recent[:2] == ("gamma", "default")  # remembered across managers
+
+
+def test_with_a_using_block_nothing_counts(many: AwsFiles) -> None:
+    m = CredentialsManager()
+    for _ in range(3):
+        with m.using("delta"):
+            pass
+    assert "delta" not in m.recent
+
+
+def test_turned_off_nothing_is_read_or_written(many: AwsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWSWIDGET_RECENT", "0")
+    m = CredentialsManager()
+    m.profile = "beta"
+    assert m.recent == () and recent_path() is None
+    assert not os.path.exists(os.path.join(os.environ["XDG_DATA_HOME"], "awswidget"))
+
+
+def test_old_uses_fade_and_a_broken_file_is_ignored(tmp_path: object) -> None:
+    path = os.path.join(str(tmp_path), "recent.json")
+    now = [1_000_000.0]
+    recent = Recent("creds", path=path, clock=lambda: now[0])
+    for _ in range(4):
+        recent.record("old")
+    now[0] += 4 * HALF_LIFE  # four weeks later: 4 uses weigh 0.25
+    recent.record("new")
+    assert recent.first(["old", "new"]) == ("new", "old")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("{not json")
+    assert recent.first(["old", "new"]) == ()
+    recent.record("new")  # a broken file is replaced, never an error
+    assert json.load(open(path, encoding="utf-8"))["creds"]["new"][0] == 1.0
