@@ -34,6 +34,7 @@ import pytest
 
 from awswidget import demo
 from awswidget.__main__ import missing
+from awswidget.demo import sandbox as demo_sandbox
 from awswidget.localaws import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,9 +129,9 @@ def sandbox(shared_sandbox: demo.Sandbox, monkeypatch: pytest.MonkeyPatch) -> de
 def saved_environ() -> Iterator[None]:
     """Restore os.environ exactly (ensure_sandbox rewrites it), and forget the process's sandbox."""
     saved = dict(os.environ)
-    demo._active = None
+    demo_sandbox._active = None
     yield
-    active, demo._active = demo._active, None
+    active, demo_sandbox._active = demo_sandbox._active, None
     if active is not None:
         atexit.unregister(active.remove)
         if active.server is not None:  # one this test started: stop it and remove its folder
@@ -165,8 +166,9 @@ def test_each_profile_resolves_to_its_own_account_through_botocore(sandbox: demo
     assert prod[0] == accounts["production"]
     assert prod[1].startswith(f"arn:aws:sts::{accounts['production']}:assumed-role/analyst-readonly/")
     assert account_of("tools-local", sandbox)[0] == accounts["tools"]
-    root = account_of("root-legacy", sandbox)  # moto knows no root keys: its default account, never ":root"
-    assert root[0] not in accounts.values() and not root[1].endswith(":root")
+    # The endpoint issues no root keys: an IAM user of an account outside the three.
+    assert account_of("root-legacy", sandbox) == (demo.LEGACY_ACCOUNT, f"arn:aws:iam::{demo.LEGACY_ACCOUNT}:user/legacy-admin")
+    assert demo.LEGACY_ACCOUNT not in accounts.values()
 
 
 @pytest.mark.integration
@@ -244,12 +246,12 @@ def test_stale_temporary_sandboxes_are_swept(tmp_path: Path, monkeypatch: pytest
     dead = int(ended.stdout)
     cases = {"stale": (dead, True), "alive": (os.getpid(), True), "kept": (dead, False)}
     for name, (pid, temporary) in cases.items():
-        folder = tmp_path / f"{demo._TEMP_PREFIX}{name}"
+        folder = tmp_path / f"{demo_sandbox._TEMP_PREFIX}{name}"
         folder.mkdir()
         (folder / demo.MARKER).write_text(json.dumps({"owner_pid": pid, "temporary": temporary}))
-    (tmp_path / f"{demo._TEMP_PREFIX}unmarked").mkdir()
-    demo._sweep_stale()
-    left = sorted(p.name.removeprefix(demo._TEMP_PREFIX) for p in tmp_path.glob(demo._TEMP_PREFIX + "*"))
+    (tmp_path / f"{demo_sandbox._TEMP_PREFIX}unmarked").mkdir()
+    demo_sandbox._sweep_stale()
+    left = sorted(p.name.removeprefix(demo_sandbox._TEMP_PREFIX) for p in tmp_path.glob(demo_sandbox._TEMP_PREFIX + "*"))
     assert left == ["alive", "kept", "unmarked"]
 
 
@@ -379,9 +381,9 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
         endpoint = re.search(r"local AWS:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
         base = f"http://127.0.0.1:{port}"
         auth = {"Authorization": f"token {token}"}
-        assert demo._status(f"{base}/api/status", auth) == 200
-        assert demo._status(f"{base}/api/status") == 403  # the token is required
-        assert demo._status(f"{base}/api/contents/01-connect.ipynb", auth) == 200  # the notebooks are served
+        assert demo_sandbox._status(f"{base}/api/status", auth) == 200
+        assert demo_sandbox._status(f"{base}/api/status") == 403  # the token is required
+        assert demo_sandbox._status(f"{base}/api/contents/01-connect.ipynb", auth) == 200  # the notebooks are served
         assert sorted(p.name for p in (box / "notebooks").glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
 
         # A kernel started by the server has the sandbox's environment, and not the caller's keys.
@@ -405,7 +407,7 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
         stop_demo(process)
     assert f"stopped JupyterLab and the local AWS endpoint. The sandbox is kept in {box}" in farewell
     assert (box / "config").is_file() and demo.load_sandbox(box) is None
-    assert demo._status(f"{base}/api/status", auth) is None
+    assert demo_sandbox._status(f"{base}/api/status", auth) is None
     for pid in (jupyter, kernel):
         wait_until(lambda pid=pid: pid_gone(pid), 30, f"process {pid} to exit")
     assert not json.loads((box / demo.MARKER).read_text())["temporary"]  # a kept sandbox is never swept
@@ -440,7 +442,7 @@ def test_demo_command_explains_a_missing_requirement(tmp_path: Path, package: st
     out = subprocess.run([sys.executable, "-m", "awswidget", "demo", "--no-browser"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert f"awswidget demo needs {label}" in out.stderr and "pip install 'awswidget[demo]'" in out.stderr
-    assert not list(tmp_path.glob(demo._TEMP_PREFIX + "*"))  # nothing was started
+    assert not list(tmp_path.glob(demo_sandbox._TEMP_PREFIX + "*"))  # nothing was started
 
 
 def test_every_requirement_is_found_here() -> None:
