@@ -97,6 +97,9 @@ class LocalAws:
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
+            # Its own process group: Jupyter kills a kernel's whole group with SIGKILL, which would leave
+            # the sandbox folder behind; out of the group, the endpoint sees its owner go and cleans up.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -308,6 +308,69 @@ def test_a_fresh_kernel_process_never_sees_the_users_aws_files(tmp_path: Path) -
     wait_until(lambda: pid_gone(result["pid"]), 30, "the endpoint to stop")
 
 
+def _kernel_sandbox(tmp_path: Path, code: str) -> tuple[Any, dict[str, Any]]:
+    """A real ipykernel (started as Jupyter starts one) that ran ``code``, and what it printed (JSON)."""
+    from jupyter_client.manager import KernelManager
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS")}
+    env.update(TMPDIR=str(tmp_path), PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=env)
+    kc = km.client()
+    kc.start_channels()
+    printed: list[str] = []
+    try:
+        kc.wait_for_ready(timeout=WAIT)
+        hook = lambda msg: printed.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None  # noqa: E731
+        reply = kc.execute_interactive(code, timeout=WAIT, output_hook=hook)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    except BaseException:
+        km.shutdown_kernel(now=True)
+        raise
+    finally:
+        kc.stop_channels()
+    return km, json.loads("".join(printed).strip().splitlines()[-1])
+
+
+START_OWN_SANDBOX = (
+    "import json\n"
+    "from awswidget.demo import ensure_sandbox\n"
+    "box = ensure_sandbox()\n"
+    "print(json.dumps({'path': str(box.path), 'endpoint': box.server.process.pid, 'temporary': box.temporary}))\n"
+)
+
+
+@pytest.mark.integration
+def test_a_kernel_stopped_by_jupyter_leaves_no_sandbox_behind(tmp_path: Path) -> None:
+    km, box = _kernel_sandbox(tmp_path, START_OWN_SANDBOX)
+    folder = Path(box["path"])
+    assert box["temporary"] and folder.is_dir() and (folder / "credentials").is_file()  # the control: it was there
+    # What Jupyter does on "Shut Down Kernel": a shutdown request, a bounded wait, then SIGKILL.
+    km.shutdown_kernel()
+    wait_until(lambda: not folder.exists(), 30, f"the sandbox {folder} to be removed")
+    wait_until(lambda: pid_gone(box["endpoint"]), 30, "the endpoint to stop")
+
+
+@pytest.mark.integration
+def test_a_killed_kernels_endpoint_stops_and_removes_its_sandbox(tmp_path: Path) -> None:
+    km, box = _kernel_sandbox(tmp_path, START_OWN_SANDBOX)
+    folder = Path(box["path"])
+    assert folder.is_dir()
+    km.shutdown_kernel(now=True)  # SIGKILL at once: no atexit, no ipykernel clean-up of its children
+    wait_until(lambda: not folder.exists(), 30, f"the sandbox {folder} to be removed")
+    wait_until(lambda: pid_gone(box["endpoint"]), 30, "the endpoint to stop")
+
+
+@pytest.mark.integration
+def test_a_kept_sandbox_outlives_the_process_that_named_it(tmp_path: Path) -> None:
+    # The control for the two above: only temporary sandboxes go; a named, kept one stays.
+    box = demo.create_sandbox(tmp_path / "kept")
+    endpoint = box.server.process.pid  # type: ignore[union-attr]
+    box.stop()
+    wait_until(lambda: pid_gone(endpoint), 30, "the endpoint to stop")
+    assert (tmp_path / "kept" / "credentials").is_file()
+
+
 # --------------------------------------------------------------------------- the commands
 
 
