@@ -448,6 +448,11 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
         assert demo_sandbox._status(f"{base}/api/status") == 403  # the token is required
         assert demo_sandbox._status(f"{base}/api/contents/01-connect.ipynb", auth) == 200  # the notebooks are served
         assert sorted(p.name for p in (box / "notebooks").glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
+        # The demo's own JupyterLab never asks "get notified about Jupyter news?" (the pop-up asks while fetchNews is "none").
+        notification = f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(urllib.request.Request(notification, headers=auth), timeout=30) as reply:  # noqa: S310
+            schema = json.loads(reply.read())["schema"]["properties"]
+        assert (schema["fetchNews"]["default"], schema["checkForUpdates"]["default"]) == ("false", False)
 
         # A kernel started by the server has the sandbox's environment, and not the caller's keys.
         request = urllib.request.Request(f"{base}/api/kernels", data=b"{}", headers=auth, method="POST")  # noqa: S310
@@ -492,6 +497,21 @@ def test_demo_command_explains_a_jupyterlab_that_cannot_start_and_cleans_up(tmp_
     assert "JupyterLab did not start. The end of its log" in text and "already in use" in text
     assert f"and removed the sandbox {box}" in text
     assert not box.exists()
+
+
+def test_the_demos_jupyter_settings_live_in_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from awswidget.demo import runner
+
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/etc/site-jupyter")
+    box = demo.Sandbox(tmp_path / "box", "http://127.0.0.1:1")
+    box.path.mkdir()
+    env = runner._jupyter_env(box, "t0ken")
+    own = box.path / "jupyter-config"
+    assert env["JUPYTER_CONFIG_PATH"] == os.pathsep.join([str(own), "/etc/site-jupyter"])  # ours first, the rest kept
+    overrides = json.loads((own / "labconfig" / "default_setting_overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
+    assert "JUPYTER_CONFIG_DIR" not in env or env["JUPYTER_CONFIG_DIR"] == os.environ.get("JUPYTER_CONFIG_DIR")
+    assert not (Path(os.environ["HOME"]) / ".jupyter").exists()  # nothing written to the user's own config
 
 
 @pytest.mark.parametrize(("package", "label"), [("jupyterlab", "JupyterLab"), ("moto", "moto's server")])
