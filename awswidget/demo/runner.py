@@ -27,7 +27,7 @@ from .sandbox import Sandbox, _status, create_sandbox
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+; importlib.abc's copy goes away in 3.14
     from importlib.resources.abc import Traversable
 
-__all__ = ["LAB_SETTINGS", "find_notebooks", "run_demo"]
+__all__ = ["LAB_SETTINGS", "find_notebooks", "lab_config", "run_demo"]
 
 #: JupyterLab settings of the demo's own server (defaults a user can still change in the page):
 #: no "get notified about Jupyter news?" pop-up, and no update check.
@@ -70,11 +70,14 @@ def _copy_notebooks(source: Traversable, target: Path) -> Path:
     return target
 
 
-def _lab_config(sandbox: Sandbox) -> Path:
-    """The demo's own Jupyter config folder: default settings for its JupyterLab only."""
+def lab_config(sandbox_path: str | os.PathLike[str]) -> Path:
+    """Write the demo's own Jupyter config folder in the sandbox, and return it (for ``JUPYTER_CONFIG_PATH``).
+
+    It holds default settings for the demo's JupyterLab only (:data:`LAB_SETTINGS`).
+    """
     # jupyterlab_server layers <config dir>/labconfig/default_setting_overrides.json of every
     # folder on JUPYTER_CONFIG_PATH over the built-in defaults; the user's files stay untouched.
-    folder = sandbox.path / "jupyter-config"
+    folder = Path(sandbox_path) / "jupyter-config"
     (folder / "labconfig").mkdir(parents=True, exist_ok=True)
     (folder / "labconfig" / "default_setting_overrides.json").write_text(json.dumps(LAB_SETTINGS, indent=2) + "\n")
     return folder
@@ -102,7 +105,7 @@ def _jupyter_command(port: int, root: Path, open_browser: bool) -> list[str]:
 def _jupyter_env(sandbox: Sandbox, token: str) -> dict[str, str]:
     env = dict(sandbox.apply(dict(os.environ)))  # kernels inherit the sandbox's environment, and only it
     env["JUPYTER_TOKEN"] = token  # not on the command line, where `ps` would show it
-    config_path = [str(_lab_config(sandbox)), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])]
+    config_path = [str(lab_config(sandbox.path)), *filter(None, [env.get("JUPYTER_CONFIG_PATH")])]
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(config_path)
     return env
 
