@@ -29,7 +29,9 @@ any other condition refuses. A ``SerialNumber`` that is not an MFA device of the
 six digits pass: the demo has no authenticator app); root keys do not exist (the endpoint only issues IAM
 users' keys); inactive keys, resource-based policies (bucket policies), permission boundaries, SCPs and
 session policies are not evaluated; the caller's own policies are checked by moto's simplified evaluator
-(actions and resources, no conditions).
+(actions and resources, no conditions). moto writes every refusal as XML, so botocore reads its code
+(``SignatureDoesNotMatch``, ``InvalidClientTokenId``, ``AccessDenied``) for the XML services (STS, IAM,
+S3, EC2) only; a JSON service (Lambda, EKS, API Gateway) or Route 53 sees an HTTP 403 without a code.
 """
 
 from __future__ import annotations
