@@ -1,9 +1,9 @@
 """A local AWS endpoint (moto's server on 127.0.0.1) for the demo, the tests and binder.
 
-The server runs in a child process (``python -m awswidget.demo.endpoint``) that fixes two places where
-moto's request checks disagree with AWS (signatures of requests without a body, trust policies across
-accounts: see :mod:`awswidget.demo.endpoint`), in that process only. Needs the ``moto[server]`` package
-(the ``demo`` and ``test`` extras).
+The server runs in a child process (``python -m awswidget.demo.endpoint``) that fixes, in that process
+only, the places where moto's request checks disagree with AWS (signatures of requests without a body or
+with an encoded URL, trust policies across accounts: see :mod:`awswidget.demo.endpoint`).
+Needs the ``moto[server]`` package (the ``demo`` and ``test`` extras).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = ["LocalAws", "free_port"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the OS's choice)."""
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

@@ -1,4 +1,4 @@
-"""The local AWS endpoint's process: moto's server with two narrow fixes, and a lifetime tied to its owner.
+"""The local AWS endpoint's process: moto's server with narrow fixes, and a lifetime tied to its owner.
 
 ``python -m awswidget.demo.endpoint [--owner-pid PID] [--remove-on-exit FOLDER] -H HOST -p PORT``
 (what :class:`awswidget.localaws.LocalAws` runs). The fixes patch moto in this process only, before its
@@ -13,6 +13,10 @@ DELETEs) got ``SignatureDoesNotMatch``; S3 escapes through its signed ``X-Amz-Co
 Fixed here: a request without a body (no ``Content-Length``, or 0, and no ``Transfer-Encoding``) is
 checked with an empty payload; one with a body keeps moto's rebuilding (for a form body, Flask has
 parsed the bytes away and moto's dict, encoded again, is what the client signed).
+
+**The URL as it was sent.** moto rebuilds the signed URL from werkzeug's, which is decoded and quoted
+again: Lambda's ``/functions/arn%3Aaws%3A...`` comes back with ``:`` and an S3 prefix's ``%20`` as ``+``,
+so the right key was refused. Fixed here: the path and query of the request line (``RAW_URI``) are checked.
 
 **Trust policies across accounts.** moto checks a role's trust policy only when the role is in the
 caller's own account (it looks the role up in the caller's IAM backend), compares principals as exact
