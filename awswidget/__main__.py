@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=None, help="JupyterLab's port on 127.0.0.1 (default: a free one)")
     demo.add_argument("--no-browser", dest="browser", action="store_false", help="do not open a web browser")
     demo.add_argument("--sandbox", metavar="FOLDER", default=None, help="the sandbox folder (default: a new temporary folder)")
-    demo.add_argument("--notebooks", metavar="FOLDER", default=None, help="the notebooks to open (default: the checkout's notebooks/)")
+    demo.add_argument("--notebooks", metavar="FOLDER", default=None, help="the notebooks to open (default: the ones installed with awswidget)")
 
     sandbox = commands.add_parser(
         "sandbox",

@@ -1,5 +1,8 @@
 """A local AWS endpoint (moto's server on 127.0.0.1) for the demo, the tests and binder.
 
+The server runs in a child process (``python -m awswidget.demo.endpoint``) that fixes, in that process
+only, the places where moto's request checks disagree with AWS (signatures of requests without a body or
+with an encoded URL, trust policies across accounts: see :mod:`awswidget.demo.endpoint`).
 Needs the ``moto[server]`` package (the ``demo`` and ``test`` extras).
 """
 
@@ -13,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +24,7 @@ __all__ = ["LocalAws", "free_port"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the OS's choice)."""
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
@@ -31,7 +36,12 @@ class LocalAws:
     ``auth_after`` turns on moto's request-signature checks after that many
     unauthenticated set-up calls (moto's ``INITIAL_NO_AUTH_ACTION_COUNT``):
     then a wrong secret gets ``SignatureDoesNotMatch`` and an unknown key
-    ``InvalidClientTokenId``, as AWS answers.
+    ``InvalidClientTokenId``, as AWS answers. :meth:`check_signatures` turns
+    them on at any time (after seeding with made-up keys, say).
+
+    The server stops by itself when this process is gone (its owner), unless
+    ``detached``; ``remove_on_exit`` names a temporary sandbox folder it
+    deletes when it stops, however it is stopped short of SIGKILL.
 
     >>> with LocalAws() as aws:                # doctest: +SKIP
     ...     print(aws.endpoint_url)
@@ -39,10 +49,20 @@ class LocalAws:
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None, *, auth_after: int | None = None, log_file: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        auth_after: int | None = None,
+        log_file: str | None = None,
+        detached: bool = False,
+        remove_on_exit: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.port = port or free_port(self.host)
         self.auth_after = auth_after
         self.log_file = log_file
+        self.detached = detached
+        self.remove_on_exit = remove_on_exit
         self.process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -63,15 +83,24 @@ class LocalAws:
             if name.startswith("AWS_"):
                 del env[name]  # the server must not pick up the user's credentials or endpoints
         env["AWS_EC2_METADATA_DISABLED"] = "true"
+        # The endpoint runs this very copy of awswidget (its fixes), whatever the caller's sys.path.
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
         if self.auth_after is not None:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(self.auth_after)
         self._log = open(self.log_file, "ab") if self.log_file else None  # closed in stop()
         out = self._log if self._log is not None else subprocess.DEVNULL
+        ours = [] if self.detached else ["--owner-pid", str(os.getpid())]
+        if self.remove_on_exit is not None:
+            ours += ["--remove-on-exit", os.fspath(self.remove_on_exit)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            [sys.executable, "-m", "awswidget.demo.endpoint", *ours, "-H", self.host, "-p", str(self.port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
+            # Its own process group: Jupyter kills a kernel's whole group with SIGKILL, which would leave
+            # the sandbox folder behind; out of the group, the endpoint sees its owner go and cleans up.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -86,6 +115,14 @@ class LocalAws:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"moto's server did not answer on {self.endpoint_url} within {timeout:.0f} s")
+
+    def check_signatures(self) -> None:
+        """From now on, check every request's signature and the caller's policies, as AWS does."""
+        # moto's INITIAL_NO_AUTH_ACTION_COUNT, changed at run time: no unchecked request left.
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset-auth", data=b"0", method="POST")  # noqa: S310
+        request.add_header("Content-Type", "text/plain")  # moto reads the raw body; a form body would be parsed away
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API)."""

@@ -87,7 +87,10 @@ def test_start_ends_with_exec() -> None:
 def test_start_gives_the_command_the_demo_sandbox(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != demo.SANDBOX_VAR}
     env.update(TMPDIR=str(tmp_path), AWS_ACCESS_KEY_ID="AKIALEAKLEAKLEAKLEAK", AWS_PROFILE="real")
-    probe = "import boto3, os; print(boto3.client('sts').get_caller_identity()['Account'], 'AWS_ACCESS_KEY_ID' in os.environ, os.environ['AWSWIDGET_DEMO_SANDBOX'])"
+    probe = (
+        "import boto3, os; print(boto3.client('sts').get_caller_identity()['Account'], 'AWS_ACCESS_KEY_ID' in os.environ, "
+        "os.environ['AWSWIDGET_DEMO_SANDBOX'], os.environ['JUPYTER_CONFIG_PATH'])"
+    )
     out = subprocess.run(
         ["bash", str(BINDER / "start"), sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
     )
@@ -95,7 +98,10 @@ def test_start_gives_the_command_the_demo_sandbox(tmp_path: Path) -> None:
     meta = json.loads((sandbox / demo.MARKER).read_text())
     try:
         assert out.returncode == 0, out.stderr
-        assert out.stdout.split() == [demo.ACCOUNTS["analytics"], "False", str(sandbox)]
+        assert out.stdout.split() == [demo.ACCOUNTS["analytics"], "False", str(sandbox), str(sandbox / "jupyter-config")]
+        # Jupyter (started by the exec) finds the demo's settings: no "get notified about Jupyter news?" pop-up.
+        overrides = json.loads((sandbox / "jupyter-config" / "labconfig" / "default_setting_overrides.json").read_text())
+        assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
         # The endpoint runs on in the background, for the kernels Jupyter will start.
         assert demo.load_sandbox(sandbox) is not None
     finally:

@@ -34,6 +34,7 @@ import pytest
 
 from awswidget import demo
 from awswidget.__main__ import missing
+from awswidget.demo import sandbox as demo_sandbox
 from awswidget.localaws import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,9 +129,9 @@ def sandbox(shared_sandbox: demo.Sandbox, monkeypatch: pytest.MonkeyPatch) -> de
 def saved_environ() -> Iterator[None]:
     """Restore os.environ exactly (ensure_sandbox rewrites it), and forget the process's sandbox."""
     saved = dict(os.environ)
-    demo._active = None
+    demo_sandbox._active = None
     yield
-    active, demo._active = demo._active, None
+    active, demo_sandbox._active = demo_sandbox._active, None
     if active is not None:
         atexit.unregister(active.remove)
         if active.server is not None:  # one this test started: stop it and remove its folder
@@ -165,8 +166,9 @@ def test_each_profile_resolves_to_its_own_account_through_botocore(sandbox: demo
     assert prod[0] == accounts["production"]
     assert prod[1].startswith(f"arn:aws:sts::{accounts['production']}:assumed-role/analyst-readonly/")
     assert account_of("tools-local", sandbox)[0] == accounts["tools"]
-    root = account_of("root-legacy", sandbox)  # moto knows no root keys: its default account, never ":root"
-    assert root[0] not in accounts.values() and not root[1].endswith(":root")
+    # The endpoint issues no root keys: an IAM user of an account outside the three.
+    assert account_of("root-legacy", sandbox) == (demo.LEGACY_ACCOUNT, f"arn:aws:iam::{demo.LEGACY_ACCOUNT}:user/legacy-admin")
+    assert demo.LEGACY_ACCOUNT not in accounts.values()
 
 
 @pytest.mark.integration
@@ -244,12 +246,12 @@ def test_stale_temporary_sandboxes_are_swept(tmp_path: Path, monkeypatch: pytest
     dead = int(ended.stdout)
     cases = {"stale": (dead, True), "alive": (os.getpid(), True), "kept": (dead, False)}
     for name, (pid, temporary) in cases.items():
-        folder = tmp_path / f"{demo._TEMP_PREFIX}{name}"
+        folder = tmp_path / f"{demo_sandbox._TEMP_PREFIX}{name}"
         folder.mkdir()
         (folder / demo.MARKER).write_text(json.dumps({"owner_pid": pid, "temporary": temporary}))
-    (tmp_path / f"{demo._TEMP_PREFIX}unmarked").mkdir()
-    demo._sweep_stale()
-    left = sorted(p.name.removeprefix(demo._TEMP_PREFIX) for p in tmp_path.glob(demo._TEMP_PREFIX + "*"))
+    (tmp_path / f"{demo_sandbox._TEMP_PREFIX}unmarked").mkdir()
+    demo_sandbox._sweep_stale()
+    left = sorted(p.name.removeprefix(demo_sandbox._TEMP_PREFIX) for p in tmp_path.glob(demo_sandbox._TEMP_PREFIX + "*"))
     assert left == ["alive", "kept", "unmarked"]
 
 
@@ -304,6 +306,69 @@ def test_a_fresh_kernel_process_never_sees_the_users_aws_files(tmp_path: Path) -
     # At exit the process stopped the endpoint it started and removed its temporary sandbox.
     assert not Path(result["path"]).exists()
     wait_until(lambda: pid_gone(result["pid"]), 30, "the endpoint to stop")
+
+
+def _kernel_sandbox(tmp_path: Path, code: str) -> tuple[Any, dict[str, Any]]:
+    """A real ipykernel (started as Jupyter starts one) that ran ``code``, and what it printed (JSON)."""
+    from jupyter_client.manager import KernelManager
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS")}
+    env.update(TMPDIR=str(tmp_path), PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=env)
+    kc = km.client()
+    kc.start_channels()
+    printed: list[str] = []
+    try:
+        kc.wait_for_ready(timeout=WAIT)
+        hook = lambda msg: printed.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None  # noqa: E731
+        reply = kc.execute_interactive(code, timeout=WAIT, output_hook=hook)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    except BaseException:
+        km.shutdown_kernel(now=True)
+        raise
+    finally:
+        kc.stop_channels()
+    return km, json.loads("".join(printed).strip().splitlines()[-1])
+
+
+START_OWN_SANDBOX = (
+    "import json\n"
+    "from awswidget.demo import ensure_sandbox\n"
+    "box = ensure_sandbox()\n"
+    "print(json.dumps({'path': str(box.path), 'endpoint': box.server.process.pid, 'temporary': box.temporary}))\n"
+)
+
+
+@pytest.mark.integration
+def test_a_kernel_stopped_by_jupyter_leaves_no_sandbox_behind(tmp_path: Path) -> None:
+    km, box = _kernel_sandbox(tmp_path, START_OWN_SANDBOX)
+    folder = Path(box["path"])
+    assert box["temporary"] and folder.is_dir() and (folder / "credentials").is_file()  # the control: it was there
+    # What Jupyter does on "Shut Down Kernel": a shutdown request, a bounded wait, then SIGKILL.
+    km.shutdown_kernel()
+    wait_until(lambda: not folder.exists(), 30, f"the sandbox {folder} to be removed")
+    wait_until(lambda: pid_gone(box["endpoint"]), 30, "the endpoint to stop")
+
+
+@pytest.mark.integration
+def test_a_killed_kernels_endpoint_stops_and_removes_its_sandbox(tmp_path: Path) -> None:
+    km, box = _kernel_sandbox(tmp_path, START_OWN_SANDBOX)
+    folder = Path(box["path"])
+    assert folder.is_dir()
+    km.shutdown_kernel(now=True)  # SIGKILL at once: no atexit, no ipykernel clean-up of its children
+    wait_until(lambda: not folder.exists(), 30, f"the sandbox {folder} to be removed")
+    wait_until(lambda: pid_gone(box["endpoint"]), 30, "the endpoint to stop")
+
+
+@pytest.mark.integration
+def test_a_kept_sandbox_outlives_the_process_that_named_it(tmp_path: Path) -> None:
+    # The control for the two above: only temporary sandboxes go; a named, kept one stays.
+    box = demo.create_sandbox(tmp_path / "kept")
+    endpoint = box.server.process.pid  # type: ignore[union-attr]
+    box.stop()
+    wait_until(lambda: pid_gone(endpoint), 30, "the endpoint to stop")
+    assert (tmp_path / "kept" / "credentials").is_file()
 
 
 # --------------------------------------------------------------------------- the commands
@@ -379,10 +444,15 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
         endpoint = re.search(r"local AWS:\s+(\S+)", text).group(1)  # type: ignore[union-attr]
         base = f"http://127.0.0.1:{port}"
         auth = {"Authorization": f"token {token}"}
-        assert demo._status(f"{base}/api/status", auth) == 200
-        assert demo._status(f"{base}/api/status") == 403  # the token is required
-        assert demo._status(f"{base}/api/contents/01-connect.ipynb", auth) == 200  # the notebooks are served
+        assert demo_sandbox._status(f"{base}/api/status", auth) == 200
+        assert demo_sandbox._status(f"{base}/api/status") == 403  # the token is required
+        assert demo_sandbox._status(f"{base}/api/contents/01-connect.ipynb", auth) == 200  # the notebooks are served
         assert sorted(p.name for p in (box / "notebooks").glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
+        # The demo's own JupyterLab never asks "get notified about Jupyter news?" (the pop-up asks while fetchNews is "none").
+        notification = f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(urllib.request.Request(notification, headers=auth), timeout=30) as reply:  # noqa: S310
+            schema = json.loads(reply.read())["schema"]["properties"]
+        assert (schema["fetchNews"]["default"], schema["checkForUpdates"]["default"]) == ("false", False)
 
         # A kernel started by the server has the sandbox's environment, and not the caller's keys.
         request = urllib.request.Request(f"{base}/api/kernels", data=b"{}", headers=auth, method="POST")  # noqa: S310
@@ -405,7 +475,7 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
         stop_demo(process)
     assert f"stopped JupyterLab and the local AWS endpoint. The sandbox is kept in {box}" in farewell
     assert (box / "config").is_file() and demo.load_sandbox(box) is None
-    assert demo._status(f"{base}/api/status", auth) is None
+    assert demo_sandbox._status(f"{base}/api/status", auth) is None
     for pid in (jupyter, kernel):
         wait_until(lambda pid=pid: pid_gone(pid), 30, f"process {pid} to exit")
     assert not json.loads((box / demo.MARKER).read_text())["temporary"]  # a kept sandbox is never swept
@@ -429,6 +499,21 @@ def test_demo_command_explains_a_jupyterlab_that_cannot_start_and_cleans_up(tmp_
     assert not box.exists()
 
 
+def test_the_demos_jupyter_settings_live_in_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from awswidget.demo import runner
+
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/etc/site-jupyter")
+    box = demo.Sandbox(tmp_path / "box", "http://127.0.0.1:1")
+    box.path.mkdir()
+    env = runner._jupyter_env(box, "t0ken")
+    own = box.path / "jupyter-config"
+    assert env["JUPYTER_CONFIG_PATH"] == os.pathsep.join([str(own), "/etc/site-jupyter"])  # ours first, the rest kept
+    overrides = json.loads((own / "labconfig" / "default_setting_overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"] == {"fetchNews": "false", "checkForUpdates": False}
+    assert "JUPYTER_CONFIG_DIR" not in env or env["JUPYTER_CONFIG_DIR"] == os.environ.get("JUPYTER_CONFIG_DIR")
+    assert not (Path(os.environ["HOME"]) / ".jupyter").exists()  # nothing written to the user's own config
+
+
 @pytest.mark.parametrize(("package", "label"), [("jupyterlab", "JupyterLab"), ("moto", "moto's server")])
 def test_demo_command_explains_a_missing_requirement(tmp_path: Path, package: str, label: str) -> None:
     # A package that fails to import, first on the path: what a machine without it shows.
@@ -440,7 +525,7 @@ def test_demo_command_explains_a_missing_requirement(tmp_path: Path, package: st
     out = subprocess.run([sys.executable, "-m", "awswidget", "demo", "--no-browser"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert f"awswidget demo needs {label}" in out.stderr and "pip install 'awswidget[demo]'" in out.stderr
-    assert not list(tmp_path.glob(demo._TEMP_PREFIX + "*"))  # nothing was started
+    assert not list(tmp_path.glob(demo_sandbox._TEMP_PREFIX + "*"))  # nothing was started
 
 
 def test_every_requirement_is_found_here() -> None:

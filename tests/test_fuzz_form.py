@@ -18,6 +18,8 @@ import contextlib
 import csv
 import io
 import logging
+import threading
+import time
 import unicodedata
 from collections.abc import Iterator
 from html import escape
@@ -45,6 +47,9 @@ from awswidget.widgets import CredentialSetupForm
 
 from .conftest import AwsFiles
 from .leaks import decoded_state, leaks, widget_state_texts
+
+# A strategy must not see the global random module change (the regression guard for settle() below).
+pytestmark = pytest.mark.filterwarnings("error::hypothesis.errors.HypothesisDeprecationWarning")
 
 FUZZ = settings(
     max_examples=60,
@@ -207,6 +212,22 @@ def field_errors(name: str, key_id: str, secret: str, token: str, region: str) -
     return errors
 
 
+def settle(m: CredentialsManager, timeout: float = 60.0) -> None:
+    """Wait for the background work a save started (the manager's verification) to end.
+
+    Its AWS calls run in a thread, and botocore's retry jitter draws on the global ``random`` module: a
+    draw while Hypothesis generates the next example is what ``HypothesisDeprecationWarning: Do not use
+    the random module inside strategies`` reported (and it made the examples depend on thread timing).
+    """
+    deadline = time.monotonic() + timeout
+    while m.status == "verifying":
+        assert time.monotonic() < deadline, "the background verification did not end"
+        time.sleep(0.01)
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.startswith("awswidget-verify"):
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def set_upload(form: CredentialSetupForm, content: bytes, name: str) -> None:
     """What the frontend sends for one picked file (ipywidgets' own deserializer turns it into the value)."""
     form.csv_upload.set_state(
@@ -226,7 +247,8 @@ def test_fuzz_fields_then_save(aws_env: AwsFiles, local_aws: Any, values: dict[s
                                order: list[str], verify: bool, clicked: bool) -> None:
     aws_env.write("[profile existing]\nregion = eu-west-1\n",
                   "[existing]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + "b" * 40 + "\n")
-    form = CredentialSetupForm(CredentialsManager(), endpoint_url=local_aws.endpoint_url)
+    m = CredentialsManager()
+    form = CredentialSetupForm(m, endpoint_url=local_aws.endpoint_url)
     form.verify_checkbox.value = verify
     name, secret = values["profile_name"], values["secret_access_key"]
     hidden = secret_values([secret, values["session_token"]], [name, values["access_key_id"]])
@@ -272,6 +294,7 @@ def test_fuzz_fields_then_save(aws_env: AwsFiles, local_aws: Any, values: dict[s
     if not form.save_confirm.visible:
         assert form.secret_access_key.value == "" and form.session_token.value == ""  # cleared after every outcome
     assert leaks(hidden, widget_state_texts(form, notebook=False)) == []
+    settle(m)
     Widget.close_all()  # layouts and styles too: the next example's state holds its own widgets only
 
 
@@ -453,6 +476,7 @@ class FormMachine(RuleBasedStateMachine):
         self.records = self.logs.__enter__()
 
     def teardown(self) -> None:
+        settle(self.m)
         self.logs.__exit__(None, None, None)
         Widget.close_all()
         reset(self.files)
@@ -460,6 +484,7 @@ class FormMachine(RuleBasedStateMachine):
     def _wait(self) -> None:
         if self.form.last_save is not None:
             self.form.last_save.exception(timeout=60)
+        settle(self.m)
 
     @rule(field=st.sampled_from(["profile_name", "access_key_id"]), value=st.one_of(profile_names, key_ids))
     def type_text(self, field: str, value: str) -> None:

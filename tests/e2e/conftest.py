@@ -132,6 +132,21 @@ def sandbox(e2e_root: Path) -> Iterator[Sandbox]:
         box.remove()
 
 
+@pytest.fixture(autouse=True)
+def _signatures_stay_checked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The sandbox's endpoint checks signatures for every test, as the demo's does.
+
+    A test that switched moto's checks off (``aws.signatures_checked`` restores "no checks" when its
+    block ends, from before the demo's endpoint checked everything) must not leave them off for the
+    next: notebook 03 asserts that a wrong secret is refused.
+    """
+    yield
+    if "sandbox" in request.fixturenames:
+        box = request.getfixturevalue("sandbox")
+        if box.server is not None:
+            box.server.check_signatures()
+
+
 @pytest.fixture(scope="session")
 def sandbox_aws(sandbox: Sandbox) -> dict[str, str]:
     """The AWS part of the servers' environment: the sandbox's and nothing else."""
