@@ -34,11 +34,15 @@ __all__ = ["Unsupported", "parse", "profile_map"]
 # sha256 of the sources replayed here (see _fingerprint); a new botocore or Python whose code differs makes every
 # call Unsupported until tests/test_fastini.py has been run against it and the new value recorded.
 BOTOCORE_VERIFIED = frozenset({"079fa55c64a410453cef04aacff5ee7102143aed88a723e051657b679dba36e2"})  # 1.43.11
-STDLIB_VERIFIED = frozenset({"e234a8a3ba757eb0628cdac93233702819a8151e0aca91a20159aeeabd11a012"})  # CPython 3.10, 3.11
+STDLIB_VERIFIED = frozenset({
+    "e234a8a3ba757eb0628cdac93233702819a8151e0aca91a20159aeeabd11a012",  # CPython 3.10, 3.11
+    "b0748935367a994442ac05e4b02d4c7754c5298e541f3b0322ea632351a57e36",  # CPython 3.12 (shlex.split(None) raises)
+})
 
 _NESTED_ERROR = "not enough values to unpack (expected 2, got 1)"  # what `key, value = line.split("=", 1)` says
-_SHLEX_SPECIAL = re.compile(r"[\"'\\]")  # without these, shlex.split is a split on its whitespace
-_SHLEX_WORDS = re.compile(r"[^ \t\r\n]+").findall
+# Without quotes and backslashes, shlex.split is a split on its whitespace: then a header is two words or not.
+_SHLEX_SPECIAL = re.compile(r"[\"'\\]").search
+_TWO_WORDS = re.compile(r"[ \t\r\n]*([^ \t\r\n\"'\\]+)[ \t\r\n]+([^ \t\r\n\"'\\]+)[ \t\r\n]*").fullmatch
 
 
 class Unsupported(Exception):
@@ -120,9 +124,11 @@ def _read(lines: list[str], ended: bool, path: str) -> tuple[dict[str, dict[str,
         if not value:
             blanks += 1
             continue
-        if value[0] in "#;":  # a comment line keeps the value open, but adds nothing to it
+        first = value[0]
+        if first == "#" or first == ";":  # a comment line keeps the value open, but adds nothing to it
             continue
-        indent = len(line) - len(line.lstrip()) if line[0].isspace() else 0
+        # strip() returns the line itself when there is nothing to strip (the common case): no indent then.
+        indent = 0 if value is line else len(line) - len(line.lstrip())
         if optname and indent > indent_level and cursect is not None:
             values = cursect[optname]
             if type(values) is str:
@@ -134,7 +140,7 @@ def _read(lines: list[str], ended: bool, path: str) -> tuple[dict[str, dict[str,
             values.append(value)
             continue
         indent_level = indent
-        end = value.rfind("]") if value[0] == "[" else -1
+        end = value.rfind("]") if first == "[" else -1
         if end >= 2:  # SECTCRE: "[", at least one character, up to the last "]"
             sectname, optname, blanks = value[1:end], None, 0
             if sectname in sections:
@@ -251,7 +257,7 @@ def _copied(parsed: Any) -> list[tuple[str, dict[str, Any]]] | None:
     seen = set(map(id, sections))
     if len(seen) != len(sections):
         return None
-    for section in copies if dict in values else ():
+    for section in (s for s in copies if dict in map(type, s.values())) if dict in values else ():
         for key, value in section.items():
             if type(value) is dict:
                 if id(value) in seen or set(map(type, chain(value, value.values()))) - {str}:
@@ -263,15 +269,17 @@ def _copied(parsed: Any) -> list[tuple[str, dict[str, Any]]] | None:
 
 def _name(header: str) -> str | None:
     """The second word of ``profile x``, as botocore's _parse_section finds it (shlex), or None."""
-    if _SHLEX_SPECIAL.search(header):
-        import shlex
+    two = _TWO_WORDS(header)
+    if two:
+        return two.group(2)
+    if not _SHLEX_SPECIAL(header):
+        return None
+    import shlex
 
-        try:
-            parts = shlex.split(header)
-        except ValueError:
-            return None
-    else:
-        parts = _SHLEX_WORDS(header)
+    try:
+        parts = shlex.split(header)
+    except ValueError:  # an unclosed quote
+        return None
     return parts[1] if len(parts) == 2 else None
 
 
