@@ -35,8 +35,8 @@ __all__ = ["Unsupported", "parse", "profile_map"]
 # call Unsupported until tests/test_fastini.py has been run against it and the new value recorded.
 BOTOCORE_VERIFIED = frozenset({"079fa55c64a410453cef04aacff5ee7102143aed88a723e051657b679dba36e2"})  # 1.43.11
 STDLIB_VERIFIED = frozenset({
-    "e234a8a3ba757eb0628cdac93233702819a8151e0aca91a20159aeeabd11a012",  # CPython 3.10, 3.11
-    "b0748935367a994442ac05e4b02d4c7754c5298e541f3b0322ea632351a57e36",  # CPython 3.12 (shlex.split(None) raises)
+    "d87e5853a4979a6a74ea687b2858c1d203c626a75132ede0a8a49720ab44f410",  # CPython 3.10, 3.11
+    "d359fd905d14faadbb06ec21f0dad4d9764a014c2a7b004f8519bab926989205",  # CPython 3.12 (shlex.split(None) raises)
 })
 
 _NESTED_ERROR = "not enough values to unpack (expected 2, got 1)"  # what `key, value = line.split("=", 1)` says
@@ -66,7 +66,8 @@ def _stdlib_source() -> str:
     raw: Any = configparser.RawConfigParser  # private attributes: typeshed does not list them
     code = [inspect.getsource(f) for f in (raw.read, raw._read, raw._handle_error, raw._join_multiline_values,
                                            raw.sections, raw.options, raw.get, raw._unify_values, raw.optionxform,
-                                           configparser.Interpolation, shlex.split, shlex.shlex.read_token)]
+                                           configparser.Interpolation.before_get, configparser.Interpolation.before_read,
+                                           shlex.split, shlex.shlex.read_token)]
     init: Any = raw.__init__
     settings = [init.__defaults__[:2], *(init.__kwdefaults__[k] for k in ("delimiters", "comment_prefixes",
                 "inline_comment_prefixes", "strict", "empty_lines_in_values", "default_section"))]
