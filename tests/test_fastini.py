@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import configparser
 import copy
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,32 @@ def test_corpus_file_reads_as_botocore_reads_it(name: str, tmp_path: Path) -> No
     assert _outcome(lambda: _fastini.parse(data, str(path))) == expected
     # The same bytes under another name: still equal (the path appears in messages only).
     _compare(data, tmp_path)
+
+
+@pytest.mark.parametrize("n", [1, 9, 300])
+def test_generated_benchmark_files_read_as_botocore_reads_them(n: int, tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+    try:
+        import genfiles
+    finally:
+        sys.path.pop(0)
+    made = genfiles.generate(tmp_path / "files", n)
+    for path in (made.config, made.credentials):
+        data = path.read_bytes()
+        assert _compare(data, tmp_path)[0] == "ok"
+        assert _compare(data.replace(b"\n", b"\r\n"), tmp_path)[0] == "ok"
+
+
+def test_big_files_with_bad_bytes_far_down_are_rejected_alike(tmp_path: Path) -> None:
+    # botocore decodes such a file in chunks (8 KiB): the bad bytes are met long after the first lines.
+    body = b"".join(b"[profile p%d]\nregion = eu-west-1\n" % i for i in range(5000))
+    assert len(body) > 100_000
+    assert _compare(body + b"k = \xe9t\xe9\n", tmp_path)[2] is UnicodeDecodeError
+    assert _compare(b"[a]\nnot an option\n" + body + b"\xff", tmp_path)[2] is UnicodeDecodeError  # noted lines come last
+    # A duplicate before the bad bytes: which error botocore meets first depends on its chunks. Not ours to say.
+    for data in (b"[a]\n[a]\n" + body + b"\xff", body + b"[profile p7]\n\xff"):
+        with pytest.raises(_fastini.Unsupported):
+            _fastini.parse(data, "f")
 
 
 def test_corpus_holds_both_results_and_rejections() -> None:
