@@ -43,6 +43,8 @@ _NESTED_ERROR = "not enough values to unpack (expected 2, got 1)"  # what `key, 
 # Without quotes and backslashes, shlex.split is a split on its whitespace: then a header is two words or not.
 _SHLEX_SPECIAL = re.compile(r"[\"'\\]").search
 _TWO_WORDS = re.compile(r"[ \t\r\n]*([^ \t\r\n\"'\\]+)[ \t\r\n]+([^ \t\r\n\"'\\]+)[ \t\r\n]*").fullmatch
+# The common header, "profile x" (or "sso-session x", "services x"): its kind and name in one match.
+_PLAIN_HEADER = re.compile(r"(profile|sso-session|services)[^ \t\r\n\"'\\]*[ \t\r\n]+([^ \t\r\n\"'\\]+)[ \t\r\n]*").fullmatch
 
 
 class Unsupported(Exception):
@@ -299,7 +301,12 @@ def profile_map(parsed: dict[str, dict[str, Any]]) -> dict[str, Any]:
     sso_sessions: dict[str, Any] = {}
     services: dict[str, Any] = {}
     final: dict[str, Any] = {}
+    kinds = {"profile": profiles, "sso-session": sso_sessions, "services": services}
     for key, values in items:
+        plain = _PLAIN_HEADER(key)
+        if plain:
+            kinds[plain.group(1)][plain.group(2)] = values
+            continue
         if key.startswith("profile"):
             target = profiles
         elif key.startswith("sso-session"):
