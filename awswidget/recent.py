@@ -74,7 +74,8 @@ class Recent:
             return
         with self._lock:
             data = self._read()
-            entries = data.get(self.key) if isinstance(data.get(self.key), dict) else {}
+            found = data.get(self.key)
+            entries: dict[str, Any] = found if isinstance(found, dict) else {}
             now = self._clock()
             entries[name] = [self._score(entries.get(name), now) + 1.0, now]
             data[self.key] = dict(sorted(entries.items(), key=lambda kv: -self._score(kv[1], now))[:KEEP])
