@@ -23,6 +23,7 @@ __all__ = ["may_hold_credentials", "scan_notebook", "scan_notebook_bytes"]
 # Mime types whose payload is base64 binary: never text a person typed or a program printed.
 _BINARY_PAYLOAD_RE = re.compile(rb'"(?:image/(?!svg)[A-Za-z0-9.+-]+|application/pdf)"\s*:\s*"')
 _KEY_ID_BYTES_RE = re.compile(KEY_ID_RE.pattern.replace("(?<![A-Za-z0-9+/])", "").encode())
+_WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 _RAW_TRIGGERS = (
     b"ecret", b"ECRET", b"oken", b"OKEN",  # secret / Secret / SECRET, token / Token / TOKEN
     b"ZXIvYXdz", b"b3JpZ2lu", b"AQoDYXdz", b"AQoEXAMPLE",  # session-token prefixes
@@ -110,6 +111,8 @@ def flatten(value: Any, prefix: str = "") -> str:
 def _password_values(widgets: Any) -> list[Finding]:
     """A Password widget's value saved in the state: a secret with no name beside it."""
     found = []
+    if isinstance(widgets, dict) and isinstance(widgets.get(_WIDGET_STATE_MIME), dict):
+        widgets = widgets[_WIDGET_STATE_MIME]
     states = widgets.get("state", {}) if isinstance(widgets, dict) else {}
     for model in states.values() if isinstance(states, dict) else ():
         state = model.get("state", {}) if isinstance(model, dict) else {}
