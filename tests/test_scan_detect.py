@@ -116,3 +116,16 @@ def test_lines_and_columns_are_one_based() -> None:
     (f,) = find_in_text(f"a\r\nb\n  key={K}\n")
     assert (f.line, f.column) == (3, 7)
     assert isinstance(f, Finding) and f.span == (len("a\r\nb\n  key="), len("a\r\nb\n  key=") + 20)
+
+
+def test_allowlist_pragma_skips_only_its_line() -> None:
+    text = f"fixture = '{K}'  # awswidget: allow\nother = '{key_id()}'\nalso = '{K}'  # pragma: allowlist secret\n"
+    assert [f.line for f in find_in_text(text)] == [2]
+
+
+def test_a_closed_call_is_not_the_context() -> None:
+    # Regression: a boto3.client("s3") closed on an earlier line made a later key look like its argument.
+    (f,) = find_in_text(f'c = boto3.client("s3")\nwrite((other / "x").replace(KEY, "{K}"))')
+    assert f.context == "key ID shape"
+    (g,) = find_in_text(f'c = boto3.client(\n    "s3",\n    aws_access_key_id="{K}",\n)')
+    assert g.context == "boto3.client(...) with literal keys"

@@ -15,6 +15,7 @@ What counts (and why it is precise):
 - **Session tokens** after a name, or by the prefixes STS tokens begin with (``IQoJb3JpZ2lu…``,
   ``FwoGZXIvYXdz…``, ``AQoDYXdz…``).
 - AWS's documented example keys (they all contain ``EXAMPLE``) are reported as examples, not leaks.
+- A line holding ``awswidget: allow`` (or detect-secrets' ``pragma: allowlist secret``) is skipped.
 
 A :class:`Finding` never holds the value: only its masked form, where it is (``span``) and a short digest.
 """
@@ -65,6 +66,8 @@ _PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9][a-z0-9]*(?:[A-Z][a-z0-9]+)*")
 _CALL_RE = re.compile(r"(?:\b(?P<mod>boto3|session|Session\(\))\s*\.\s*)?(?P<fn>client|resource|Session)\s*\(")
 _ENV_RE = re.compile(r"(?:environ\s*\[\s*[\"']|environ\.setdefault\s*\(\s*[\"']|putenv\s*\(\s*[\"']|%env\s+|export\s+|\bset\s+)AWS_\w+")
 _WINDOW_LINES = 2
+# A line that says so is not reported: made-up fixtures in tests, a deliberate example in docs.
+ALLOW_PRAGMAS = ("awswidget: allow", "pragma: allowlist secret")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,24 @@ class _Lines:
         return lo, hi
 
 
+def _still_open(tail: str) -> bool:
+    """True when the text after a call's ``(`` has not closed it yet (the value is one of its arguments)."""
+    depth = 1
+    for char in tail:
+        if char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                return False
+    return True
+
+
+def _allowed(text: str, start: int) -> bool:
+    """The line carries an allowlist pragma (detect-secrets' spelling is honoured too)."""
+    end = text.find("\n", start)
+    line = text[max(text.rfind("\n", 0, start), 0) : end if end >= 0 else len(text)]
+    return any(p in line for p in ALLOW_PRAGMAS)
+
+
 def _context(text: str, start: int, fallback: str) -> str:
     line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
     if _ENV_RE.search(text, line_start, start):
@@ -191,8 +212,7 @@ def _context(text: str, start: int, fallback: str) -> str:
     calls = list(_CALL_RE.finditer(before))
     if calls:
         call = calls[-1]
-        tail = before[call.end() :]
-        if tail.count("(") >= tail.count(")"):  # still inside the call's parentheses
+        if _still_open(before[call.end() :]):
             module = "boto3" if call.group("mod") in ("boto3", None) else call.group("mod")
             return f"{module}.{call.group('fn')}(...) with literal keys"
     return fallback
@@ -206,6 +226,8 @@ def find_in_text(text: str) -> list[Finding]:
     found: dict[tuple[int, int], Finding] = {}
 
     def add(kind: str, start: int, end: int, context: str) -> None:
+        if _allowed(text, start):
+            return
         value = text[start:end]
         line, column = lines.at(start)
         found[(start, end)] = Finding(
