@@ -100,3 +100,12 @@ def test_a_broken_notebook_is_scanned_as_text(tmp_path: Path) -> None:
                                 {"cells": [{"source": 3, "outputs": "x", "attachments": {"a": None}}], "metadata": {"widgets": 1}}])
 def test_odd_notebook_shapes_do_not_raise(nb: dict) -> None:
     assert scan_notebook(nb) == []
+
+
+def test_cutting_payloads_keeps_valid_json_with_escaped_quotes() -> None:
+    nb = notebook([cell("x\n", [{"output_type": "display_data", "metadata": {},
+                                 "data": {"image/png": 'ab\\"cd\\\\', "text/plain": [f"k {KEYS.key_id}"]}}])])
+    data = json.dumps(nb).encode()
+    assert b'\\\\\\"cd' in data  # the payload holds an escaped backslash and an escaped quote
+    (found,) = scan_notebook_bytes(data)
+    assert found.where == "output"

@@ -3,7 +3,7 @@
 A notebook on disk is mostly base64 images. :func:`scan_notebook_bytes` first looks at the raw JSON with the
 image payloads skipped, for anything that could be a credential (a key-ID shape, the words a secret or token
 is named with, a token's prefix, an attachment, a Password widget); only if there is one does it parse the
-JSON and walk the cells. A clean 50 MB notebook therefore costs about one read of the file.
+JSON, with the image payloads cut out, and walk the cells. A 50 MB notebook therefore costs about one read.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ def _text_regions(data: bytes) -> Iterator[tuple[int, int]]:
     """(start, end) of the raw JSON outside binary payloads (image/png values and the like)."""
     pos = 0
     size = len(data)
+    pdf = data.find(b'"application/pdf"')  # kept ahead of pos: finding it anew each time would be quadratic
     while pos < size:
         i = data.find(b'"image/', pos)
-        j = data.find(b'"application/pdf"', pos)
-        i = j if i < 0 or (0 <= j < i) else i
+        if 0 <= pdf < pos:
+            pdf = data.find(b'"application/pdf"', pos)
+        i = pdf if i < 0 or (0 <= pdf < i) else i
         if i < 0:
             break
         m = _BINARY_PAYLOAD_RE.match(data, i)
@@ -62,9 +64,8 @@ def _text_regions(data: bytes) -> Iterator[tuple[int, int]]:
         yield pos, size
 
 
-def may_hold_credentials(data: bytes) -> bool:
-    """False when the raw notebook JSON cannot hold a credential (then it need not be parsed)."""
-    for start, end in _text_regions(data):
+def _may_hold(data: bytes, regions: list[tuple[int, int]]) -> bool:
+    for start, end in regions:
         if _KEY_ID_BYTES_RE.search(data, start, end):
             return True
         if any(data.find(t, start, end) >= 0 for t in _RAW_TRIGGERS):
@@ -72,11 +73,21 @@ def may_hold_credentials(data: bytes) -> bool:
     return False
 
 
+def may_hold_credentials(data: bytes) -> bool:
+    """False when the raw notebook JSON cannot hold a credential (then it need not be parsed)."""
+    return _may_hold(data, list(_text_regions(data)))
+
+
 def scan_notebook_bytes(data: bytes, path: str | None = None) -> list[Finding]:
-    """Findings of a notebook file's bytes; raises ``ValueError`` if it is not JSON."""
-    if not may_hold_credentials(data):
+    """Findings of a notebook file's bytes; raises ``ValueError`` if it is not JSON.
+
+    The JSON parsed is the file with its binary payloads cut out (they become empty strings): the same
+    notebook for the scan, which never reads images, at a fraction of the parsing time.
+    """
+    regions = list(_text_regions(data))
+    if not _may_hold(data, regions):
         return []
-    nb = json.loads(data)
+    nb = json.loads(b"".join(data[start:end] for start, end in regions) if len(regions) > 1 else data)
     return scan_notebook(nb, path)
 
 
