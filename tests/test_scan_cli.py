@@ -163,3 +163,22 @@ def test_pre_commit_hooks_file() -> None:
     assert ids["awswidget-scan"]["language"] == "python"
     assert "jupyter" in ids["awswidget-scan"]["types_or"]
     assert ids["awswidget-scan-fix"]["entry"] == "awswidget scan --fix"
+
+
+def test_fix_refuses_a_file_that_is_not_a_notebook(tmp_path: Path) -> None:
+    from awswidget.errors import AwsWidgetError
+    from awswidget.scan import fix_notebook_file
+
+    path = tmp_path / "broken.ipynb"
+    path.write_text(f'{{"cells": [ "{KEYS.key_id}"')
+    before = path.read_bytes()
+    try:
+        fix_notebook_file(path)
+    except AwsWidgetError as exc:
+        assert "not a notebook" in str(exc) and KEYS.key_id not in str(exc)
+    else:
+        raise AssertionError("fixed a file that is not JSON")
+    assert path.read_bytes() == before
+    code, out, err = run("--fix", str(path))
+    assert code == EXIT_FOUND and "not a notebook" in err
+    assert_no_clear_value(out, err)

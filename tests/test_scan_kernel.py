@@ -172,3 +172,39 @@ def test_real_kernel_clean(kernel: Any) -> None:
     execute(kernel, "x = 1")
     probe = execute(kernel, "from awswidget.scan import scan_kernel; s = scan_kernel(); print(len(s.findings), len(s.moves))")
     assert probe["stdout"].split() == ["0", "0"], (probe, sys.executable)
+
+
+def test_watch_calls_back_only_for_cells_with_keys_and_stops() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from awswidget.scan import watch
+
+    shell = InteractiveShell.instance()
+    seen: list[Any] = []
+    try:
+        stop = watch(seen.append, shell)
+        shell.run_cell("x = 1", store_history=True)
+        assert seen == []
+        shell.run_cell(f'c = boto3.Session("{K}", "{S}") if False else None', store_history=True)
+        (scan,) = seen
+        message = scan.message()
+        assert message is not None and message.startswith("AWS keys in cell In [") and "*" * 16 + K[-4:] in message
+        assert K not in message and S not in message
+        stop()
+        stop()  # twice is harmless
+        shell.run_cell(f'again = "{K}"', store_history=True)
+        assert len(seen) == 1
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_watch_without_ipython_raises_an_awswidget_error() -> None:
+    from awswidget.errors import AwsWidgetError
+    from awswidget.scan import watch
+
+    with pytest.raises(AwsWidgetError, match="needs a running IPython"):
+        watch(lambda _: None, shell=None)
+
+
+def test_clean_kernel_has_no_message() -> None:
+    assert scan_kernel(shell=None, environ={}).message() is None

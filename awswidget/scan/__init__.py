@@ -12,10 +12,10 @@ The core has no widget import. Entry points:
 
 from __future__ import annotations
 
-from .detect import KINDS, Finding, find_in_text, mask_value
+from .detect import KINDS, Finding, ScanError, find_in_text, mask_value
 from .files import ScanResult, scan_file, scan_paths
 from .fix import FixReport, clean_notebook, fix_notebook_file
-from .kernel import KernelScan, KeyMove, keys_from_environment, scan_history, scan_kernel
+from .kernel import KernelScan, KeyMove, keys_from_environment, scan_history, scan_kernel, watch
 from .notebook import scan_notebook, scan_notebook_bytes
 from .rewrite import Rewrite, rewrite_source
 
@@ -26,6 +26,7 @@ __all__ = [
     "KernelScan",
     "KeyMove",
     "Rewrite",
+    "ScanError",
     "ScanResult",
     "clean_notebook",
     "find_in_text",
@@ -39,4 +40,5 @@ __all__ = [
     "scan_notebook",
     "scan_notebook_bytes",
     "scan_paths",
+    "watch",
 ]

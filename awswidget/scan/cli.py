@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .detect import ScanError
 from .files import scan_paths
 
 __all__ = ["EXIT_CLEAN", "EXIT_FOUND", "EXIT_USAGE", "main"]
@@ -61,8 +62,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         for path in dirty:
             try:
                 report = fix_notebook_file(path)
-            except (OSError, ValueError) as exc:
-                result.errors.append(f"{path}: not fixed ({type(exc).__name__})")
+            except ScanError as exc:
+                result.errors.append(str(exc))
                 continue
             changed = changed or report.changed
             if report.summary():

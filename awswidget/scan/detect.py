@@ -26,9 +26,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from ..errors import AwsWidgetError
 from ..validate import mask
 
-__all__ = ["KINDS", "Finding", "find_in_text", "mask_value"]
+__all__ = ["KINDS", "Finding", "ScanError", "find_in_text", "mask_value"]
 
 KINDS = ("access_key_id", "secret_access_key", "session_token", "unique_id")
 
@@ -68,6 +69,17 @@ _ENV_RE = re.compile(r"(?:environ\s*\[\s*[\"']|environ\.setdefault\s*\(\s*[\"']|
 _WINDOW_LINES = 2
 # A line that says so is not reported: made-up fixtures in tests, a deliberate example in docs.
 ALLOW_PRAGMAS = ("awswidget: allow", "pragma: allowlist secret")
+
+
+class ScanError(AwsWidgetError):
+    """A file could not be scanned or fixed (``path``, ``reason``); the message never quotes its content."""
+
+    fmt = "{path}: {reason}"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(path=path, reason=reason)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .detect import Finding, find_in_text
+from .detect import Finding, ScanError, find_in_text
 from .notebook import _KEY_ID_BYTES_RE, _RAW_TRIGGERS, scan_notebook_bytes
 
 __all__ = ["ScanResult", "iter_files", "scan_file", "scan_paths"]
@@ -52,9 +52,15 @@ def _scan_text_bytes(data: bytes, path: str) -> list[Finding]:
 
 
 def scan_file(path: str | os.PathLike[str]) -> list[Finding]:
-    """Findings of one file; binary files (a NUL byte near the start) have none. Raises ``OSError``."""
-    data = Path(path).read_bytes()
+    """Findings of one file; binary files (a NUL byte near the start) have none.
+
+    Raises :class:`ScanError` when the file cannot be read.
+    """
     name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScanError(name, f"cannot read ({exc.strerror or type(exc).__name__})") from None
     if name.endswith(".ipynb"):
         try:
             return scan_notebook_bytes(data, name)
@@ -71,8 +77,8 @@ def scan_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
     for path in iter_files(paths):
         try:
             result.findings += scan_file(path)
-        except OSError as exc:
-            result.errors.append(f"{path}: cannot read ({exc.strerror or type(exc).__name__})")
+        except ScanError as exc:
+            result.errors.append(str(exc))
             continue
         result.files += 1
     return result

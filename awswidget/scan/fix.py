@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .detect import Finding, mask_value
+from .detect import Finding, ScanError, mask_value
 from .notebook import flatten, scan_notebook
 
 __all__ = ["FixReport", "clean_notebook", "fix_notebook_file"]
@@ -183,16 +183,27 @@ def write_atomically(path: Path, text: str) -> None:
 def fix_notebook_file(path: str | os.PathLike[str]) -> FixReport:
     """Remove outputs, attachments and widget state carrying a credential from a notebook file.
 
-    The file is rewritten only if something was removed. Raises ``OSError`` and ``ValueError`` (not JSON).
+    The file is rewritten only if something was removed. Raises :class:`ScanError` when it cannot be read,
+    is not a JSON notebook, or cannot be written (then it is unchanged).
     """
     file = Path(path)
-    text = file.read_text(encoding="utf-8")
-    original = json.loads(text)
-    nb = json.loads(text)
+    try:
+        text = file.read_text(encoding="utf-8")
+        original = json.loads(text)
+        nb = json.loads(text)
+    except OSError as exc:
+        raise ScanError(str(file), f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    except (ValueError, RecursionError):
+        raise ScanError(str(file), "not a notebook (not valid UTF-8 JSON); not fixed") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise ScanError(str(file), "not a notebook (no cells); not fixed")
     findings = scan_notebook(nb, str(file))
     report = clean_notebook(nb, findings)
     report.path = str(file)
     if report.changed:
         out, report.reformatted = _dump(nb, text, original)
-        write_atomically(file, out)
+        try:
+            write_atomically(file, out)
+        except OSError as exc:
+            raise ScanError(str(file), f"cannot write ({exc.strerror or type(exc).__name__}); left unchanged") from None
     return report

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .detect import Finding, find_in_text, is_example, mask_value
+from .detect import Finding, ScanError, find_in_text, is_example, mask_value
 from .rewrite import Rewrite, rewrite_source
 
-__all__ = ["KernelScan", "KeyMove", "keys_from_environment", "scan_history", "scan_kernel"]
+__all__ = ["KernelScan", "KeyMove", "keys_from_environment", "scan_history", "scan_kernel", "watch"]
 
 ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -86,6 +86,21 @@ class KernelScan:
     @property
     def leaks(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.leak)
+
+    def message(self) -> str | None:
+        """One sentence for a status line (masked), or ``None`` when there is nothing to say."""
+        moves = [m for m in self.moves if not m.example]
+        if not self.leaks:
+            return None
+        cells = sorted({f.execution_count for f in self.leaks if f.execution_count is not None})
+        where = []
+        if cells:
+            where.append(("cell " if len(cells) == 1 else "cells ") + ", ".join(f"In [{n}]" for n in cells))
+        if any(f.where == "environment" for f in self.leaks):
+            where.append("the environment")
+        keys = ", ".join(mask_value("access_key_id", m.access_key_id) for m in moves)
+        offer = f" ({keys}): move them into a profile." if moves else ": move them into a profile."
+        return f"AWS keys in {' and '.join(where)}{offer}"
 
 
 def _history(shell: Any) -> list[tuple[int, str]]:
@@ -173,3 +188,32 @@ def scan_kernel(shell: Any = None, environ: Mapping[str, str] | None = None) -> 
         else:
             moves.append(from_env)
     return KernelScan(tuple(findings), tuple(moves))
+
+
+def watch(callback: Callable[[KernelScan], None], shell: Any = None) -> Callable[[], None]:
+    """Call ``callback(scan_kernel())`` after each executed cell whose source holds a credential.
+
+    Only the new cell is scanned on each run (microseconds); the full scan runs when it holds one.
+    Returns a function that stops watching. Errors in ``callback`` are the caller's to catch.
+    """
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    if shell is None:
+        raise ScanError("IPython", "awswidget.scan.watch needs a running IPython kernel")
+
+    def after(result: Any) -> None:
+        source = getattr(getattr(result, "info", None), "raw_cell", None) or ""
+        if any(f.leak for f in find_in_text(source)):
+            callback(scan_kernel(shell))
+
+    shell.events.register("post_run_cell", after)
+
+    def stop() -> None:
+        try:
+            shell.events.unregister("post_run_cell", after)
+        except ValueError:
+            pass  # already stopped
+
+    return stop

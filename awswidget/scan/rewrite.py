@@ -121,7 +121,7 @@ def rewrite_source(source: str, values: set[str], profile: str) -> Rewrite:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
             env = _env_name(target)
-            if env in CREDENTIAL_VARS:
+            if env in CREDENTIAL_VARS and isinstance(target, ast.Subscript):
                 start, end = offsets.span(stmt, whole_lines=True)
                 indent = source[start : offsets.span(stmt)[0]]
                 replacement = "" if env_said else f"{indent}{ast.unparse(target.value)}['AWS_PROFILE'] = {profile!r}\n"
@@ -133,10 +133,10 @@ def rewrite_source(source: str, values: set[str], profile: str) -> Rewrite:
     uses_manager = False
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            new = _call_edit(node, source, offsets, values, bound, profile)
-            if new is not None:
-                edits.append((*offsets.span(node), new))
-                uses_manager = uses_manager or new.startswith("m.")
+            call_text = _call_edit(node, source, offsets, values, bound, profile)
+            if call_text is not None:
+                edits.append((*offsets.span(node), call_text))
+                uses_manager = uses_manager or call_text.startswith("m.")
     edits.sort()
     result, pos = [], 0
     for start, end, new in edits:
