@@ -182,3 +182,10 @@ def test_fix_refuses_a_file_that_is_not_a_notebook(tmp_path: Path) -> None:
     code, out, err = run("--fix", str(path))
     assert code == EXIT_FOUND and "not a notebook" in err
     assert_no_clear_value(out, err)
+
+
+def test_scan_core_imports_no_widget_kernel_or_server() -> None:
+    code = ("import sys, awswidget.scan, awswidget.scan.cli, awswidget.scan.hook, awswidget.scan.magic\n"
+            "print(sorted(m for m in ('ipywidgets', 'IPython', 'ipykernel', 'tornado', 'jupyter_server', 'boto3') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.stdout.strip() == "[]"
