@@ -145,17 +145,15 @@ def run(megabytes: float, repeat: int, folder: Path, use_detect_secrets: bool = 
         rows["cli"], done = measure("awswidget scan (CLI process)", lambda c=cli: subprocess.run(c, capture_output=True, env=env, check=False), repeat)
         assert done.returncode == (1 if variant == "leak" else 0)
         rows["detect_secrets"] = Figure("detect-secrets scan (CLI process)", note=results.detect_secrets)
-        rows["detect_secrets_txt"] = Figure("detect-secrets, same bytes as .txt", note=results.detect_secrets)
         if command is not None:
-            as_text = path.with_suffix(".txt")
-            as_text.write_bytes(path.read_bytes())  # detect-secrets filters .ipynb lines differently: both are shown
-            for key, target, label in (("detect_secrets", path, "detect-secrets scan (CLI process)"),
-                                       ("detect_secrets_txt", as_text, "detect-secrets, same bytes as .txt")):
-                rows[key], done = measure(label, lambda c=[*command, str(target)]: subprocess.run(c, capture_output=True, check=False), repeat)
-                report = json.loads(done.stdout or b"{}").get("results", {})
-                kinds = sorted({r["type"] for rs in report.values() for r in rs})
-                results.checks.append(f"{variant}: {label} reported {sum(len(r) for r in report.values())} finding(s) {kinds}")
-            as_text.unlink()
+            # Run from the temporary folder: inside a git work tree detect-secrets scans only tracked files.
+            rows["detect_secrets"], done = measure("detect-secrets scan (CLI process)", lambda c=[*command, path.name]: subprocess.run(
+                c, capture_output=True, check=False, cwd=folder), repeat)
+            report = json.loads(done.stdout or b"{}").get("results", {}) if done.returncode == 0 else {}
+            types = [r["type"] for rs in report.values() for r in rs]
+            counts = ", ".join(f"{types.count(t)} {t}" for t in sorted(set(types))) or "nothing"
+            status = "" if done.returncode == 0 else f" (exit {done.returncode})"
+            results.checks.append(f"{variant}: detect-secrets reported {counts}{status}")
         results.figures[variant] = rows
         path.unlink()
     return results
