@@ -57,17 +57,22 @@ def scan_file(path: str | os.PathLike[str]) -> list[Finding]:
     Raises :class:`ScanError` when the file cannot be read.
     """
     name = str(path)
+    notebook = name.endswith(".ipynb")
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            head = handle.read(_BINARY_SNIFF)
+            if b"\x00" in head and not notebook:
+                return []  # binary: a parquet file or an image is not read through
+            data = head + handle.read()
     except OSError as exc:
         raise ScanError(name, f"cannot read ({exc.strerror or type(exc).__name__})") from None
-    if name.endswith(".ipynb"):
+    if notebook:
         try:
             return scan_notebook_bytes(data, name)
         except (ValueError, RecursionError):
             pass  # not JSON (a conflict marker, a half-written file): its text can still hold a key
-    if b"\x00" in data[:_BINARY_SNIFF]:
-        return []
+        if b"\x00" in head:
+            return []
     return _scan_text_bytes(data, name)
 
 
