@@ -189,3 +189,13 @@ def test_scan_core_imports_no_widget_kernel_or_server() -> None:
             "print(sorted(m for m in ('ipywidgets', 'IPython', 'ipykernel', 'tornado', 'jupyter_server', 'boto3') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.stdout.strip() == "[]"
+
+
+def test_iam_unique_ids_pass_and_show_only_with_verbose(tmp_path: Path) -> None:
+    from tests.scan_support import key_id
+
+    (tmp_path / "whoami.json").write_text(json.dumps({"UserId": key_id("AIDA"), "Arn": "arn:aws:iam::123456789012:user/x"}))
+    code, out, _ = run(str(tmp_path))
+    assert code == EXIT_CLEAN and "unique id" not in out
+    code, out, _ = run("-v", str(tmp_path))
+    assert code == EXIT_CLEAN and "unique id ****************" in out and "not a credential" in out
