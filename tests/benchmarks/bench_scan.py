@@ -6,7 +6,8 @@ Generates (under a temporary folder, deleted afterwards) a notebook of about ``-
 markdown cells, text outputs, and PNG images (real PNG files of noise, base64 as nbformat stores them).
 Two variants: ``clean``, and ``leak`` (one cell holds a key pair in its source and prints it: the scan
 must then parse and walk the notebook).
-Every figure is the median of ``--repeat`` runs on a warm page cache; every ratio divides two medians.
+Every figure is the median of ``--repeat`` runs (``--detect-secrets-repeat`` for detect-secrets, which takes
+minutes at 50 MB) on a warm page cache; every ratio divides two medians.
 
 detect-secrets runs as a subprocess from its own virtualenv (~/.cache/awswidget-detect-secrets, created
 with ``pip install detect-secrets`` if missing); when it cannot be installed the table says so.
@@ -127,7 +128,7 @@ class Results:
     detect_secrets: str = ""
 
 
-def run(megabytes: float, repeat: int, folder: Path, use_detect_secrets: bool = True) -> Results:
+def run(megabytes: float, repeat: int, folder: Path, use_detect_secrets: bool = True, detect_secrets_repeat: int = 2) -> Results:
     results = Results(megabytes)
     command, results.detect_secrets = detect_secrets_command() if use_detect_secrets else (None, "detect-secrets disabled")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -148,7 +149,7 @@ def run(megabytes: float, repeat: int, folder: Path, use_detect_secrets: bool = 
         if command is not None:
             # Run from the temporary folder: inside a git work tree detect-secrets scans only tracked files.
             rows["detect_secrets"], done = measure("detect-secrets scan (CLI process)", lambda c=[*command, path.name]: subprocess.run(
-                c, capture_output=True, check=False, cwd=folder), repeat)
+                c, capture_output=True, check=False, cwd=folder), detect_secrets_repeat)
             report = json.loads(done.stdout or b"{}").get("results", {}) if done.returncode == 0 else {}
             types = [r["type"] for rs in report.values() for r in rs]
             counts = ", ".join(f"{types.count(t)} {t}" for t in sorted(set(types))) or "nothing"
@@ -191,9 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=float, default=50.0)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-detect-secrets", dest="detect_secrets", action="store_false")
+    parser.add_argument("--detect-secrets-repeat", type=int, default=2, help="runs of detect-secrets (minutes each at 50 MB)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-scan-") as folder:
-        print(render(run(args.mb, args.repeat, Path(folder), args.detect_secrets)))
+        print(render(run(args.mb, args.repeat, Path(folder), args.detect_secrets, args.detect_secrets_repeat)))
     return 0
 
 
