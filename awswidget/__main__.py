@@ -72,11 +72,17 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     sandbox.add_argument("--path", metavar="FOLDER", default=None, help="the sandbox folder (default: a new temporary folder)")
+    commands.add_parser("scan", help="find AWS keys in notebooks and text files (see: awswidget scan --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``awswidget`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["scan"]:  # its own parser and exit codes
+        from .scan.cli import main as scan_main
+
+        return scan_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":

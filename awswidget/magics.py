@@ -6,6 +6,7 @@
     %aws PROFILE [REGION]     switch the process-wide manager (Tab completes names)
     %aws whoami               verify the selection with STS and print who it is
     %aws list                 the profiles, their kinds and regions
+    %aws scan [PATH…]         AWS keys in this kernel's executed cells and environment (or in files)
 
 Errors are printed as one line on stderr, never as a traceback.
 """
@@ -24,8 +25,8 @@ from .validate import known_regions, validate_region
 
 __all__ = ["AwsMagics", "load_ipython_extension"]
 
-SUBCOMMANDS = ("list", "whoami")
-USAGE = "usage: %aws [PROFILE [REGION] | whoami | list]"
+SUBCOMMANDS = ("list", "scan", "whoami")
+USAGE = "usage: %aws [PROFILE [REGION] | whoami | list | scan [PATH…]]"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -64,6 +65,10 @@ class AwsMagics(Magics):
                 self._whoami()
             elif args == ["list"]:
                 self._list()
+            elif args[:1] == ["scan"]:
+                from .scan.magic import run
+
+                run(self.shell, args[1:])
             elif args[0] not in SUBCOMMANDS and len(args) <= 2:
                 self._switch(args[0], args[1] if len(args) == 2 else None)
             else:
