@@ -23,11 +23,19 @@ from .validate import (
     validate_value,
 )
 
-__all__ = ["FIELDS", "FieldCheck", "check_fields", "looks_like_secret", "validate_keys", "validate_profile"]
+__all__ = ["FIELDS", "FieldCheck", "check_fields", "looks_like_secret", "not_ready", "validate_keys", "validate_profile"]
 
 #: The fields of a key profile, in the order their problems are reported.
 FIELDS = ("profile_name", "access_key_id", "secret_access_key", "session_token", "region")
 
+
+LABELS = {
+    "profile_name": "profile name",
+    "access_key_id": "access key ID",
+    "secret_access_key": "secret access key",
+    "session_token": "session token",
+    "region": "region",
+}
 
 # A secret access key is 40 characters of base64; a run that long in a name or a key ID field was pasted there.
 _SECRET_SHAPE = re.compile(r"[A-Za-z0-9/+=]{40}")
@@ -85,6 +93,18 @@ def check_fields(
             f"Profile '{name}' exists: saving replaces its keys (you will be asked to confirm)."
         )
     return result
+
+
+def not_ready(errors: Collection[str], empty: Collection[str]) -> str | None:
+    """Why a profile cannot be saved yet, naming the fields: "To save, fill in the secret access key." (or ``None``).
+
+    ``errors`` are the fields with a problem, ``empty`` those left empty (an empty
+    session token is only a problem for temporary keys, and is named with the others).
+    """
+    missing = [LABELS[n] for n in FIELDS if n in errors and n in empty and n != "session_token"]
+    wrong = [LABELS[n] for n in FIELDS if n in errors and LABELS[n] not in missing]
+    why = ([f"fill in the {', '.join(missing)}"] if missing else []) + ([f"fix the {', '.join(wrong)}"] if wrong else [])
+    return f"To save, {' and '.join(why)}." if why else None
 
 
 def validate_keys(access_key_id: str, secret_access_key: str, session_token: str | None = None) -> tuple[str, str, str | None]:

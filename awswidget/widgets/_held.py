@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..validate import mask
+from ..errors import ValidationError
+from ..validate import mask, parse_key_csv
 
-__all__ = ["Candidate", "HeldSecret"]
+__all__ = ["Candidate", "HeldSecret", "read_upload"]
 
 PASTE_HINT = "paste the secret access key"
 
@@ -78,3 +79,12 @@ class Candidate:
 
     def __repr__(self) -> str:
         return f"Candidate(name={self.name!r}, access_key_id={mask(self.access_key_id)!r})"
+
+
+def read_upload(item: Any) -> tuple[str, Any, str | None]:
+    """``(file name, parsed key CSV or None, why it was refused)`` of one FileUpload item."""
+    filename = str(item.get("name") or "the file")
+    try:
+        return filename, parse_key_csv(bytes(item["content"])), None
+    except ValidationError as exc:
+        return filename, None, exc.reason

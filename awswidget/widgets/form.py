@@ -26,32 +26,18 @@ from traitlets import Unicode
 from .. import _redact, texts
 from ..errors import ValidationError, VerificationError
 from ..identity import Identity
-from ..keys import FIELDS, check_fields, looks_like_secret
+from ..keys import FIELDS, check_fields, looks_like_secret, not_ready
 from ..manager import CredentialsManager
 from ..profiles import ProfileInfo
-from ..validate import is_temporary_key, mask, parse_key_csv, suggest_profile_name
+from ..validate import is_temporary_key, mask, suggest_profile_name
 from ._common import NO_REGION, colored, escape, follow, log, region_options, resolve_manager, shows_errors
-from ._held import PASTE_HINT, Candidate, HeldSecret
+from ._held import PASTE_HINT, Candidate, HeldSecret, read_upload
 from .confirm import Confirm
 from .remove import RemoveSection
 
 __all__ = ["CredentialSetupForm"]
 
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov")  # the ones a person can get keys for in a browser
-
-
-_LABELS = {
-    "profile_name": "profile name",
-    "access_key_id": "access key ID",
-    "secret_access_key": "secret access key",
-    "session_token": "session token",
-    "region": "region",
-}
-
-
-def _field_layout() -> Layout:
-    # Wide enough for a 40-character secret next to an 11em label; one Layout per widget.
-    return Layout(width="36em")
 
 
 def _html(kind: str, text: str) -> str:
@@ -133,16 +119,16 @@ class CredentialSetupForm(VBox):
         self._server_errors: dict[str, str] = {}
         self.last_save: Future[ProfileInfo | None] | None = None
 
-        wide = {"description_width": "11em"}
+        wide = {"description_width": "11em"}  # and 36em inputs: a 40-character secret fits beside its label
         self.title = HTML("<b>Add an AWS profile</b> (access keys of an IAM user)")
         self.csv_upload = FileUpload(accept=".csv", multiple=False, description="Import key CSV", icon="file-import",
                                      layout=Layout(width="auto"))  # its label is never cut off
-        self.profile_name = Text(description="Profile name", placeholder="e.g. default, dev, prod", style=wide, layout=_field_layout())
-        self.access_key_id = Text(description="Access key ID", placeholder="AKIA…", style=wide, layout=_field_layout())
-        self.secret_access_key = Password(description="Secret access key", placeholder=PASTE_HINT, style=wide, layout=_field_layout())
-        self.session_token = Password(description="Session token", placeholder="for temporary (ASIA…) keys", style=wide, layout=_field_layout())
+        self.profile_name = Text(description="Profile name", placeholder="e.g. default, dev, prod", style=wide, layout=Layout(width="36em"))
+        self.access_key_id = Text(description="Access key ID", placeholder="AKIA…", style=wide, layout=Layout(width="36em"))
+        self.secret_access_key = Password(description="Secret access key", placeholder=PASTE_HINT, style=wide, layout=Layout(width="36em"))
+        self.session_token = Password(description="Session token", placeholder="for temporary (ASIA…) keys", style=wide, layout=Layout(width="36em"))
         self._held = HeldSecret(self.secret_access_key, self.session_token)
-        self.region = Dropdown(description="Region", style=wide, layout=_field_layout())
+        self.region = Dropdown(description="Region", style=wide, layout=Layout(width="36em"))
         self.verify_checkbox = Checkbox(value=True, description="Verify before saving", indent=False)
         self.select_checkbox = Checkbox(value=True, description="Make it the active profile", indent=False)
         self.save_endpoint_checkbox = Checkbox(value=False, description="Save the endpoint URL with the profile", indent=False)
@@ -239,6 +225,12 @@ class CredentialSetupForm(VBox):
         """
         return self._save(background=False).result()
 
+    def prefill(self, access_key_id: str, secret_access_key: str, session_token: str | None = None, *,
+                source: str, name: str | None = None) -> None:
+        """Fill the form with keys found elsewhere (``source`` says where); the secret stays out of every widget."""
+        self._take_keys(access_key_id, secret_access_key, session_token, hint=f"from {source} (type to replace)", name=name)
+        self._say("info", f"Filled in from {source}: check the name and region, then Save.")
+
     def confirm(self) -> ProfileInfo | None:
         """Answer yes to the pending save question (overwrite, root keys), blocking like :meth:`submit`."""
         if self._asking is None:
@@ -285,10 +277,8 @@ class CredentialSetupForm(VBox):
         self.save_button.disabled = bool(errors) or self._busy
         self.save_button.tooltip = "" if not errors else "Not ready: " + "; ".join(errors.values())
         # A disabled Save says why, also before the first attempt (an empty field is not marked until then).
-        empty = [_LABELS[name] for name in FIELDS if name in errors and self._empty(name) and name != "session_token"]
-        wrong = [_LABELS[name] for name in FIELDS if name in errors and _LABELS[name] not in empty]
-        why = ([f"fill in the {', '.join(empty)}"] if empty else []) + ([f"fix the {', '.join(wrong)}"] if wrong else [])
-        self.save_hint.value = _html("info", f"To save, {' and '.join(why)}.") if why and not self._busy else ""
+        why = not_ready(errors, {name for name in FIELDS if self._empty(name)})
+        self.save_hint.value = _html("info", why) if why and not self._busy else ""
         return errors
 
     # ------------------------------------------------------------------ observers
@@ -338,29 +328,27 @@ class CredentialSetupForm(VBox):
     def _on_upload(self, change: Any) -> None:
         if not change.new:
             return
-        item = change.new[0]
-        filename = str(item.get("name") or "the file")
-        try:
-            parsed = parse_key_csv(bytes(item["content"]))
-        except ValidationError as exc:
+        filename, parsed, error = read_upload(change.new[0])
+        self.csv_upload.value = ()  # the file's content (secret, console password) leaves the widget state now
+        if parsed is None:
             self._held.drop()
-            self.field_messages["csv"].value = _html("error", f"{filename}: {exc.reason}")
+            self.field_messages["csv"].value = _html("error", f"{filename}: {error}")
             return
-        finally:
-            self.csv_upload.value = ()  # the file's content (secret, console password) leaves the widget state now
+        self._take_keys(parsed.access_key_id, parsed.secret_access_key, None, hint=f"imported from {filename} (type to replace)",
+                        name=suggest_profile_name(parsed.user_name))
+        user = f" of IAM user {parsed.user_name}" if parsed.user_name else ""
+        self.field_messages["csv"].value = _html("ok", f"Imported key {mask(parsed.access_key_id)}{user} from {filename}.")
+
+    def _take_keys(self, key_id: str, secret: str, token: str | None, *, hint: str, name: str | None) -> None:
+        """Keys from elsewhere (a CSV file, a cell): the secret is held, never put into a widget."""
         with self._lock:
             self.secret_access_key.value = ""
-            # Known before the key ID changes, so the change does not drop the secret it belongs to.
-            self._held.keep(parsed.access_key_id, parsed.secret_access_key, hint=f"imported from {filename} (type to replace)")
-            self.access_key_id.value = parsed.access_key_id
-            suggested = suggest_profile_name(parsed.user_name)
-            if suggested and self.profile_name.value.strip() in ("", self._auto_name):
-                self._suggest_name(suggested)  # never over a name the user typed
+            self._held.keep(key_id, secret, hint=hint)  # before the key ID changes, so that change keeps it
+            self._held.token = token
+            self.access_key_id.value = key_id
+            if name and self.profile_name.value.strip() in ("", self._auto_name) and name not in self.manager.profiles:
+                self._suggest_name(name)  # never over a name the user typed
             self._revalidate()
-        user = f" of IAM user {parsed.user_name}" if parsed.user_name else ""
-        self.field_messages["csv"].value = _html(
-            "ok", f"Imported key {mask(parsed.access_key_id)}{user} from {filename}."
-        )
 
     def _suggest_name(self, name: str) -> None:
         self.profile_name.value = name
@@ -565,7 +553,4 @@ class CredentialSetupForm(VBox):
 
 def _field_name(form: CredentialSetupForm, widget: Any) -> str:
     """The attribute name of one of the form's fields."""
-    for name in (*FIELDS, "verify_checkbox", "select_checkbox", "save_endpoint_checkbox"):
-        if getattr(form, name, None) is widget:
-            return name
-    raise KeyError(type(widget).__name__)
+    return next(n for n in (*FIELDS, "verify_checkbox", "select_checkbox", "save_endpoint_checkbox") if getattr(form, n, None) is widget)

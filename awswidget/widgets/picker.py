@@ -25,6 +25,7 @@ from .. import texts
 from ..errors import ProfileNotFoundError
 from ..validate import partition_of
 from ._common import COLORS, NO_REGION, escape, follow, region_options, resolve_manager, shows_errors
+from .keys_notice import KeysNotice
 from .mfa import MfaPrompt
 from .sso import SsoLoginPanel
 
@@ -175,12 +176,15 @@ class ProfilePicker(VBox):
         self._form_box = VBox()
         self.mfa_prompt = MfaPrompt(manager=self.manager)  # shown while botocore waits for an MFA code
         self.sso_panel = SsoLoginPanel(manager=self.manager)  # shown for SSO profiles
+        self.keys_notice = KeysNotice(self._open_form)  # keys pasted into a cell: move them into a profile
         row = HBox(
             [self.profile_filter, self.match_note, self.profile_select, self.region_select, self.refresh_button, self.add_button],
             layout=Layout(flex_flow="row wrap", align_items="center"),
         )
-        super().__init__(children=(row, self.status, self.mfa_prompt, self.sso_panel, self.details, self._form_box), **kwargs)
-        self._parts = (*row.children, row, self.status, self.mfa_prompt, self.sso_panel, self._details_body, self.details, self._form_box)
+        super().__init__(children=(row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self.details, self._form_box),
+                         **kwargs)
+        self._parts = (*row.children, row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self._details_body,
+                       self.details, self._form_box)
         # Stable CSS classes: selectors for custom styling and the browser tests.
         self.add_class("awswidget-picker")
         for name in ("profile_filter", "profile_select", "region_select", "refresh_button", "add_button", "status"):
@@ -202,6 +206,7 @@ class ProfilePicker(VBox):
         if self.manager.status == "unverified":
             self._verify()
         self.manager.watch(self)  # the manager's one expiry ticker keeps "time left" current while we exist
+        self.keys_notice.start()
 
     # ------------------------------------------------------------------ display
 
@@ -231,6 +236,9 @@ class ProfilePicker(VBox):
         manager = getattr(self, "manager", None)  # close() also runs from __del__, maybe half-built
         if manager is not None:
             manager.unwatch(self)
+        notice = getattr(self, "keys_notice", None)
+        if notice is not None:
+            notice.stop()
         for stop in getattr(self, "_unfollow", ()):
             stop()
         for widget in (*getattr(self, "_parts", ()), getattr(self, "form", None)):
@@ -386,6 +394,11 @@ class ProfilePicker(VBox):
                 wanted = region or NO_REGION
                 if select.value != wanted:
                     select.value = wanted
+
+    def _open_form(self) -> CredentialSetupForm:
+        self._set_form_open(True)
+        assert self.form is not None
+        return self.form
 
     def _set_form_open(self, open_: bool) -> None:
         if open_ and self.form is None:
