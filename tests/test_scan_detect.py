@@ -129,3 +129,16 @@ def test_a_closed_call_is_not_the_context() -> None:
     assert f.context == "key ID shape"
     (g,) = find_in_text(f'c = boto3.client(\n    "s3",\n    aws_access_key_id="{K}",\n)')
     assert g.context == "boto3.client(...) with literal keys"
+
+
+def test_a_named_secret_may_start_or_end_with_a_slash() -> None:
+    """Real secret keys are base64: "/" can come first or last (the sandbox's moto handed out such a key)."""
+    from awswidget.scan import find_in_text
+
+    from .scan_support import secret
+
+    base = secret()
+    for value in ("/" + base[1:], base[:-1] + "/", base[:19] + "//" + base[21:]):
+        assert len(value) == 40
+        found = find_in_text(f'aws_secret_access_key = "{value}"')
+        assert [f.kind for f in found if f.leak] == ["secret_access_key"], value

@@ -158,16 +158,16 @@ def is_example(value: str) -> bool:
 def _looks_secret(value: str, named: bool) -> bool:
     if _HEX_RE.fullmatch(value):  # SHA-1 and other hex digests are 40 characters too
         return False
-    if value.startswith("/") or value.endswith("/") or "//" in value:
-        return False  # a path or the tail of a URL
     classes = sum(any(test(c) for c in value) for test in (str.isupper, str.islower, str.isdigit))
     if classes < 2 or len(set(value)) < 10:  # placeholders: xxxx..., AAAA..., 0000...
         return False
+    # A path such as usr/share/perl5/Debconf/FrontEnd/Dialog is not a secret, named or not.
+    segments = [s for s in value.split("/") if s]
+    if len(segments) >= 3 and all(_PATH_SEGMENT_RE.fullmatch(s) for s in segments):
+        return False
     if named:
-        return True
-    # Beside a key ID only: a relative path such as usr/share/perl5/Debconf/FrontEnd/Dialog is not a secret.
-    segments = value.split("/")
-    return not (len(segments) >= 3 and all(_PATH_SEGMENT_RE.fullmatch(s) for s in segments))
+        return True  # a real secret may start or end with "/" (it is base64): after its name, it counts
+    return not (value.startswith("/") or value.endswith("/") or "//" in value)  # beside a key ID only: a path or URL tail
 
 
 class _Lines:
