@@ -33,9 +33,15 @@ class Notice:
         return notice(self)
 
 
-def who(identity: Identity) -> str:
-    """``"root user"``, ``"IAM user alice"``, ``"assumed role admin/session"``…"""
-    return "root user" if identity.is_root else f"{identity.principal_kind} {identity.name}"
+def who(identity: Identity, *, short: bool = False) -> str:
+    """``"root user"``, ``"IAM user alice"``, ``"assumed role admin/session"``…
+
+    ``short`` leaves out an assumed role's session name (``"assumed role admin"``).
+    """
+    if identity.is_root:
+        return "root user"
+    name = identity.name.split("/", 1)[0] if short and identity.principal_kind == "assumed role" else identity.name
+    return f"{identity.principal_kind} {name}"
 
 
 def summary(

@@ -58,6 +58,7 @@ class _Summary:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     arn: str | None = None
+    note: str | None = None  # time left, shown small under the line with the endpoint badge
 
     def html(self) -> str:
         head = " · ".join(escape(p) for p in self.parts)
@@ -65,16 +66,21 @@ class _Summary:
             head = head.replace(escape(self.parts[0]), f"<b>{escape(self.parts[0])}</b>", 1)
         tooltip = escape(" · ".join([*self.parts, *([self.arn] if self.arn else [])]))
         first = f'<span style="color:{COLORS[self.tone]}">{_HTML_ICONS[self.tone]}</span> {head}'
-        if self.endpoint:
-            first += f'<span style="{_BADGE}" title="custom endpoint">endpoint {escape(self.endpoint)}</span>'
         lines = [f'<div style="{_ONE_LINE}" title="{tooltip}">{first}</div>']
+        below = []
+        if self.endpoint:
+            below.append(f'<span style="{_BADGE}" title="custom endpoint">endpoint {escape(self.endpoint)}</span>')
+        if self.note:
+            below.append(f'<span style="color:{COLORS["busy"]}">{escape(self.note)}</span>')
+        if below:
+            lines.append(f'<div style="{_ONE_LINE};font-size:0.9em;padding-left:1.2em">{" ".join(below)}</div>')
         lines += [f'<div style="color:{COLORS["warning"]}">⚠ {escape(w)}</div>' for w in self.warnings]
         if self.error:
             lines.append(f'<div style="color:{COLORS["error"]}">✖ {escape(self.error)}</div>')
         return "".join(lines)
 
     def text(self) -> str:
-        head = f"{_ICONS[self.tone]} " + " · ".join([*self.parts, *([self.arn] if self.arn else [])])
+        head = f"{_ICONS[self.tone]} " + " · ".join([*self.parts, *([self.arn] if self.arn else []), *([self.note] if self.note else [])])
         if self.endpoint:
             head += f" [endpoint {self.endpoint}]"
         return "\n".join([head, *(f"⚠ {w}" for w in self.warnings), *([f"✖ {self.error}"] if self.error else [])])
@@ -440,13 +446,16 @@ class ProfilePicker(VBox):
             else:
                 text = "No profile selected: choose one to connect this notebook."
             return _Summary("info", [text], warnings=warnings, error=self._error)
-        parts, arn = [profile, m.region or "no region"], None
+        parts, arn, note = [profile, m.region or "no region"], None, None
         if status == "verified" and identity is not None:
             tone = "ok"
-            parts += [f"account {identity.account}", texts.who(identity)]
+            parts += [f"account {identity.account}", texts.who(identity, short=True)]
             arn = identity.arn  # in the tooltip and the details: it would wrap the line
-            if m.expiry is not None:  # time left; near the end, a warning that says what to do
-                (parts if m.expiry.level == "ok" else warnings).append(m.expiry.message)
+            if m.expiry is not None:  # time left (below the line); near the end, a warning that says what to do
+                if m.expiry.level == "ok":
+                    note = m.expiry.message
+                else:
+                    warnings.append(m.expiry.message)
         elif status == "verifying":
             tone = "busy"
             parts.append("verifying…")
@@ -460,7 +469,7 @@ class ProfilePicker(VBox):
             except ProfileNotFoundError:  # a reload in another thread may race this render
                 kind = ""
             parts += [kind, "not verified yet"]
-        return _Summary(tone, parts, self._endpoint_url(), [w for w in warnings if w not in parts], self._error, arn)
+        return _Summary(tone, parts, self._endpoint_url(), [w for w in warnings if w not in parts], self._error, arn, note)
 
     def _endpoint_url(self) -> str | None:
         # The manager re-reads the files to answer (milliseconds at 10,000 profiles): ask once per session.
