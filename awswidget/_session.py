@@ -111,14 +111,14 @@ def _config_profile_map(path: str) -> dict[str, Any]:
 
     ``build_profile_map`` deep-copies the whole parse: 0.1 s per call at 10,000 profiles.
     """
-    from botocore.configloader import build_profile_map
+    from ._fastini import profile_map
 
     snap = files.read_file_cached(path)
     key = (path, snap.key, snap.digest, snap.exists)
     with _loader_lock:
         hit = _profile_maps.get(key)
     if hit is None:
-        hit = build_profile_map(snap.sections)
+        hit = profile_map(snap.sections)  # botocore's build_profile_map, proven equal (tests/test_fastini.py)
         with _loader_lock:
             _profile_maps.clear()  # one version per process, like merged_config
             _profile_maps[key] = hit
