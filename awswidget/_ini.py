@@ -42,6 +42,7 @@ class _Line:
 
 
 def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` with their endings, split as configparser reads them (universal newlines)."""
     return _LINE_RE.findall(text)
 
 
@@ -65,7 +66,7 @@ def _option_name(value: str) -> str | None:
     return value[:cut].rstrip() if cut >= 0 else None
 
 
-def _scan(text: str) -> list[_Line]:
+def scan(text: str) -> list[_Line]:
     """Classify lines exactly as ``configparser.RawConfigParser._read`` does.
 
     Duplicates are not checked here (the repair needs to see them); a line
@@ -109,7 +110,7 @@ def nested_block_error_line(text: str) -> int | None:
     without saying where; this says where.
     """
     try:
-        lines = _scan(text)
+        lines = scan(text)
     except EditError:
         return None
     nested = False
@@ -160,7 +161,7 @@ class IniDocument:
     """An editable view of one INI file that keeps every untouched byte."""
 
     def __init__(self, text: str) -> None:
-        self._lines = _scan(text)
+        self._lines = scan(text)
         crlf = text.count("\r\n")
         counts = {"\n": text.count("\n") - crlf, "\r": text.count("\r") - crlf, "\r\n": crlf}
         # New lines follow the file's own convention (the most common ending; LF when there is none).
@@ -272,7 +273,7 @@ class IniDocument:
             end += 1
         window = after[start : end + 1]
         try:
-            again = _scan("".join(line.text for line in window))
+            again = scan("".join(line.text for line in window))
         except EditError:
             raise EditError("the edit would make the file unreadable") from None
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Bool, Enum, Float, HasTraits, Instance, TraitError, Tuple, Unicode, observe, validate
 
 from . import _redact, _session, files
-from .errors import ProfileExistsError, ProfileNotFoundError, ValidationError, VerificationError
+from .errors import ProfileNotFoundError, ValidationError, VerificationError
 from .expiry import ExpiryStatus, status_for, utc_now
-from .files import SharedFiles, config_header, config_profile_name, update_file
+from .files import SharedFiles
 from .identity import Identity, get_caller_identity
 from .mfa import DEFAULT_TIMEOUT as MFA_TIMEOUT
 from .mfa import MfaPrompter, MfaRequest
@@ -719,63 +719,32 @@ class CredentialsManager(HasTraits):
             if value
         }
         _redact.remember(secret, token)
-        creds_values: dict[str, str | None] = {
-            "aws_access_key_id": key_id,
-            "aws_secret_access_key": secret,
-            "aws_session_token": token,
-            # botocore falls back to this legacy name: a stale one would pair an old token with new keys.
-            "aws_security_token": None,
-        }
-        with self.files.locked():
-            # Cached reads are re-validated against the files' inode, size and mtime: as fresh as a re-read.
-            config, creds = self.files.read()
-            for snap in (creds, config) if settings else (creds,):
-                if snap.error is not None:
-                    raise snap.error
-            exists = name in creds.sections or any(config_profile_name(h) == name for h in config.sections)
-            if exists and not overwrite:
-                where = creds.path if name in creds.sections else config.path
-                raise ProfileExistsError(profile=name, path=where)
-            update_file(
-                self.files.credentials_file,
-                lambda doc, _sections: doc.set(name, creds_values),
-                lock_held=True,
-                snapshot=creds,
-            )
-            if settings:
-                update_file(
-                    self.files.config_file,
-                    lambda doc, _sections: doc.set(config_header(name), dict(settings), match=lambda h: config_profile_name(h) == name),
-                    lock_held=True,
-                    snapshot=config,
-                )
+        from .store import ProfileStore  # the writing is the store's: all or nothing across both files
+
+        ProfileStore(self.files).save_keys(
+            name, access_key_id=key_id, secret_access_key=secret, session_token=token, settings=settings, overwrite=overwrite
+        )
         log.info("Saved profile '%s' (key %s) to %s", name, mask(key_id), self.files.credentials_file)
         self.reload()
+        info = self._infos.get(name)
+        if info is None:
+            # Another program changed the files between the write and this read (item 3 of issue 15).
+            raise ProfileNotFoundError(
+                profile=name, hint=" any more: it was saved, then removed by another program before it could be read back"
+            )
         if select:
             self.profile = name
-        return self._infos[name]
+        return info
 
     def remove_profile(self, name: str) -> None:
         """Remove a profile from both shared files (its sections only)."""
-        with self.files.locked():
-            config, creds = self.files.read()
-            for snap in (creds, config):
-                if snap.error is not None:
-                    # The profile may also be in the file that cannot be read: never remove it halfway.
-                    raise snap.error
-            in_creds = name in creds.sections
-            in_config = any(config_profile_name(h) == name for h in config.sections)
-            if not in_creds and not in_config:
-                raise ProfileNotFoundError(profile=name, hint=self._hint())
-            for path, snap, present, match in (
-                (self.files.credentials_file, creds, in_creds, lambda h: h == name),
-                (self.files.config_file, config, in_config, lambda h: config_profile_name(h) == name),
-            ):
-                if not present:
-                    continue
-                if snap.error is not None:
-                    raise snap.error
-                update_file(path, lambda doc, _sections, m=match: doc.remove(m), lock_held=True, snapshot=snap)
+        from .store import ProfileStore
+
+        if name not in self._infos:
+            self.reload()  # another program may have added it since the last read
+        if name not in self._infos:
+            raise ProfileNotFoundError(profile=name, hint=self._hint())
+        ProfileStore(self.files).remove(name)
         log.info("Removed profile '%s'", name)
         self.reload()
 

@@ -62,3 +62,11 @@ def run_child(action: str, args: dict[str, object], prefix: list[str] | None = N
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def patch_stat_key(monkeypatch: object, fake: object) -> None:
+    """Make every file-layer module see ``fake`` as the file identity (a file system with coarse times)."""
+    from awswidget import fileread, filewrite, settle
+
+    for module in (fileread, filewrite, settle):
+        monkeypatch.setattr(module, "stat_key", fake)  # type: ignore[attr-defined]

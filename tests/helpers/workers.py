@@ -54,3 +54,19 @@ def writer(worker: int, config: str, credentials: str, rounds: int, start: Any, 
             errors.append(f"worker {worker} round {r}: {type(exc).__name__}: {exc}")
         end.wait()
     results.put((worker, ops, errors))
+
+
+def adder(worker: int, config: str, credentials: str, count: int, results: Any) -> None:
+    """Add ``count`` profiles (keys and a region) through the public API, as fast as it goes."""
+    from awswidget.manager import CredentialsManager
+
+    m = CredentialsManager(config_file=config, credentials_file=credentials, export_env=False, install_default=False)
+    errors: list[str] = []
+    for i in range(count):
+        try:
+            m.add_profile(f"aw{worker}-{i:03d}", key_id(worker * 1000 + i, "W"), secret(worker), region=REGIONS[i % len(REGIONS)])
+        except Exception as exc:  # reported to the test, which fails on any
+            errors.append(f"worker {worker} profile {i}: {type(exc).__name__}: {exc}")
+    from awswidget import settle
+
+    results.put((worker, errors, settle.waits))
