@@ -45,7 +45,7 @@ __all__ = ["SETTLE", "Version", "changed_since", "foreign_writer_seen", "open_ve
 
 log = logging.getLogger(__name__)
 
-SETTLE = 0.25  # seconds a suspect file must stay unchanged before it is trusted
+SETTLE = 0.1  # seconds a suspect file must stay unchanged before it is trusted
 SETTLE_MAX = 10.0  # a file still suspect after this long is reported, not written
 FOREIGN_MEMORY = 600.0  # seconds an in-place writer seen on a file is remembered
 _POLL = 0.01

@@ -91,8 +91,9 @@ class ProfileStore:
         """Write a profile's keys (credentials file) and settings (config file) as one change.
 
         An existing profile is replaced only with ``overwrite=True`` (a stale
-        session token is removed; other keys of its sections stay); a profile
-        that already holds exactly these keys and settings is not "existing".
+        session token is removed; other keys of its sections stay); sections
+        that already hold exactly these keys and settings do not count as an
+        existing profile, so a retry after any failure completes the profile.
 
         Raises
         ------
@@ -111,18 +112,18 @@ class ProfileStore:
         config: Values = dict(settings or {})
         files = self.files
 
+        wanted_creds = {k: v for k, v in creds.items() if v is not None}
+
         def refuse_existing(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
             if overwrite:
                 return
+            # A section holding exactly what is being saved is ours (a retry after a failure, or our own
+            # write read back while another program rewrote the file): only different content conflicts.
             mine = in_creds.get(name)
-            sections = [values for header, values in in_config.items() if config_profile_name(header) == name]
-            if mine is None and not sections:
-                return
-            # Exactly what is being saved (a retry after a failure, or our own write read back) is no conflict.
-            same = mine is not None and all(mine.get(k) == v for k, v in creds.items())
-            same = same and all(sections and sections[-1].get(k) == v for k, v in config.items())
-            if not same:
-                raise ProfileExistsError(profile=name, path=files.credentials_file if mine is not None else files.config_file)
+            if mine is not None and mine != wanted_creds:
+                raise ProfileExistsError(profile=name, path=files.credentials_file)
+            if any(config_profile_name(h) == name and values != config for h, values in in_config.items()):
+                raise ProfileExistsError(profile=name, path=files.config_file)
 
         self._write_pair(name, creds, config, check=refuse_existing, settings_need_config=bool(config))
         log.info("Saved profile '%s' to %s", name, files.credentials_file)
@@ -220,7 +221,7 @@ class ProfileStore:
 
     def _undo(self, done: list[WriteResult], exc: AwsWidgetError) -> None:
         failed = exc.kwargs.get("path") or getattr(exc, "path", "")
-        reason = exc.kwargs.get("reason") or getattr(exc, "reason", None) or type(exc).__name__
+        reason = exc.kwargs.get("reason") or getattr(exc, "reason", None) or str(exc).rstrip(".")
         restored = []
         for result in reversed(done):
             if not result.changed:

@@ -155,14 +155,14 @@ def test_the_real_cli_in_a_loop_beside_four_writers_loses_nothing(tmp_path: Path
     folder.mkdir(mode=0o700)
     config, credentials = folder / "config", folder / "credentials"
     # Files of a real size: the CLI's rewrite (and its window of an empty file) takes longer.
-    many = int(os.environ.get("AWSWIDGET_STRESS_PROFILES", "800"))
+    many = int(os.environ.get("AWSWIDGET_STRESS_PROFILES", "300"))
     config.write_text(CONFIG + "".join(f"\n[profile bulk{n}]\nregion = us-east-2\noutput = json\n" for n in range(many)))
     credentials.write_text(
         CREDENTIALS + "".join(f"\n[bulk{n}]\naws_access_key_id = {key_id(n, 'B')}\naws_secret_access_key = {SECRET}\n" for n in range(many))
     )
     credentials.chmod(0o600)
-    writers, per_writer = 4, int(os.environ.get("AWSWIDGET_STRESS_WRITES", "30"))
-    cli_rounds = int(os.environ.get("AWSWIDGET_STRESS_CLI", "40"))
+    writers, per_writer = 4, int(os.environ.get("AWSWIDGET_STRESS_WRITES", "25"))
+    cli_rounds = int(os.environ.get("AWSWIDGET_STRESS_CLI", "30"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
         "AWS_CONFIG_FILE": str(config),
         "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
@@ -227,6 +227,8 @@ def test_the_real_cli_in_a_loop_beside_four_writers_loses_nothing(tmp_path: Path
         f"\nreal CLI: {cli_rounds * 4} `aws configure set` commands beside {writers} writers x {per_writer} profiles: "
         f"{len(lost)} of {total} profile parts lost, {len(errors)} errors, {waits} settle waits, {seconds:.0f} s"
     )
+    for line in (errors[:3] + lost[:10]):
+        print("   ", line[:400])
     assert done["failures"] == 0
     assert errors == []
     assert lost == []
