@@ -359,7 +359,11 @@ class IniDocument:
                 # Removing the last section: take the one blank line before it, which is what
                 # _append_section puts there, so adding then removing a profile is an exact no-op.
                 start -= 1
+            at_end_without_eol = stop == len(self._lines) and not _has_eol(self._lines[-1].text)
             del self._lines[start:stop]
+            if at_end_without_eol and self._lines and _has_eol(self._lines[-1].text):
+                # The file had no final newline: it still has none (and adding then removing is a no-op).
+                self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
             self._unindent_orphan_header(start)
         if spans:
             self._check_structure(before)
