@@ -117,7 +117,7 @@ def nested_block_error_line(text: str) -> int | None:
     for lineno, line in enumerate(lines, start=1):
         if line.kind == "option":
             m = _OPTION_RE.match(line.text.strip())
-            nested = bool(m) and not m.group("value")
+            nested = m is not None and not m.group("value")
         elif line.kind == "section":
             nested = False
         elif line.kind == "continuation" and nested and "=" not in line.text:

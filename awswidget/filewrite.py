@@ -26,6 +26,7 @@ writes it again, in place. Three guards keep such a writer's data:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import stat
@@ -246,8 +247,7 @@ def update_file(
             expect = target or base
             if new == expect.data:
                 break  # nothing to change, or the file already says what we meant
-            before = base.sections
-            after = write_atomic(real, expect.st, expect.data, new, lambda parsed, d=doc, b=before: _check_result(d, b, parsed))
+            after = write_atomic(real, expect.st, expect.data, new, functools.partial(_check_result, doc, base.sections))
             if after is None:
                 # Another program (the AWS CLI takes no lock) changed it: start again from a fresh read.
                 log.info("%s changed while being written; retrying on a fresh read", path)
@@ -261,7 +261,14 @@ def update_file(
             if lost is not None:
                 # Another program wrote into the inode we replaced: its write would vanish with it.
                 log.info("another program wrote %s while we replaced it; applying the edit to its version", path)
-                lost.sections = parse_data(real, path, lost.data)
+                try:
+                    lost.sections = parse_data(real, path, lost.data)
+                except ConfigFileError:
+                    # What it wrote cannot be read: there is nothing to merge; ours stays.
+                    log.warning("another program wrote an unreadable version of %s during our write; kept ours", path)
+                    lost.close()
+                    written.close()
+                    break
                 base, target = _swap(base, target, lost, written)
                 continue
             if written.data != new:

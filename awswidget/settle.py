@@ -4,11 +4,12 @@
 write it again. A writer that reads between the two sees an empty or partial
 file; renaming its edit of that over the file loses everything else, and the
 other program's write goes to the unlinked inode. A version is **suspect** when
-it is empty (and not a version this process wrote or read itself), when it
-does not parse, or when this process knew that very inode with other content
-(it was rewritten in place). A suspect version modified less than
-:data:`SETTLE` seconds ago is waited for until it has stayed unchanged that
-long -- by its mtime, or as observed here when clocks disagree -- and read
+it is empty (and not a version this process wrote itself), when it does not
+parse, when it is smaller than the last version this process saw holding
+content, or when this process knew that very inode with other content (it was
+rewritten in place). A suspect version modified less than
+:data:`SETTLE` seconds ago (:data:`SETTLE_EMPTY` for an empty file that held
+content) is waited for until it has stayed unchanged that long -- by its mtime, or as observed here when clocks disagree -- and read
 again. A file replaced by rename (a new inode) is complete by construction and
 is not waited for.
 
@@ -45,7 +46,9 @@ __all__ = ["SETTLE", "Version", "changed_since", "foreign_writer_seen", "open_ve
 
 log = logging.getLogger(__name__)
 
-SETTLE = 0.1  # seconds a suspect file must stay unchanged before it is trusted
+SETTLE = 0.2  # seconds a suspect file must stay unchanged before it is trusted
+# An empty file that held content when this process last read it: the damage of trusting it is total.
+SETTLE_EMPTY = 1.0
 SETTLE_MAX = 10.0  # a file still suspect after this long is reported, not written
 FOREIGN_MEMORY = 600.0  # seconds an in-place writer seen on a file is remembered
 _POLL = 0.01
@@ -85,7 +88,7 @@ class Version:
 
 
 def _read_fd(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     offset = 0
     while True:
         chunk = os.pread(fd, 1 << 20, offset)
@@ -131,8 +134,12 @@ def _suspect(version: Version, held: FileSnapshot | None, written: tuple[int, ..
         return False  # missing, or exactly what this process wrote last
     if not version.data:
         return True  # the instant between another program's truncation and its write
+    if held is None or held.key is None or held.data is None:
+        return False
+    if len(version.data) < len(held.data):
+        return True  # shrank: maybe a rewrite's first part (a removal by a writer that renames waits briefly)
     # The inode this process saw holding other content: rewritten in place since, maybe not finished.
-    return held is not None and held.key is not None and held.key[:2] == (st.st_dev, st.st_ino) and held.data != version.data
+    return held.key[:2] == (st.st_dev, st.st_ino) and held.data != version.data
 
 
 def _wait(seconds: float) -> None:
@@ -168,9 +175,10 @@ def settled_version(real: str, path: str, snapshot: FileSnapshot | None = None) 
         patient = quiet < SETTLE and time.monotonic() < deadline
         if _suspect(version, held, written):
             _mark_foreign(real)
-            if patient:
+            settle = SETTLE_EMPTY if not version.data and held is not None else SETTLE
+            if quiet < settle and time.monotonic() < deadline:
                 version.close()
-                _wait(min(SETTLE - quiet, SETTLE) + _POLL)
+                _wait(min(settle - quiet, settle) + _POLL)
                 continue
         if snapshot is not None and same_version(snapshot, version.st, version.data):
             version.sections = snapshot.sections

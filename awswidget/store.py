@@ -28,9 +28,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ._ini import IniDocument
-from .errors import AwsWidgetError, ProfileExistsError, ProfileNotFoundError, ValidationError, WriteError
+from .errors import (
+    AwsWidgetError,
+    ConfigFileError,
+    ProfileExistsError,
+    ProfileNotFoundError,
+    ValidationError,
+    WriteError,
+)
 from .files import SharedFiles, config_header, config_profile_name, read_bytes, stat_regular, update_file, write_atomic
 from .filewrite import WriteResult
+from .settle import settled_version
 
 __all__ = ["PartialWriteError", "ProfileStore", "RolledBackError"]
 
@@ -151,12 +159,9 @@ class ProfileStore:
         """
         files = self.files
         with files.locked(self.lock_timeout):
-            config, creds = files.read()
-            for snap in (creds, config):
-                if snap.error is not None:
-                    # The profile may also be in the file that cannot be read: never remove it halfway.
-                    raise snap.error
-            if name not in creds.sections and not any(config_profile_name(h) == name for h in config.sections):
+            # The profile may also be in a file that cannot be read: never remove it halfway.
+            config, creds = _settled(files.config_file), _settled(files.credentials_file)
+            if name not in creds and not any(config_profile_name(h) == name for h in config):
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
             self._run(
                 [
@@ -183,12 +188,16 @@ class ProfileStore:
             return config_profile_name(h) == name
 
         with files.locked(self.lock_timeout):
-            config_snap, creds_snap = files.read()
-            for snap in (creds_snap, config_snap) if settings_need_config else (creds_snap,):
-                if snap.error is not None:
-                    raise snap.error
-            # Re-checked on the version each write reads under the lock (settled), not only on this read.
-            seen = {files.credentials_file: creds_snap.sections, files.config_file: config_snap.sections}
+            # Read as each write will (waiting out another program's rewrite), so checks see the real file.
+            creds_sections = _settled(files.credentials_file)
+            try:
+                config_sections = _settled(files.config_file)
+            except ConfigFileError:
+                if settings_need_config:
+                    raise
+                config_sections = {}  # keys only: the config file is neither needed nor touched
+            # Re-checked on the version each write reads under the lock, not only on this read.
+            seen = {files.credentials_file: creds_sections, files.config_file: config_sections}
 
             def checked(path: str, edit: Edit) -> Edit:
                 def run(doc: IniDocument, sections: dict[str, Any]) -> None:
@@ -198,7 +207,7 @@ class ProfileStore:
 
                 return run
 
-            check(creds_snap.sections, config_snap.sections)
+            check(creds_sections, config_sections)
             steps: list[tuple[str, Edit]] = []
             # Config first: a file that can fail on settings must not strand keys already written.
             if config:
@@ -231,6 +240,13 @@ class ProfileStore:
             restored.append(result.path)
         log.info("A profile write failed on %s; put back %s", failed, ", ".join(restored))
         raise RolledBackError(path=failed, reason=reason, restored=" and ".join(restored)) from None
+
+
+def _settled(path: str) -> dict[str, Any]:
+    """botocore's parse of ``path`` once it does not look mid-rewrite; ConfigFileError when it cannot be used."""
+    version = settled_version(os.path.realpath(path), path)
+    version.close()
+    return version.sections or {}
 
 
 def _put_back(result: WriteResult) -> bool:

@@ -72,7 +72,7 @@ def test_a_file_emptied_for_good_is_written_after_it_settles(tmp_path: Path) -> 
     began = time.monotonic()
     files.update_file(path, lambda doc, _s: doc.set("b", {"y": "2"}))
     assert path.read_text() == "[b]\ny = 2\n"
-    assert settle.waits == waits + 1 and time.monotonic() - began >= settle.SETTLE * 0.9
+    assert settle.waits == waits + 1 and time.monotonic() - began >= settle.SETTLE_EMPTY * 0.9
 
 
 def test_a_write_into_the_inode_we_replace_is_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,9 +122,27 @@ def test_writers_that_take_the_lock_never_wait_for_each_other(aws_env: Any) -> N
     waits = settle.waits
     for n in range(6):
         (m if n % 2 else other).add_profile(f"p{n}", key_id(n), SECRET, region="us-east-1")
-        (other if n % 2 else m).remove_profile(f"p{n}") if n % 3 == 2 else None
     assert settle.waits == waits
-    assert sorted(m.profiles) == sorted(["default", "old", "p0", "p1", "p3", "p4", "p5"])
+    assert sorted(m.profiles) == sorted(["default", "old", "p0", "p1", "p2", "p3", "p4", "p5"])
+    other.remove_profile("p0")  # the file shrank since m last saw it: m waits until it is SETTLE old
+    m.add_profile("p6", key_id(6), SECRET)
+    assert settle.waits <= waits + 2
+
+
+def test_a_partly_rewritten_file_is_waited_for(aws_env: Any) -> None:
+    """An in-place writer that writes in two parts: the first part alone must not become the base of a write."""
+    m = _manager(aws_env)
+    full = CONFIG + "".join(f"\n[profile p{n}]\nregion = us-east-1\n" for n in range(50))
+    aws_env.config.write_text(full)
+    m.reload()
+    script = REWRITER.replace("f.write(text)", "f.write(text[: len(text) // 3]); f.flush(); time.sleep(pause); f.write(text[len(text) // 3 :])")
+    child = subprocess.Popen([sys.executable, "-c", script, str(aws_env.config), "0.05", full], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline() == "truncated\n"
+    time.sleep(0.08)  # the first part is on disk now
+    m.add_profile("ours", KEY_ID, SECRET, region="sa-east-1")
+    assert child.wait(timeout=30) == 0
+    parsed = botocore.configloader.raw_config_parse(str(aws_env.config))
+    assert all(f"profile p{n}" in parsed for n in range(50)) and parsed["profile ours"] == {"region": "sa-east-1"}
 
 
 # --------------------------------------------------------------------------- the real CLI
