@@ -740,11 +740,11 @@ class CredentialsManager(HasTraits):
         """Remove a profile from both shared files (its sections only)."""
         from .store import ProfileStore
 
-        if name not in self._infos:
-            self.reload()  # another program may have added it since the last read
-        if name not in self._infos:
-            raise ProfileNotFoundError(profile=name, hint=self._hint())
-        ProfileStore(self.files).remove(name)
+        try:
+            ProfileStore(self.files).remove(name)
+        except ProfileNotFoundError:
+            self.reload()  # the hint lists what the files hold now
+            raise ProfileNotFoundError(profile=name, hint=self._hint()) from None
         log.info("Removed profile '%s'", name)
         self.reload()
 
