@@ -35,6 +35,7 @@ from .fileread import (
     Changed,
     FileSnapshot,
     botocore_parse,
+    cached_snapshot,
     history,
     remember_read,
     same_version,
@@ -180,9 +181,11 @@ def settled_version(real: str, path: str, snapshot: FileSnapshot | None = None) 
                 version.close()
                 _wait(min(settle - quiet, settle) + _POLL)
                 continue
-        if snapshot is not None and same_version(snapshot, version.st, version.data):
-            version.sections = snapshot.sections
-            return version
+        # A parse of this very version (the caller's, or the cache's) is reused: parsing is most of a write's cost.
+        for known in (snapshot, cached_snapshot(path)):
+            if known is not None and known.error is None and same_version(known, version.st, version.data):
+                version.sections = known.sections
+                return version
         try:
             version.sections = botocore_parse(real, version.data)
             remember_read(path, version.st, version.sections, version.data)
