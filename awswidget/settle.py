@@ -6,8 +6,8 @@ file; renaming its edit of that over the file loses everything else, and the
 other program's write goes to the unlinked inode. A version is **suspect** when
 it is empty (and not a version this process wrote itself), when it does not
 parse, when it is smaller than the last version this process saw holding
-content, or when this process knew that very inode with other content (it was
-rewritten in place). A suspect version modified less than
+content and stops in the middle of a line, or when this process knew that very
+inode with other content (it was rewritten in place). A suspect version modified less than
 :data:`SETTLE` seconds ago (:data:`SETTLE_EMPTY` for an empty file that held
 content) is waited for until it has stayed unchanged that long -- by its mtime, or as observed here when clocks disagree -- and read
 again. A file replaced by rename (a new inode) is complete by construction and
@@ -137,8 +137,10 @@ def _suspect(version: Version, held: FileSnapshot | None, written: tuple[int, ..
         return True  # the instant between another program's truncation and its write
     if held is None or held.key is None or held.data is None:
         return False
-    if len(version.data) < len(held.data):
-        return True  # shrank: maybe a rewrite's first part (a removal by a writer that renames waits briefly)
+    if len(version.data) < len(held.data) and not version.data.endswith((b"\n", b"\r")):
+        # Shrank and stops mid-line: the first part of someone's rewrite (a finished file ends its
+        # lines; a removal by a writer that renames, awswidget's own included, is not waited for).
+        return True
     # The inode this process saw holding other content: rewritten in place since, maybe not finished.
     return held.key[:2] == (st.st_dev, st.st_ino) and held.data != version.data
 
