@@ -1,4 +1,4 @@
-"""A line-level, round-trip editor for the shared AWS files.
+"""A line-level, round-trip editor for the shared AWS files (the line model is in :mod:`awswidget._iniscan`).
 
 Edits touch only the lines of the keys and sections they change; every other
 byte -- comments, blank lines, spacing, unknown keys, nested ``s3 =`` blocks,
@@ -12,137 +12,22 @@ also re-parses the result with botocore before it replaces a file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# configparser's SECTCRE and OPTCRE (default delimiters "=" and ":").
-_SECTION_RE = re.compile(r"\[(?P<header>.+)\]")
-_OPTION_RE = re.compile(r"(?P<option>.*?)\s*(?P<vi>[=:])\s*(?P<value>.*)$")
-# Universal newlines, as configparser reads a file: \r\n, \r or \n.
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-# Keys awswidget writes; every AWS setting has this shape.
-_KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+from ._iniscan import (
+    EditError,
+    Line,
+    check_entry,
+    eol_of,
+    has_eol,
+    indent_of,
+    nested_block_error_line,
+    scan,
+    split_lines,
+)
 
-
-class EditError(ValueError):
-    """An edit that cannot be made safely, or a line that cannot be read; nothing has been written."""
-
-    def __init__(self, reason: str, lineno: int | None = None) -> None:
-        super().__init__(reason)
-        self.lineno = lineno
-
-
-@dataclass
-class _Line:
-    text: str
-    kind: str  # "blank" | "comment" | "section" | "option" | "continuation"
-    header: str | None = None  # the section header for "section" lines
-    key: str | None = None  # the option name (lower case) for option and continuation lines
-
-
-def split_lines(text: str) -> list[str]:
-    return _LINE_RE.findall(text)
-
-
-def _indent(text: str) -> str:
-    return text[: len(text) - len(text.lstrip())]
-
-
-def _has_eol(text: str) -> bool:
-    return text.endswith(("\n", "\r"))
-
-
-def _option_name(value: str) -> str | None:
-    """The option name configparser's OPTCRE finds in a stripped line, or ``None``.
-
-    ``(?P<option>.*?)\\s*(?P<vi>[=:])\\s*(?P<value>.*)$`` takes the text before the
-    first delimiter, without its trailing whitespace; found here with ``str.find``
-    (the regex costs more than the rest of a scan of a large file).
-    """
-    eq, colon = value.find("="), value.find(":")
-    cut = eq if colon < 0 or 0 <= eq < colon else colon
-    return value[:cut].rstrip() if cut >= 0 else None
-
-
-def _scan(text: str) -> list[_Line]:
-    """Classify lines exactly as ``configparser.RawConfigParser._read`` does.
-
-    Duplicates are not checked here (the repair needs to see them); a line
-    botocore could never read raises :class:`EditError` naming its number only.
-    """
-    lines: list[_Line] = []
-    append = lines.append
-    in_section = False
-    optname: str | None = None
-    indent_level = 0
-    for lineno, raw in enumerate(split_lines(text), start=1):
-        value = raw.strip()
-        if not value or value[0] in "#;":
-            # Blank and comment lines neither end a value nor reset the indentation
-            # (configparser's empty_lines_in_values=True).
-            append(_Line(raw, "comment" if value else "blank", key=optname))
-            continue
-        indent = len(raw) - len(raw.lstrip())
-        if in_section and optname and indent > indent_level:
-            append(_Line(raw, "continuation", key=optname))
-            continue
-        indent_level = indent
-        m = _SECTION_RE.match(value) if value[0] == "[" else None
-        if m:
-            in_section = True
-            optname = None
-            append(_Line(raw, "section", header=m.group("header")))
-            continue
-        option = _option_name(value) if in_section else None
-        if not option:
-            raise EditError(f"line {lineno} is not 'key = value', a [section] or a comment", lineno)
-        optname = option.lower()
-        append(_Line(raw, "option", key=optname))
-    return lines
-
-
-def nested_block_error_line(text: str) -> int | None:
-    """The first line of a nested block (``s3 =`` then indented lines) that has no '='.
-
-    botocore reads such a block as ``key = value`` pairs and rejects the file
-    without saying where; this says where.
-    """
-    try:
-        lines = _scan(text)
-    except EditError:
-        return None
-    nested = False
-    for lineno, line in enumerate(lines, start=1):
-        if line.kind == "option":
-            m = _OPTION_RE.match(line.text.strip())
-            nested = bool(m) and not m.group("value")
-        elif line.kind == "section":
-            nested = False
-        elif line.kind == "continuation" and nested and "=" not in line.text:
-            return lineno
-    return None
-
-
-def _eol_of(text: str) -> str:
-    if text.endswith("\r\n"):
-        return "\r\n"
-    if text.endswith("\r"):
-        return "\r"
-    return "\n"
-
-
-def _check_entry(header: str, key: str, value: str | None) -> None:
-    # Refuse what would break the file's structure, before anything is written.
-    if not header or any(c in header for c in "\r\n"):
-        raise EditError("a section name cannot be empty or contain line breaks")
-    if not _KEY_RE.fullmatch(key):
-        raise EditError(f"'{key[:40]}' is not a valid key name")
-    if value is not None:
-        if any(c in value for c in "\r\n"):
-            raise EditError(f"the value of '{key}' cannot contain line breaks")
-        if value != value.strip():
-            raise EditError(f"the value of '{key}' cannot start or end with spaces")
+__all__ = ["Change", "EditError", "IniDocument", "nested_block_error_line", "scan", "split_lines"]
 
 
 @dataclass(frozen=True)
@@ -160,7 +45,7 @@ class IniDocument:
     """An editable view of one INI file that keeps every untouched byte."""
 
     def __init__(self, text: str) -> None:
-        self._lines = _scan(text)
+        self._lines = scan(text)
         crlf = text.count("\r\n")
         counts = {"\n": text.count("\n") - crlf, "\r": text.count("\r") - crlf, "\r\n": crlf}
         # New lines follow the file's own convention (the most common ending; LF when there is none).
@@ -233,11 +118,11 @@ class IniDocument:
         """
         options = [i for i in range(start + 1, end) if self._lines[i].kind == "option"]
         if options:
-            return _indent(self._lines[options[-1]].text)
-        indent = _indent(self._lines[start].text)
+            return indent_of(self._lines[options[-1]].text)
+        indent = indent_of(self._lines[start].text)
         nxt = self._next_significant(end)
         if nxt is not None:
-            indent = max(indent, _indent(self._lines[nxt].text), key=len)
+            indent = max(indent, indent_of(self._lines[nxt].text), key=len)
         return indent
 
     def _eol_before(self, index: int) -> str:
@@ -246,13 +131,13 @@ class IniDocument:
             return "\r\n"
         return self.eol
 
-    def _check_structure(self, before: list[_Line]) -> None:
+    def _check_structure(self, before: list[Line]) -> None:
         """Classify the edited lines again: every line must read as we meant it to.
 
         Only the changed region is scanned again, widened to the section header
         before it and the first header after it: a header resets configparser's
         state, so lines beyond it read as they did. (Unchanged lines are the very
-        same ``_Line`` objects, so the region is found by identity.)
+        same ``Line`` objects, so the region is found by identity.)
         """
         after = self._lines
         prefix = 0
@@ -272,11 +157,11 @@ class IniDocument:
             end += 1
         window = after[start : end + 1]
         try:
-            again = _scan("".join(line.text for line in window))
+            again = scan("".join(line.text for line in window))
         except EditError:
             raise EditError("the edit would make the file unreadable") from None
 
-        def shape(lines: list[_Line]) -> list[tuple[str, str | None, str | None]]:
+        def shape(lines: list[Line]) -> list[tuple[str, str | None, str | None]]:
             return [
                 ("other", None, None) if line.kind in ("blank", "comment") else (line.kind, line.header, line.key)
                 for line in lines
@@ -297,7 +182,7 @@ class IniDocument:
         """
         values = {key.lower(): value for key, value in values.items()}
         for key, value in values.items():
-            _check_entry(header, key, value)
+            check_entry(header, key, value)
         before = list(self._lines)
         spans = self._sections(match or (lambda h: h == header))
         if not spans:
@@ -310,14 +195,14 @@ class IniDocument:
         start, end = spans[-1]
         spans_by_key = {key: self._option_span(start, end, key) for key in values}
         new_keys = [(k, v) for k, v in values.items() if spans_by_key[k] is None and v is not None]
-        edits: list[tuple[int, int, list[_Line]]] = []
+        edits: list[tuple[int, int, list[Line]]] = []
         if new_keys:
             indent = self._insert_indent(start, end)
             # At the very end of a file with no final newline, the new last line has none either.
-            no_final_eol = end == len(self._lines) and not _has_eol(self._lines[end - 1].text)
+            no_final_eol = end == len(self._lines) and not has_eol(self._lines[end - 1].text)
             self._ensure_eol(end - 1)
             inserts = [
-                _Line(f"{indent}{key} = {value}{self._eol_before(end)}", "option", key=key) for key, value in new_keys
+                Line(f"{indent}{key} = {value}{self._eol_before(end)}", "option", key=key) for key, value in new_keys
             ]
             if no_final_eol:
                 inserts[-1].text = inserts[-1].text.rstrip("\r\n")
@@ -329,14 +214,14 @@ class IniDocument:
             i, j = span
             last = self._lines[j - 1].text
             # The new line ends like the old one did (even with no newline at the end of a file).
-            eol = _eol_of(last) if _has_eol(last) else ""
-            indent = _indent(self._lines[i].text)
-            edits.append((i, j, [] if value is None else [_Line(f"{indent}{key} = {value}{eol}", "option", key=key)]))
+            eol = eol_of(last) if has_eol(last) else ""
+            indent = indent_of(self._lines[i].text)
+            edits.append((i, j, [] if value is None else [Line(f"{indent}{key} = {value}{eol}", "option", key=key)]))
         # Removing the file's last line when it had no newline: the line before becomes the last, without one.
-        final_eol = _has_eol(self._lines[-1].text)
+        final_eol = has_eol(self._lines[-1].text)
         for i, j, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
             self._lines[i:j] = replacement
-        if not final_eol and _has_eol(self._lines[-1].text):
+        if not final_eol and has_eol(self._lines[-1].text):
             self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
         self.expected[self._lines[start].header or header] = dict(values)
         self._check_structure(before)
@@ -358,7 +243,11 @@ class IniDocument:
                 # Removing the last section: take the one blank line before it, which is what
                 # _append_section puts there, so adding then removing a profile is an exact no-op.
                 start -= 1
+            at_end_without_eol = stop == len(self._lines) and not has_eol(self._lines[-1].text)
             del self._lines[start:stop]
+            if at_end_without_eol and self._lines and has_eol(self._lines[-1].text):
+                # The file had no final newline: it still has none (and adding then removing is a no-op).
+                self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
             self._unindent_orphan_header(start)
         if spans:
             self._check_structure(before)
@@ -375,27 +264,27 @@ class IniDocument:
             if kind == "section":
                 return
             if kind == "option":
-                if len(_indent(self._lines[nxt].text)) > len(_indent(self._lines[j].text)):
+                if len(indent_of(self._lines[nxt].text)) > len(indent_of(self._lines[j].text)):
                     self._lines[nxt].text = self._lines[nxt].text.lstrip()
                 return
 
     def _ensure_eol(self, index: int) -> None:
         if 0 <= index < len(self._lines):
             line = self._lines[index]
-            if not _has_eol(line.text):
+            if not has_eol(line.text):
                 line.text += self.eol
 
     def _append_section(self, header: str, values: dict[str, str]) -> None:
         eol = self.eol
-        no_final_eol = bool(self._lines) and not _has_eol(self._lines[-1].text)
+        no_final_eol = bool(self._lines) and not has_eol(self._lines[-1].text)
         if self._lines:
             self._ensure_eol(len(self._lines) - 1)
             # Always exactly one separating blank line (remove() takes exactly one back); it ends
             # like the line before it, so "\r" + "\n" never merge into one line ending.
-            self._lines.append(_Line(_eol_of(self._lines[-1].text), "blank"))
-        self._lines.append(_Line(f"[{header}]{eol}", "section", header=header))
+            self._lines.append(Line(eol_of(self._lines[-1].text), "blank"))
+        self._lines.append(Line(f"[{header}]{eol}", "section", header=header))
         for key, value in values.items():
-            self._lines.append(_Line(f"{key} = {value}{eol}", "option", key=key))
+            self._lines.append(Line(f"{key} = {value}{eol}", "option", key=key))
         if no_final_eol:
             self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
 
@@ -415,7 +304,7 @@ class IniDocument:
             sections.setdefault(self._lines[start].header or "", []).append((start, end))
         changes: list[Change] = []
         drop: set[int] = set()
-        moves: dict[int, list[_Line]] = {}  # insertion index -> moved lines
+        moves: dict[int, list[Line]] = {}  # insertion index -> moved lines
         for header, spans in sections.items():
             entries: dict[str, list[tuple[int, int, int]]] = {}  # key -> [(occurrence, first, stop)]
             for n, (start, end) in enumerate(spans):
@@ -425,7 +314,7 @@ class IniDocument:
                 changes.append(Change("section", header, None, tuple(s + 1 for s, _ in spans), spans[-1][0] + 1))
                 drop.update(start for start, _ in spans[:-1])
             target_start, target_end = spans[-1]
-            moved: list[_Line] = []
+            moved: list[Line] = []
             for key, found in entries.items():
                 if len(found) > 1:
                     changes.append(Change("key", header, key, tuple(i + 1 for _, i, _ in found), found[-1][1] + 1))
@@ -436,18 +325,18 @@ class IniDocument:
                     # The winning value sits in an earlier occurrence: carry it into the last one.
                     carried = [k for k in range(i, j) if self._lines[k].kind in ("option", "continuation")]
                     drop.update(carried)
-                    moved.extend(_Line(self._lines[k].text, self._lines[k].kind, key=key) for k in carried)
+                    moved.extend(Line(self._lines[k].text, self._lines[k].kind, key=key) for k in carried)
             if moved:
                 indent = self._insert_indent(target_start, target_end)
                 for line in moved:
                     if line.kind == "option":
                         line.text = indent + line.text.lstrip()
-                    if not _has_eol(line.text):
+                    if not has_eol(line.text):
                         line.text += self.eol
                 moves[target_end] = moved
         if not changes:
             return []
-        lines: list[_Line] = []
+        lines: list[Line] = []
         for index, line in enumerate(self._lines):
             if index in moves:
                 if lines:
@@ -463,6 +352,6 @@ class IniDocument:
         self._check_structure(before)
         return sorted(changes, key=lambda c: c.lines[0])
 
-    def _ensure_eol_line(self, line: _Line) -> None:
-        if not _has_eol(line.text):
+    def _ensure_eol_line(self, line: Line) -> None:
+        if not has_eol(line.text):
             line.text += self.eol

@@ -452,7 +452,11 @@ class CredentialsManager(Publisher):
 
     def remove_profile(self, name: str) -> None:
         """Remove a profile from both shared files (its sections only)."""
-        self.store.remove(name, hint=self._catalog.hint())
+        try:
+            self.store.remove(name)
+        except ProfileNotFoundError:
+            self.reload()
+            raise ProfileNotFoundError(profile=name, hint=self._catalog.hint()) from None
         log.info("Removed profile '%s'", name)
         self.reload()
 

@@ -36,20 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._ini import Change, EditError, IniDocument, _scan
+from ._ini import Change, EditError, IniDocument, scan
 from .errors import ConfigFileError, WriteError
-from .files import (
-    FILE_MODE,
-    _expand,
-    _fsync_dir,
-    _read_bytes,
-    _remember_written,
-    _stat_regular,
-    locked,
-    read_file,
-    shown_name,
-    write_atomic,
-)
+from .filelocks import locked
+from .fileowner import FILE_MODE, fsync_dir, owner_for_new
+from .fileread import expand_path, read_bytes, read_file, remember_written, shown_name, stat_regular
+from .filewrite import write_atomic
 from .validate import mask
 
 __all__ = ["RepairPlan", "apply_repair", "plan_repair"]
@@ -122,7 +114,7 @@ def _describe(change: Change) -> str:
 def _masked_lines(text: str, bom: bool) -> list[str]:
     """The lines of ``text`` for display: values of secret keys and anything key-shaped masked."""
     try:
-        lines = _scan(text)
+        lines = scan(text)
     except EditError:
         return []
     shown = []
@@ -159,14 +151,14 @@ def plan_repair(path: str | os.PathLike[str]) -> RepairPlan | None:
     missing, botocore reads it already, or it is broken in another way (no
     section header, binary garbage...) -- its ``ConfigFileError`` says where.
     """
-    path = _expand(path)
+    path = expand_path(path)
     snapshot = read_file(path)
     if not snapshot.exists or snapshot.error is None:
         return None
     try:
-        if _stat_regular(path) is None:
+        if stat_regular(path) is None:
             return None
-        data = _read_bytes(path)
+        data = read_bytes(path)
         text = data.decode("utf-8")
     except (ConfigFileError, UnicodeDecodeError):
         return None
@@ -225,8 +217,9 @@ def _write_backup(path: str, data: bytes, st: os.stat_result, clock: Callable[[]
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), FILE_MODE)  # 0600 whatever the original's mode: it holds keys
-            if os.geteuid() == 0 and st.st_uid != 0:
-                os.fchown(f.fileno(), st.st_uid, st.st_gid)
+            owner = owner_for_new(folder, st)
+            if owner is not None:
+                os.fchown(f.fileno(), *owner)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -234,7 +227,7 @@ def _write_backup(path: str, data: bytes, st: os.stat_result, clock: Callable[[]
         with contextlib.suppress(OSError):
             os.unlink(backup)
         raise WriteError(path=path, reason=f"cannot save a backup ({exc.strerror or type(exc).__name__})") from None
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return backup
 
 
@@ -261,8 +254,8 @@ def apply_repair(plan: RepairPlan, *, clock: Callable[[], float] = time.time) ->
     """
     real = os.path.realpath(plan.path)
     with locked([real]):
-        st = _stat_regular(real)
-        data = _read_bytes(real) if st is not None else b""
+        st = stat_regular(real)
+        data = read_bytes(real) if st is not None else b""
         if st is None or hashlib.sha256(data).hexdigest() != plan.original_digest:
             raise WriteError(path=plan.path, reason="it changed since the repair was planned; plan the repair again")
         backup = _write_backup(plan.path, data, st, clock)
@@ -271,5 +264,5 @@ def apply_repair(plan: RepairPlan, *, clock: Callable[[], float] = time.time) ->
             raise WriteError(
                 path=plan.path, reason=f"another program changed it during the repair (the backup is kept: {backup})"
             )
-        _remember_written(plan.path, real, after, plan.new_data)
+        remember_written(plan.path, real, after, plan.new_data)
     return backup

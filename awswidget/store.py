@@ -1,24 +1,90 @@
-"""Writing profiles: keys to the credentials file, settings to the config file, as ``aws configure`` does."""
+"""Profiles written to both shared files, all or nothing.
+
+A profile lives in two files, as ``aws configure`` writes it: keys (and a
+session token) in ``credentials`` under ``[name]``, settings (region, output,
+endpoint URL) in ``config`` under ``[profile name]`` (``[default]``). Two
+renames cannot be one atomic step, so :class:`ProfileStore` makes a pair of
+writes behave as one:
+
+* both files' locks are held for the whole change, and both files are read
+  (settled, see :mod:`awswidget.settle`) and checked before anything is written;
+* the config file is written first, then the credentials file;
+* when the second write fails, the first file is put back byte for byte (a
+  file the first write created is removed) provided nobody changed it since;
+  the error (:class:`RolledBackError`) says so, and when the first file cannot
+  be put back, :class:`PartialWriteError` says exactly which file holds what;
+* re-checks are by content, so a retry after any failure succeeds: a profile
+  that exists with exactly the keys being saved is not "already there".
+
+Values come in validated (the manager validates what a user types); nothing
+here logs or raises a secret.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
-from .errors import ConfigFileError, ProfileExistsError, ProfileNotFoundError, ValidationError
-from .files import SharedFiles, config_header, config_profile_name, update_file
+from ._ini import IniDocument
+from .errors import (
+    AwsWidgetError,
+    ConfigFileError,
+    ProfileExistsError,
+    ProfileNotFoundError,
+    ValidationError,
+    WriteError,
+)
+from .files import SharedFiles, config_header, config_profile_name, read_bytes, stat_regular, update_file, write_atomic
+from .filewrite import WriteResult
+from .settle import settled_version
+
+__all__ = ["PartialWriteError", "ProfileStore", "RolledBackError"]
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ProfileStore"]
+Values = dict[str, "str | None"]
+Edit = Callable[[IniDocument, dict[str, Any]], None]
+
+#: Keys that belong to the credentials file (everything else goes to config), as the CLI's ``configure set``.
+CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token")
+
+
+class RolledBackError(WriteError):
+    """A profile write failed on its second file; the first was put back, so nothing changed."""
+
+    fmt = "Could not write {path}: {reason}. Nothing was saved: {restored} was put back exactly as it was."
+
+
+class PartialWriteError(WriteError):
+    """A profile write failed on its second file and the first could not be put back."""
+
+    fmt = (
+        "Could not write {path}: {reason}. {written} already holds the new values and could not be put back; "
+        "fix the cause and save again (a retry completes the profile)."
+    )
 
 
 class ProfileStore:
-    """The profile writes of one pair of shared files (values arrive validated)."""
+    """Writes profiles to a pair of shared files.
 
-    def __init__(self, files: SharedFiles) -> None:
+    Examples
+    --------
+    >>> store = ProfileStore(SharedFiles())                                  # doctest: +SKIP
+    >>> store.save_keys("dev", access_key_id=kid, secret_access_key=secret,
+    ...                 settings={"region": "eu-west-1"})                    # doctest: +SKIP
+    >>> store.remove("dev")                                                  # doctest: +SKIP
+    """
+
+    def __init__(self, files: SharedFiles, lock_timeout: float = 30.0) -> None:
         self.files = files
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"ProfileStore({self.files!r})"
+
+    # ------------------------------------------------------------------ public
 
     def save_keys(
         self,
@@ -30,55 +96,151 @@ class ProfileStore:
         settings: dict[str, str] | None = None,
         overwrite: bool = False,
     ) -> None:
-        """Write ``[name]`` keys to the credentials file and ``settings`` to the config file."""
-        settings = dict(settings or {})
-        creds_values: dict[str, str | None] = {
+        """Write a profile's keys (credentials file) and settings (config file) as one change.
+
+        An existing profile is replaced only with ``overwrite=True`` (a stale
+        session token is removed; other keys of its sections stay); sections
+        that already hold exactly these keys and settings do not count as an
+        existing profile, so a retry after any failure completes the profile.
+
+        Raises
+        ------
+        ProfileExistsError
+            The profile exists with other values and ``overwrite`` is false; nothing was written.
+        ConfigFileError, WriteError, FileChangedError
+            Nothing was written (or, for :class:`PartialWriteError`, the message says what was).
+        """
+        creds: Values = {
             "aws_access_key_id": access_key_id,
             "aws_secret_access_key": secret_access_key,
             "aws_session_token": session_token,
             # botocore falls back to this legacy name: a stale one would pair an old token with new keys.
             "aws_security_token": None,
         }
-        with self.files.locked():
-            config, creds = self.files.read()
-            for snap in (creds, config) if settings else (creds,):
-                if snap.error is not None:
-                    raise snap.error
-            exists = name in creds.sections or any(config_profile_name(h) == name for h in config.sections)
-            if exists and not overwrite:
-                where = creds.path if name in creds.sections else config.path
-                raise ProfileExistsError(profile=name, path=where)
-            update_file(
-                self.files.credentials_file,
-                lambda doc, _sections: doc.set(name, creds_values),
-                lock_held=True,
-                snapshot=creds,
-            )
-            if settings:
-                update_file(
-                    self.files.config_file,
-                    lambda doc, _sections: doc.set(config_header(name), dict(settings), match=lambda h: config_profile_name(h) == name),
-                    lock_held=True,
-                    snapshot=config,
-                )
+        config: Values = dict(settings or {})
+        files = self.files
 
-    def remove(self, name: str, hint: str = "") -> None:
-        """Remove profile ``name`` from both files (its sections only)."""
-        with self.files.locked():
-            config, creds = self.files.read()
-            for snap in (creds, config):
-                if snap.error is not None:
-                    # The profile may also be in the file that cannot be read: never remove it halfway.
-                    raise snap.error
-            in_creds = name in creds.sections
-            in_config = any(config_profile_name(h) == name for h in config.sections)
-            if not in_creds and not in_config:
-                raise ProfileNotFoundError(profile=name, hint=hint)
-            if in_creds:
-                update_file(self.files.credentials_file, lambda doc, _s: doc.remove(lambda h: h == name), lock_held=True, snapshot=creds)
-            if in_config:
-                update_file(self.files.config_file, lambda doc, _s: doc.remove(lambda h: config_profile_name(h) == name),
-                            lock_held=True, snapshot=config)
+        wanted_creds = {k: v for k, v in creds.items() if v is not None}
+
+        def refuse_existing(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
+            if overwrite:
+                return
+            # A section holding exactly what is being saved is ours (a retry after a failure, or our own
+            # write read back while another program rewrote the file): only different content conflicts.
+            mine = in_creds.get(name)
+            if mine is not None and mine != wanted_creds:
+                raise ProfileExistsError(profile=name, path=files.credentials_file)
+            if any(config_profile_name(h) == name and values != config for h, values in in_config.items()):
+                raise ProfileExistsError(profile=name, path=files.config_file)
+
+        self._write_pair(name, creds, config, check=refuse_existing, settings_need_config=bool(config))
+        log.info("Saved profile '%s' to %s", name, files.credentials_file)
+
+    def set_settings(self, name: str, settings: dict[str, str | None]) -> None:
+        """Set (or, with ``None``, remove) config-file keys of one existing profile.
+
+        Raises ProfileNotFoundError when neither file has the profile.
+        """
+        for key in settings:
+            if key.lower() in CREDENTIAL_KEYS:
+                raise ValidationError("settings", f"'{key}' belongs to the credentials file; save keys with save_keys()")
+        files = self.files
+
+        def must_exist(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
+            if name not in in_creds and not any(config_profile_name(h) == name for h in in_config):
+                raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
+
+        self._write_pair(name, {}, dict(settings), check=must_exist, settings_need_config=True)
+
+    def remove(self, name: str) -> None:
+        """Remove a profile from both files (its own sections only).
+
+        Raises ProfileNotFoundError when neither file has it.
+        """
+        files = self.files
+        with files.locked(self.lock_timeout):
+            # The profile may also be in a file that cannot be read: never remove it halfway.
+            config, creds = _settled(files.config_file), _settled(files.credentials_file)
+            if name not in creds and not any(config_profile_name(h) == name for h in config):
+                raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
+            self._run(
+                [
+                    (files.config_file, _remove(lambda h: config_profile_name(h) == name)),
+                    (files.credentials_file, _remove(lambda h: h == name)),
+                ]
+            )
+        log.info("Removed profile '%s'", name)
+
+    # ------------------------------------------------------------------ the pair
+
+    def _write_pair(
+        self,
+        name: str,
+        creds: Values,
+        config: Values,
+        *,
+        check: Callable[[dict[str, Any], dict[str, Any]], None],
+        settings_need_config: bool,
+    ) -> None:
+        files = self.files
+
+        def in_config(h: str) -> bool:
+            return config_profile_name(h) == name
+
+        with files.locked(self.lock_timeout):
+            # Read as each write will (waiting out another program's rewrite), so checks see the real file.
+            creds_sections = _settled(files.credentials_file)
+            try:
+                config_sections = _settled(files.config_file)
+            except ConfigFileError:
+                if settings_need_config:
+                    raise
+                config_sections = {}  # keys only: the config file is neither needed nor touched
+            # Re-checked on the version each write reads under the lock, not only on this read.
+            seen = {files.credentials_file: creds_sections, files.config_file: config_sections}
+
+            def checked(path: str, edit: Edit) -> Edit:
+                def run(doc: IniDocument, sections: dict[str, Any]) -> None:
+                    seen[path] = sections
+                    check(seen[files.credentials_file], seen[files.config_file])
+                    edit(doc, sections)
+
+                return run
+
+            check(creds_sections, config_sections)
+            steps: list[tuple[str, Edit]] = []
+            # Config first: a file that can fail on settings must not strand keys already written.
+            if config:
+                steps.append((files.config_file, checked(files.config_file, _set(config_header(name), config, in_config))))
+            if creds:
+                steps.append((files.credentials_file, checked(files.credentials_file, _set(name, creds, None))))
+            self._run(steps)
+
+    def _run(self, steps: list[tuple[str, Edit]]) -> None:
+        """Apply each file's edit in order (locks held); when one fails, put back the files already written."""
+        done: list[WriteResult] = []
+        for path, edit in steps:
+            try:
+                result = update_file(path, edit, lock_held=True)
+            except AwsWidgetError as exc:
+                if not any(r.changed for r in done):
+                    raise
+                self._undo(done, exc)
+            done.append(result)
+
+    def _undo(self, done: list[WriteResult], exc: AwsWidgetError) -> None:
+        failed = exc.kwargs.get("path") or getattr(exc, "path", "")
+        reason = exc.kwargs.get("reason") or getattr(exc, "reason", None) or str(exc).rstrip(".")
+        restored = []
+        for result in reversed(done):
+            if not result.changed:
+                continue
+            if not _put_back(result):
+                raise PartialWriteError(path=failed, reason=reason, written=result.path) from None
+            restored.append(result.path)
+        log.info("A profile write failed on %s; put back %s", failed, ", ".join(restored))
+        raise RolledBackError(path=failed, reason=reason, restored=" and ".join(restored)) from None
+
 
     def own_file(self, path: str | os.PathLike[str]) -> str:
         """``path`` as this store names it, if it is one of its two files (a ValidationError otherwise)."""
@@ -105,3 +267,38 @@ class ProfileStore:
         backup = str(apply_repair(plan))
         log.info("Repaired %s (backup: %s)", own, backup)
         return backup
+
+def _settled(path: str) -> dict[str, Any]:
+    """botocore's parse of ``path`` once it does not look mid-rewrite; ConfigFileError when it cannot be used."""
+    version = settled_version(os.path.realpath(path), path)
+    version.close()
+    return version.sections or {}
+
+
+def _put_back(result: WriteResult) -> bool:
+    """Restore the bytes a write replaced (remove a file it created), if the file is still what it wrote."""
+    real = os.path.realpath(result.path)
+    try:
+        st = stat_regular(real)
+        if st is None or read_bytes(real) != result.new_data:
+            return False  # changed since by someone else: not ours to overwrite
+        if result.created:
+            os.unlink(real)
+            return True
+        return write_atomic(real, st, result.new_data, result.old_data, lambda _after: None) is not None
+    except (AwsWidgetError, OSError):
+        return False
+
+
+def _set(header: str, values: Values, match: Callable[[str], bool] | None) -> Edit:
+    def edit(doc: IniDocument, _sections: dict[str, Any]) -> None:
+        doc.set(header, dict(values), match=match)
+
+    return edit
+
+
+def _remove(match: Callable[[str], bool]) -> Edit:
+    def edit(doc: IniDocument, _sections: dict[str, Any]) -> None:
+        doc.remove(match)
+
+    return edit

@@ -11,10 +11,10 @@ import botocore.configloader
 import botocore.session
 import pytest
 
-from awswidget import files
+from awswidget import fileread, files
 from awswidget.errors import ConfigFileError
 from awswidget.profiles import build_profiles, full_config, sorted_names
-from tests.helpers import KEY_ID, SECRET
+from tests.helpers import KEY_ID, SECRET, patch_stat_key
 
 # --------------------------------------------------------------------------- locating
 
@@ -184,8 +184,8 @@ def test_cached_read_sees_every_change_at_once(tmp_path: Path, monkeypatch: pyte
     first = files.read_file_cached(path)
     assert files.read_file_cached(path) is first
     # A same-size, same-inode edit that stat() cannot tell apart (coarse timestamps): the content check can.
-    monkeypatch.setattr(files, "_stat_key", lambda st: (st.st_dev, st.st_ino, st.st_size))
-    files._cache.clear()
+    patch_stat_key(monkeypatch, lambda st: (st.st_dev, st.st_ino, st.st_size))
+    fileread.forget_cached()
     first = files.read_file_cached(path)
     with open(path, "r+") as f:
         f.write("[a]\nregion = us-west-2\n")

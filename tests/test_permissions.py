@@ -12,14 +12,16 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from awswidget import files
+from awswidget.errors import WriteError
 from awswidget.manager import CredentialsManager
-from tests.helpers import KEY_ID, SECRET, run_child
+from tests.helpers import KEY_ID, SECRET, as_user, run_child
 
 IS_ROOT = os.geteuid() == 0
 NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
@@ -109,22 +111,105 @@ def test_an_unreadable_file_is_an_error_not_an_empty_file(tmp_path: Path) -> Non
 
 
 @needs_setpriv
-@pytest.mark.parametrize("lock_exists", [False, True])
-def test_a_read_only_folder_is_a_clear_error_and_nothing_is_written(lock_exists: bool, tmp_path: Path) -> None:
+def test_a_read_only_folder_is_a_clear_error_and_nothing_is_written(tmp_path: Path) -> None:
     folder = tmp_path / "aws"
     folder.mkdir()
     path = folder / "credentials"
     path.write_text("[a]\nx = 1\n")
     path.chmod(0o600)
-    if lock_exists:
-        (folder / "credentials.lock").touch()  # the lock can be taken; the temporary file cannot be made
-    folder.chmod(0o500)
+    folder.chmod(0o500)  # the folder's lock can be taken (it needs no write access); no file can be made
     try:
         out = run_child("write", {"path": str(path)}, prefix=NO_DAC)
     finally:
         folder.chmod(0o700)
     assert out["error"] == "WriteError"
-    reason = "cannot create a temporary file" if lock_exists else "cannot create its lock file"
-    assert reason in out["message"] and "Permission denied" in out["message"] and "left unchanged" in out["message"]
+    assert "cannot create a temporary file" in out["message"] and "Permission denied" in out["message"]
+    assert "left unchanged" in out["message"]
     assert path.read_text() == "[a]\nx = 1\n"
-    assert sorted(p.name for p in folder.iterdir()) == ["credentials"] + (["credentials.lock"] if lock_exists else [])
+    assert sorted(p.name for p in folder.iterdir()) == ["credentials"]
+
+
+@pytest.fixture
+def user_home() -> Any:
+    """A home folder owned by uid 65534 (nobody) that nobody can reach (tmp_path's parents are root's only)."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="awswidget-user-"))
+    try:
+        base.chmod(0o755)
+        home = base / "home"
+        home.mkdir()
+        os.chown(home, NOBODY, NOBODY)
+        yield home
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+NOBODY = 65534
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root to write for, and act as, another user")
+
+
+@needs_root
+def test_root_writing_a_users_files_leaves_no_lock_file_and_locks_nobody_out(user_home: Path) -> None:
+    """Issue 15 item 10 (and 18): root's write used to leave root-owned 0600 config.lock/credentials.lock."""
+    aws = user_home / ".aws"
+    config, creds = aws / "config", aws / "credentials"
+    m = CredentialsManager(config_file=config, credentials_file=creds, export_env=False, install_default=False)
+    m.add_profile("by-root", KEY_ID, SECRET, region="us-east-1")  # root creates ~/.aws for the user
+    assert sorted(os.listdir(aws)) == ["config", "credentials"]
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in (aws, config, creds)} == {(NOBODY, NOBODY)}
+    assert _mode(aws) == 0o700 and _mode(creds) == 0o600
+
+    def users_write() -> list[str]:
+        files.update_file(creds, lambda doc, _s: doc.set("by-user", {"aws_access_key_id": KEY_ID}))
+        files.update_file(config, lambda doc, _s: doc.set("profile by-user", {"region": "eu-west-1"}))
+        return sorted(os.listdir(aws))
+
+    code, out = as_user(NOBODY, users_write)
+    assert code == 0, out
+    assert out == "['config', 'credentials']"
+    m.reload()
+    assert m.profiles == ("by-root", "by-user")
+    assert {p.stat().st_uid for p in (config, creds)} == {NOBODY}
+
+
+@needs_root
+def test_the_folder_lock_excludes_root_and_the_owner_alike(user_home: Path) -> None:
+    aws = user_home / ".aws"
+    aws.mkdir(mode=0o700)
+    os.chown(aws, NOBODY, NOBODY)
+    creds = aws / "credentials"
+    files.update_file(creds, lambda doc, _s: doc.set("a", {"x": "1"}))  # warms up every module the child uses
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the user, holding the lock for a while
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+        with files.locked([str(creds)]):
+            os.write(ready_w, b"x")
+            time.sleep(1.0)
+        os._exit(0)
+    os.close(ready_w)
+    assert os.read(ready_r, 1) == b"x"
+    with pytest.raises(WriteError, match="another program holds the lock"):
+        files.update_file(creds, lambda doc, _s: doc.set("a", {"x": "2"}), lock_timeout=0.2)
+    files.update_file(creds, lambda doc, _s: doc.set("a", {"x": "3"}), lock_timeout=30)  # waits for the user
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert creds.read_text() == "[a]\nx = 3\n" and sorted(os.listdir(aws)) == ["credentials"]
+
+
+def test_a_read_only_credentials_file_is_refused_not_replaced(aws_env: Any) -> None:
+    """Issue 15 item 11: chmod 400 means "don't write"; the rename used to replace it, keeping 0400."""
+    aws_env.write(credentials=f"[default]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n")
+    aws_env.credentials.chmod(0o400)
+    before = aws_env.credentials.read_bytes()
+    inode = aws_env.credentials.stat().st_ino
+    m = CredentialsManager(export_env=False, install_default=False)
+    with pytest.raises(WriteError, match=rf"{aws_env.credentials}: it is read-only \(mode 0400\).*chmod u\+w"):
+        m.add_profile("dev", KEY_ID, SECRET)
+    with pytest.raises(WriteError, match="read-only"):
+        m.remove_profile("default")
+    assert aws_env.credentials.read_bytes() == before and aws_env.credentials.stat().st_ino == inode
+    assert sorted(os.listdir(aws_env.credentials.parent)) == ["credentials"]

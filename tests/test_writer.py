@@ -28,7 +28,7 @@ from awswidget.errors import (
     WriteError,
 )
 from awswidget.manager import CredentialsManager
-from tests.helpers import KEY_ID, SECRET, sha256
+from tests.helpers import KEY_ID, SECRET, patch_stat_key, sha256
 
 Edit = Callable[[IniDocument], Any]
 
@@ -416,7 +416,7 @@ def test_external_change_seen_by_content_when_timestamps_cannot_tell(tmp_path: P
     """A same-size edit within one clock tick looks the same to stat(): the bytes are compared too."""
     path = tmp_path / "config"
     path.write_text("[default]\nregion = us-east-1\n")
-    monkeypatch.setattr(files, "_stat_key", lambda st: (st.st_dev, st.st_ino))  # a file system with no usable times
+    patch_stat_key(monkeypatch, lambda st: (st.st_dev, st.st_ino))  # a file system with no usable times
     calls = 0
 
     def edit(doc: IniDocument, _sections: Any) -> None:
@@ -451,7 +451,8 @@ def test_a_file_that_never_stops_changing_is_not_clobbered(tmp_path: Path) -> No
     assert files.temp_files(str(path)) == []
 
 
-def test_the_lock_is_beside_the_target_and_excludes_other_processes(tmp_path: Path) -> None:
+def test_the_lock_is_the_targets_folder_and_excludes_other_processes(tmp_path: Path) -> None:
+    """The lock is a flock on the folder of the real file (a symlink's target): no lock file, ever."""
     target = tmp_path / "dotfiles" / "credentials"
     target.parent.mkdir()
     target.write_text("[a]\nx = 1\n")
@@ -472,11 +473,15 @@ def test_the_lock_is_beside_the_target_and_excludes_other_processes(tmp_path: Pa
     )
     env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     with files.locked([str(link)]):
-        assert Path(str(target) + ".lock").exists()  # beside the real file, not beside the link
         out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=env, check=True).stdout
-    assert out.startswith("refused:") and "holds its lock" in out and target.read_text() == "[a]\nx = 1\n"
+        # The link's own folder is not what is locked: a file beside the link can be written meanwhile.
+        files.update_file(tmp_path / "other", lambda doc, s: doc.set("b", {"y": "1"}), lock_timeout=0.5)
+    assert out.startswith("refused:") and f"{target.parent}: another program holds the lock" in out
+    assert target.read_text() == "[a]\nx = 1\n"
     out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=env, check=True).stdout
     assert out == "wrote\n" and target.read_text() == "[a]\nx = 2\n"
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if not p.is_dir())
+    assert left == ["credentials", "dotfiles/credentials", "other"]  # no lock file anywhere
 
 
 def test_stale_temp_files_are_swept_by_the_next_write(tmp_path: Path) -> None:

@@ -62,3 +62,40 @@ def run_child(action: str, args: dict[str, object], prefix: list[str] | None = N
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def patch_stat_key(monkeypatch: object, fake: object) -> None:
+    """Make every file-layer module see ``fake`` as the file identity (a file system with coarse times)."""
+    from awswidget import fileread, filewrite, settle
+
+    for module in (fileread, filewrite, settle):
+        monkeypatch.setattr(module, "stat_key", fake)  # type: ignore[attr-defined]
+
+
+def as_user(uid: int, action: object) -> tuple[int, str]:
+    """Run ``action()`` in a forked child that has become ``uid`` (no groups); return (exit code, what it returned).
+
+    The child keeps the modules this process has imported (another user may not be able to read them),
+    so warm them up first by doing the same kind of work in the parent.
+    """
+    import traceback
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            out = str(action())  # type: ignore[operator]
+        except BaseException:
+            out, code = traceback.format_exc(), 1
+        os.write(write_end, out.encode())
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        out = f.read().decode()
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out

@@ -24,7 +24,13 @@ def add_profile(args: dict[str, Any]) -> dict[str, Any]:
     from awswidget.manager import CredentialsManager
 
     m = CredentialsManager(config_file=args["config"], credentials_file=args["credentials"], export_env=False, install_default=False)
-    m.add_profile(args.get("name", "dev"), args["key_id"], args["secret"], region=args.get("region"))
+    if args.get("fsize") is not None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (args["fsize"], args["fsize"]))
+    try:
+        m.add_profile(args.get("name", "dev"), args["key_id"], args["secret"], region=args.get("region"))
+    except Exception as exc:
+        return _error(exc)
     out: dict[str, Any] = {"profiles": list(m.profiles)}
     for path in (args["config"], args["credentials"], os.path.dirname(args["credentials"])):
         if os.path.exists(path):
@@ -70,7 +76,26 @@ def write(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-ACTIONS = {"add_profile": add_profile, "read": read, "write": write}
+def store(args: dict[str, Any]) -> dict[str, Any]:
+    """One ProfileStore call (``op``: save_keys or remove) under an optional RLIMIT_FSIZE."""
+    from awswidget.files import SharedFiles
+    from awswidget.store import ProfileStore
+
+    if args.get("fsize") is not None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (args["fsize"], args["fsize"]))
+    s = ProfileStore(SharedFiles(args["config"], args["credentials"]))
+    try:
+        if args["op"] == "save_keys":
+            s.save_keys(args["name"], access_key_id=args["key_id"], secret_access_key=args["secret"], settings=args.get("settings"))
+        else:
+            s.remove(args["name"])
+        return {"error": None}
+    except Exception as exc:
+        return _error(exc)
+
+
+ACTIONS = {"add_profile": add_profile, "read": read, "store": store, "write": write}
 
 
 def main() -> None:

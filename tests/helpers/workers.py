@@ -54,3 +54,24 @@ def writer(worker: int, config: str, credentials: str, rounds: int, start: Any, 
             errors.append(f"worker {worker} round {r}: {type(exc).__name__}: {exc}")
         end.wait()
     results.put((worker, ops, errors))
+
+
+def adder(worker: int, config: str, credentials: str, count: int, results: Any) -> None:
+    """Add ``count`` profiles (keys and a region) as fast as the file layer goes (no manager reload between)."""
+    from awswidget import settle
+    from awswidget.files import SharedFiles
+    from awswidget.store import ProfileStore
+
+    store = ProfileStore(SharedFiles(config, credentials), lock_timeout=120)  # four writers and the CLI: long waits
+    errors: list[str] = []
+    for i in range(count):
+        try:
+            store.save_keys(
+                f"aw{worker}-{i:03d}",
+                access_key_id=key_id(worker * 1000 + i, "W"),
+                secret_access_key=secret(worker),
+                settings={"region": REGIONS[i % len(REGIONS)]},
+            )
+        except Exception as exc:  # reported to the test, which fails on any
+            errors.append(f"worker {worker} profile {i}: {type(exc).__name__}: {exc}")
+    results.put((worker, errors, settle.waits))

@@ -1,0 +1,250 @@
+"""Telling a finished file from one another program is rewriting in place, and waiting for it.
+
+``aws configure set`` (and editors that save in place) truncate a file, then
+write it again. A writer that reads between the two sees an empty or partial
+file; renaming its edit of that over the file loses everything else, and the
+other program's write goes to the unlinked inode. A version is **suspect** when
+it is empty (and not a version this process wrote itself), when it does not
+parse, when it is smaller than the last version this process saw holding
+content and stops in the middle of a line, or when this process knew that very
+inode with other content (it was rewritten in place). A suspect version modified less than
+:data:`SETTLE` seconds ago (:data:`SETTLE_EMPTY` for an empty file that held
+content) is waited for until it has stayed unchanged that long -- by its mtime, or as observed here when clocks disagree -- and read
+again. A file replaced by rename (a new inode) is complete by construction and
+is not waited for.
+
+Every read keeps a descriptor on the inode it read, so the writer can tell
+afterwards whether someone wrote into the inode it replaced
+(:func:`changed_since`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigFileError, FileChangedError
+from .fileowner import FILE_MODE, temp_name
+from .fileread import (
+    Changed,
+    FileSnapshot,
+    botocore_parse,
+    cached_snapshot,
+    history,
+    remember_read,
+    same_version,
+    stat_key,
+    stat_regular,
+)
+
+__all__ = ["SETTLE", "Version", "changed_since", "foreign_writer_seen", "open_version", "parse_data", "settled_version"]
+
+log = logging.getLogger(__name__)
+
+SETTLE = 0.2  # seconds a suspect file must stay unchanged before it is trusted
+# An empty file that held content when this process last read it: the damage of trusting it is total.
+SETTLE_EMPTY = 1.0
+SETTLE_MAX = 10.0  # a file still suspect after this long is reported, not written
+FOREIGN_MEMORY = 600.0  # seconds an in-place writer seen on a file is remembered
+_POLL = 0.01
+
+#: How many times this process waited for a file to settle (read by tests and benchmarks).
+waits = 0
+_foreign: dict[str, float] = {}
+_foreign_lock = threading.Lock()
+
+
+def _mark_foreign(real: str) -> None:
+    with _foreign_lock:
+        _foreign[real] = time.monotonic()
+
+
+def foreign_writer_seen(real: str) -> bool:
+    """Whether another program was seen rewriting ``real`` in place in the last :data:`FOREIGN_MEMORY` seconds."""
+    with _foreign_lock:
+        seen = _foreign.get(real)
+    return seen is not None and time.monotonic() - seen < FOREIGN_MEMORY
+
+
+@dataclass
+class Version:
+    """One version of a file as read: its stat, its bytes, a descriptor on its inode, botocore's parse."""
+
+    st: os.stat_result | None
+    data: bytes = field(repr=False)
+    fd: int | None = None
+    sections: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    offset = 0
+    while True:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+def open_version(real: str) -> Version:
+    """Read the file at ``real`` now (``st=None`` when missing); raises ConfigFileError when it cannot."""
+    for _ in range(20):
+        if stat_regular(real) is None:  # refuses a FIFO before opening it
+            return Version(None, b"")
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            reason = "permission denied; botocore would ignore it" if isinstance(exc, PermissionError) else exc.strerror
+            raise ConfigFileError(real, f"cannot be read ({reason or type(exc).__name__})") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            data = _read_fd(fd)
+            again = os.fstat(fd)
+            with contextlib.suppress(OSError):
+                if stat_key(again) == stat_key(st) and os.path.samestat(os.stat(real), st):
+                    version, fd = Version(st, data, fd), -1
+                    return version
+        except OSError as exc:
+            raise ConfigFileError(real, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    raise FileChangedError(path=real, attempts=20)
+
+
+def _suspect(version: Version, held: FileSnapshot | None, written: tuple[int, ...] | None) -> bool:
+    st = version.st
+    if st is None or stat_key(st) == written:
+        return False  # missing, or exactly what this process wrote last
+    if not version.data:
+        return True  # the instant between another program's truncation and its write
+    if held is None or held.key is None or held.data is None:
+        return False
+    if len(version.data) < len(held.data) and not version.data.endswith((b"\n", b"\r")):
+        # Shrank and stops mid-line: the first part of someone's rewrite (a finished file ends its
+        # lines; a removal by a writer that renames, awswidget's own included, is not waited for).
+        return True
+    # The inode this process saw holding other content: rewritten in place since, maybe not finished.
+    return held.key[:2] == (st.st_dev, st.st_ino) and held.data != version.data
+
+
+def _wait(seconds: float) -> None:
+    global waits
+    waits += 1
+    log.debug("waiting %.3f s for a file another program may be rewriting", seconds)
+    time.sleep(seconds)
+
+
+def _quiet_for(st: os.stat_result, first_seen: float) -> float:
+    """How long this version has gone unchanged: by its mtime, or by our own watch when clocks disagree."""
+    by_mtime = (time.time_ns() - st.st_mtime_ns) / 1e9
+    return max(by_mtime, time.monotonic() - first_seen)
+
+
+def settled_version(real: str, path: str, snapshot: FileSnapshot | None = None) -> Version:
+    """The file's current version with botocore's parse, once it does not look mid-rewrite.
+
+    ``snapshot`` is a parse the caller already holds: reused when it is that
+    very version. Raises ConfigFileError for a file botocore cannot parse that
+    has stopped changing, FileChangedError for one that never stops.
+    """
+    held, written = history(path)
+    deadline = time.monotonic() + SETTLE_MAX
+    first_seen: dict[tuple[int, ...], float] = {}
+    while True:
+        version = open_version(real)
+        if version.st is None:
+            version.sections = {}
+            return version
+        key = stat_key(version.st)
+        quiet = _quiet_for(version.st, first_seen.setdefault(key, time.monotonic()))
+        patient = quiet < SETTLE and time.monotonic() < deadline
+        if _suspect(version, held, written):
+            _mark_foreign(real)
+            settle = SETTLE_EMPTY if not version.data and held is not None else SETTLE
+            if quiet < settle and time.monotonic() < deadline:
+                version.close()
+                _wait(min(settle - quiet, settle) + _POLL)
+                continue
+        # A parse of this very version (the caller's, or the cache's) is reused: parsing is most of a write's cost.
+        for known in (snapshot, cached_snapshot(path)):
+            if known is not None and known.error is None and same_version(known, version.st, version.data):
+                version.sections = known.sections
+                return version
+        try:
+            version.sections = botocore_parse(real, version.data)
+            remember_read(path, version.st, version.sections, version.data)
+        except Changed:
+            version.close()
+            if time.monotonic() >= deadline:
+                raise FileChangedError(path=path, attempts=len(first_seen)) from None
+            continue
+        except ConfigFileError:
+            version.close()
+            if patient:  # possibly a torn in-place write: look again once it is quiet
+                _mark_foreign(real)
+                _wait(min(SETTLE - quiet, SETTLE) + _POLL)
+                continue
+            raise
+        return version
+
+
+def changed_since(version: Version, real: str) -> Version | None:
+    """The new content of the inode ``version`` read, if another program wrote into it since; else ``None``.
+
+    Waits until the inode has stayed unchanged for :data:`SETTLE` seconds.
+    The result has its own descriptor on that inode and no parse yet (the
+    inode may no longer have a name: parse it with :func:`parse_data`).
+    """
+    if version.fd is None or version.st is None:
+        return None
+    try:
+        st = os.fstat(version.fd)
+    except OSError:
+        return None
+    mark = (version.st.st_size, version.st.st_mtime_ns)
+    if (st.st_size, st.st_mtime_ns) == mark:
+        return None
+    _mark_foreign(real)
+    deadline = time.monotonic() + SETTLE_MAX
+    since = time.monotonic()
+    last = (st.st_size, st.st_mtime_ns)
+    while time.monotonic() - since < SETTLE and time.monotonic() < deadline:
+        time.sleep(_POLL)
+        st = os.fstat(version.fd)
+        if (st.st_size, st.st_mtime_ns) != last:
+            last, since = (st.st_size, st.st_mtime_ns), time.monotonic()
+    fd = os.dup(version.fd)
+    return Version(os.fstat(fd), _read_fd(fd), fd)
+
+
+def parse_data(real: str, path: str, data: bytes) -> dict[str, dict[str, Any]]:
+    """botocore's parse of ``data`` (read from an inode that may have no name), via a private temp file."""
+    tmp = temp_name(real)
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb") as f:
+            f.write(data)
+        try:
+            return botocore_parse(tmp, data)
+        except ConfigFileError as exc:
+            raise ConfigFileError(path, exc.reason, exc.lineno) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

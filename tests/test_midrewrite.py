@@ -1,0 +1,252 @@
+"""Writing while another program rewrites the file in place (``aws configure set`` truncates, then writes).
+
+The first tests replay each dangerous interleaving exactly: a write that
+lands in the truncated instant, a write into the inode we replace, an old
+version written back over ours. The stress test runs the real AWS CLI (from
+its own virtual environment) in a loop against several awswidget writer
+processes and counts every profile at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import queue
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import botocore.configloader
+import pytest
+
+from awswidget import files, settle
+from awswidget.manager import CredentialsManager
+from tests.helpers import KEY_ID, ROOT, SECRET, key_id
+from tests.helpers.workers import REGIONS, adder
+
+CONFIG = "# top comment: keep me\n[default]\nregion = us-east-1\n\n[profile old]\nregion = eu-west-1\n"
+CREDENTIALS = f"[old]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
+CLI_VENV = Path("~/.cache/awswidget-bench/awscli-venv").expanduser()  # resolved before a test changes HOME
+
+REWRITER = """
+import sys, time
+path, pause, text = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+with open(path, "w") as f:        # truncates, as `aws configure set` does
+    print("truncated", flush=True)
+    time.sleep(pause)             # a slow disk, a busy machine: the file is empty meanwhile
+    f.write(text)
+"""
+
+
+def _manager(aws_env: Any) -> CredentialsManager:
+    aws_env.write(config=CONFIG, credentials=CREDENTIALS)
+    return CredentialsManager(export_env=False, install_default=False)
+
+
+def test_a_write_during_an_in_place_rewrite_waits_and_keeps_both(aws_env: Any) -> None:
+    m = _manager(aws_env)
+    rewritten = CONFIG + "\n[profile from-cli]\nregion = ap-south-1\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", REWRITER, str(aws_env.config), "0.15", rewritten], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline() == "truncated\n"
+    waits = settle.waits
+    m.add_profile("ours", KEY_ID, SECRET, region="sa-east-1")
+    assert child.wait(timeout=30) == 0
+    parsed = botocore.configloader.raw_config_parse(str(aws_env.config))
+    assert parsed["default"] == {"region": "us-east-1"} and parsed["profile old"] == {"region": "eu-west-1"}
+    assert parsed["profile from-cli"] == {"region": "ap-south-1"} and parsed["profile ours"] == {"region": "sa-east-1"}
+    assert aws_env.config.read_text().startswith("# top comment: keep me\n")
+    assert settle.waits > waits
+
+
+def test_a_file_emptied_for_good_is_written_after_it_settles(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("[a]\nx = 1\n")
+    files.read_file_cached(path)
+    path.write_text("")  # emptied by someone, and it stays so: that is the file now
+    waits = settle.waits
+    began = time.monotonic()
+    files.update_file(path, lambda doc, _s: doc.set("b", {"y": "2"}))
+    assert path.read_text() == "[b]\ny = 2\n"
+    assert settle.waits == waits + 1 and time.monotonic() - began >= settle.SETTLE_EMPTY * 0.9
+
+
+def test_a_write_into_the_inode_we_replace_is_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other program opened the file before our rename and writes after it, into the unlinked inode."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real_replace = os.replace
+
+    def replace_then_they_write(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        with open(dst, "a") as theirs:  # opened (appending, as the CLI adds a section) before our rename
+            real_replace(src, dst)
+            theirs.write("\n[from-cli]\naws_access_key_id = AKIACLIAAAAAAAAAAAAA\n")
+
+    monkeypatch.setattr(os, "replace", replace_then_they_write)
+    files.update_file(path, lambda doc, _s: doc.set("ours", {"aws_access_key_id": key_id(1)}))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert set(parsed) == {"old", "from-cli", "ours"}
+    assert parsed["from-cli"]["aws_access_key_id"] == "AKIACLIAAAAAAAAAAAAA" and parsed["ours"]["aws_access_key_id"] == key_id(1)
+    assert files.temp_files(str(path)) == []
+
+
+def test_an_old_version_written_back_over_ours_is_noticed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other program read the file before our rename and writes its edit of that version in place after it."""
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    real_replace = os.replace
+
+    def replace_then_stale_write(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        stale = Path(dst).read_text()  # their read, before our rename
+        real_replace(src, dst)
+        with open(dst, "w") as f:  # their write, after it: our change is gone from the file
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+
+    monkeypatch.setattr(os, "replace", replace_then_stale_write)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["default"] == {"region": "us-west-2"} and parsed["profile ours"] == {"region": "sa-east-1"}
+    assert parsed["profile old"] == {"region": "eu-west-1"}
+
+
+def test_writers_that_take_the_lock_never_wait_for_each_other(aws_env: Any) -> None:
+    """The settle wait is for in-place rewriters only: awswidget's own replacements are complete by construction."""
+    m = _manager(aws_env)
+    other = CredentialsManager(export_env=False, install_default=False)
+    waits = settle.waits
+    for n in range(6):
+        (m if n % 2 else other).add_profile(f"p{n}", key_id(n), SECRET, region="us-east-1")
+    assert settle.waits == waits
+    assert sorted(m.profiles) == sorted(["default", "old", "p0", "p1", "p2", "p3", "p4", "p5"])
+    other.remove_profile("p0")  # smaller than m last saw, but whole (it ends its last line): no wait
+    m.add_profile("p6", key_id(6), SECRET)
+    assert settle.waits == waits
+
+
+def test_a_partly_rewritten_file_is_waited_for(aws_env: Any) -> None:
+    """An in-place writer that writes in two parts: the first part alone must not become the base of a write."""
+    m = _manager(aws_env)
+    full = CONFIG + "".join(f"\n[profile p{n}]\nregion = us-east-1\n" for n in range(50))
+    aws_env.config.write_text(full)
+    m.reload()
+    script = REWRITER.replace("f.write(text)", "f.write(text[: len(text) // 3]); f.flush(); time.sleep(pause); f.write(text[len(text) // 3 :])")
+    child = subprocess.Popen([sys.executable, "-c", script, str(aws_env.config), "0.05", full], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline() == "truncated\n"
+    time.sleep(0.08)  # the first part is on disk now
+    m.add_profile("ours", KEY_ID, SECRET, region="sa-east-1")
+    assert child.wait(timeout=30) == 0
+    parsed = botocore.configloader.raw_config_parse(str(aws_env.config))
+    assert all(f"profile p{n}" in parsed for n in range(50)) and parsed["profile ours"] == {"region": "sa-east-1"}
+
+
+# --------------------------------------------------------------------------- the real CLI
+
+
+def _cli_python() -> str:
+    python = CLI_VENV / "bin" / "python"
+    if not (python.exists() and (CLI_VENV / "bin" / "aws").exists()):
+        try:
+            # awscli pins its own botocore: it must never share awswidget's environment.
+            subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True, capture_output=True, timeout=300)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "awscli"],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = (getattr(exc, "stderr", b"") or b"").decode(errors="replace").strip().splitlines()[-1:] or [str(exc)]
+            pytest.skip(f"pip cannot install awscli into {CLI_VENV}: {detail[0][:160]}")
+    return str(python)
+
+
+@pytest.mark.slow
+def test_the_real_cli_in_a_loop_beside_four_writers_loses_nothing(tmp_path: Path) -> None:
+    python = _cli_python()
+    folder = tmp_path / ".aws"
+    folder.mkdir(mode=0o700)
+    config, credentials = folder / "config", folder / "credentials"
+    # Files of a real size: the CLI's rewrite (and its window of an empty file) takes longer.
+    many = int(os.environ.get("AWSWIDGET_STRESS_PROFILES", "300"))
+    config.write_text(CONFIG + "".join(f"\n[profile bulk{n}]\nregion = us-east-2\noutput = json\n" for n in range(many)))
+    credentials.write_text(
+        CREDENTIALS + "".join(f"\n[bulk{n}]\naws_access_key_id = {key_id(n, 'B')}\naws_secret_access_key = {SECRET}\n" for n in range(many))
+    )
+    credentials.chmod(0o600)
+    writers, per_writer = 4, int(os.environ.get("AWSWIDGET_STRESS_WRITES", "25"))
+    cli_rounds = int(os.environ.get("AWSWIDGET_STRESS_CLI", "30"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    began = time.monotonic()
+    cli = subprocess.Popen(
+        [python, str(ROOT / "tests" / "helpers" / "cli_loop.py"), str(cli_rounds)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    procs = [ctx.Process(target=adder, args=(w, str(config), str(credentials), per_writer, results), daemon=True) for w in range(writers)]
+    for p in procs:
+        p.start()
+    try:
+        reports = []
+        for _ in procs:
+            try:
+                reports.append(results.get(timeout=300))
+            except queue.Empty:
+                pytest.fail("a writer process did not report")
+        out, err = cli.communicate(timeout=300)
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+        if cli.poll() is None:
+            cli.kill()
+    seconds = time.monotonic() - began
+    assert cli.returncode == 0, err[-2000:]
+    done = json.loads(out.strip().splitlines()[-1])
+    creds = botocore.configloader.raw_config_parse(str(credentials))  # strict: a torn file raises
+    conf = botocore.configloader.raw_config_parse(str(config))
+    lost = []
+    for w in range(writers):
+        for i in range(per_writer):
+            name = f"aw{w}-{i:03d}"
+            if creds.get(name, {}).get("aws_access_key_id") != key_id(w * 1000 + i, "W"):
+                lost.append(f"{name} keys")
+            if conf.get(f"profile {name}", {}).get("region") != REGIONS[i % len(REGIONS)]:
+                lost.append(f"{name} region")
+    for n, name in enumerate(done["profiles"]):
+        got = creds.get(name, {})
+        if got.get("aws_access_key_id") != "AKIA" + f"CLI{n:013d}" or got.get("aws_secret_access_key") != f"cli-secret-{n:04d}" + "x" * 24:
+            lost.append(f"{name} keys (CLI)")
+        if conf.get(f"profile {name}", {}).get("region") != "eu-central-1":
+            lost.append(f"{name} region (CLI)")
+    if conf.get("default", {}).get("region") != done["default_region"] or "profile old" not in conf or "old" not in creds:
+        lost.append("the files' original sections")
+    lost += [f"bulk{n}" for n in range(many) if f"bulk{n}" not in creds or f"profile bulk{n}" not in conf]
+    if not config.read_text().startswith("# top comment: keep me\n"):
+        lost.append("the top comment")
+    errors = [e for _, errs, _ in reports for e in errs]
+    waits = sum(n for _, _, n in reports)
+    total = writers * per_writer * 2 + cli_rounds * 2 + 2 + many
+    print(
+        f"\nreal CLI: {cli_rounds * 4} `aws configure set` commands beside {writers} writers x {per_writer} profiles: "
+        f"{len(lost)} of {total} profile parts lost, {len(errors)} errors, {waits} settle waits, {seconds:.0f} s"
+    )
+    for line in (errors[:3] + lost[:10]):
+        print("   ", line[:400])
+    assert done["failures"] == 0
+    assert errors == []
+    assert lost == []
