@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _fastini
 from ._ini import EditError, IniDocument
 from .errors import ConfigFileError, FileChangedError, WriteError
 from .filelocks import locked
@@ -152,7 +153,10 @@ def write_atomic(
         except OSError as exc:
             raise WriteError(path=path, reason=exc.strerror or type(exc).__name__) from None
         try:
-            after = botocore.configloader.raw_config_parse(tmp)
+            try:  # the bytes on disk, read back and parsed as botocore parses them
+                after = _fastini.parse(read_bytes(tmp), tmp)
+            except _fastini.Unsupported:
+                after = botocore.configloader.raw_config_parse(tmp)
         except botocore.exceptions.ConfigParseError:
             # Its message quotes the line, which may hold the secret being written: no chaining.
             problem = "the edited file would not parse (an awswidget bug)"

@@ -77,7 +77,7 @@ class RepairPlan:
 
 def _lenient_view(text: str, strict: bool) -> dict[str, dict[str, Any]] | None:
     """The file as botocore would see it, read by configparser strict or not (``None``: unreadable)."""
-    from botocore.configloader import _parse_nested  # botocore's own reading of nested blocks
+    from ._botocore import parse_nested  # botocore's own reading of nested blocks
 
     parser = configparser.RawConfigParser(strict=strict)
     try:
@@ -88,7 +88,7 @@ def _lenient_view(text: str, strict: bool) -> dict[str, dict[str, Any]] | None:
             view[section] = {}
             for option in parser.options(section):
                 value = parser.get(section, option)
-                view[section][option] = _parse_nested(value) if value.startswith("\n") else value
+                view[section][option] = parse_nested(value) if value.startswith("\n") else value
     except (configparser.Error, ValueError):
         return None
     return view

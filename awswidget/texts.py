@@ -84,8 +84,8 @@ _NOTICES = {
     "(or a role) instead of root keys.",
     "env-profile-missing": "{var} names the profile '{wanted}', which is not in {config} or {credentials}{instead}.",
     "profile-gone": "Profile '{profile}' is no longer in the shared files.",
-    "profile-removed-meanwhile": "Profile '{profile}' was saved, then removed from the shared files by another "
-    "program before awswidget read them back.",
+    "profile-removed-meanwhile": "Profile '{profile}' was saved, then removed by another program before awswidget "
+    "could read it back.",
     "not-owner": "This manager does not steer the notebook (boto3's default session and AWS_PROFILE follow another "
     "manager); call activate() to make it the one that does.",
 }

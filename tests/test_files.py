@@ -172,6 +172,12 @@ def test_a_file_changing_while_botocore_reads_it_is_read_again(tmp_path: Path, m
         return result
 
     monkeypatch.setattr(botocore.configloader, "raw_config_parse", parse_racing_a_writer)
+    from awswidget import _fastini
+
+    def unsupported(*_args: Any) -> Any:
+        raise _fastini.Unsupported("this test is about botocore's own reading")
+
+    monkeypatch.setattr(_fastini, "parse", unsupported)  # the path taken where the fast reader is not proven
     snap = files.read_file(path)
     assert calls == 2
     assert snap.sections == {"new": {"y": "2"}}
@@ -200,9 +206,11 @@ def test_the_write_leaves_its_parse_in_the_cache(tmp_path: Path, monkeypatch: py
     path = tmp_path / "config"
     path.write_text("[a]\nx = 1\n")
     files.update_file(path, lambda doc, _s: doc.set("a", {"y": "2"}))
+    from awswidget import _fastini
+
     parses = []
-    real_parse = botocore.configloader.raw_config_parse
-    monkeypatch.setattr(botocore.configloader, "raw_config_parse", lambda p, *a, **k: parses.append(p) or real_parse(p, *a, **k))
+    real_parse = _fastini.parse
+    monkeypatch.setattr(_fastini, "parse", lambda data, p: parses.append(p) or real_parse(data, p))
     assert files.read_file_cached(path).sections == {"a": {"x": "1", "y": "2"}}
     assert parses == []  # served from what the writer's own check read back
     path.write_text("[a]\nx = 3\n")

@@ -26,7 +26,7 @@ def report_kernel(scan: KernelScan, out: TextIO) -> None:
         where = ", ".join([f"In [{n}]" for n in move.execution_counts] + (["the environment"] if move.from_environment else []))
         print(
             f"\nKey {mask_value('access_key_id', move.access_key_id)} ({where}): move it into a profile with the "
-            "setup form (the picker's 'Move into a profile'), then run the rewritten cells instead.",
+            "setup form (its 'Move into a profile'), then run the rewritten cells instead.",
             file=out,
         )
     if scan.leaks:
