@@ -15,16 +15,8 @@ from collections.abc import Iterator
 import pytest
 from ipywidgets import Widget
 
-from awswidget import CredentialsManager, ProfilePicker, ValidationError
+from awswidget import CredentialsManager, ProfilePicker
 from awswidget.profiles import ProfileInfo
-from awswidget.validate import (
-    validate_access_key_id,
-    validate_profile_name,
-    validate_region,
-    validate_secret_access_key,
-    validate_session_token,
-    validate_value,
-)
 
 from .conftest import AwsFiles
 
@@ -136,16 +128,3 @@ def test_a_nested_region_is_listed_and_ignored_and_the_message_says_so(aws_env: 
     info = m.profile_info("default")
     assert info.region is None and info.output == "json"
     assert ("region", "a=b", str(aws_env.config)) in info.settings
-
-
-@pytest.mark.parametrize(
-    "validator",
-    [validate_profile_name, validate_access_key_id, validate_secret_access_key, validate_session_token, validate_region,
-     lambda v: validate_value("output", v)],
-)
-@pytest.mark.parametrize("value", [{"a": "b"}, ["x"], 42, b"bytes", 1.5, True])
-def test_validators_refuse_values_that_are_not_text(validator: object, value: object) -> None:
-    with pytest.raises(ValidationError) as caught:
-        validator(value)  # type: ignore[operator]
-    reason = caught.value.reason
-    assert ("nested block" in reason) if isinstance(value, dict) else (type(value).__name__ in reason)

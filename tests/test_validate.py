@@ -285,3 +285,42 @@ def test_key_csv_repr_when_built_directly() -> None:
 )
 def test_suggest_profile_name(user: str | None, name: str | None) -> None:
     assert suggest_profile_name(user) == name
+
+
+# --------------------------------------------------------------------------- values that are not text
+
+
+@pytest.mark.parametrize(
+    ("validator", "field"),
+    [
+        (validate_profile_name, "profile_name"),
+        (validate_access_key_id, "access_key_id"),
+        (validate_secret_access_key, "secret_access_key"),
+        (validate_session_token, "session_token"),
+        (validate_region, "region"),
+        (lambda v: validate_value("output", v), "output"),
+    ],
+)
+@pytest.mark.parametrize("value", [{"a": "b"}, {}, ["x"], 42, b"bytes", 1.5, True])
+def test_values_that_are_not_text_are_refused(validator: object, field: str, value: object) -> None:
+    # botocore reads "key =" followed by indented lines as a dict: a ValidationError, never an AttributeError.
+    error = _refused(validator, value, field=field)
+    if isinstance(value, dict):
+        assert error.reason.endswith("is a nested block of settings; it must be a single value.")
+    else:
+        assert error.reason.endswith(f" must be text, not {type(value).__name__}.")
+
+
+def test_none_is_empty_for_every_validator() -> None:
+    assert validate_region(None) == (None, [])
+    assert validate_session_token(None) is None
+    assert "Enter" in _refused(validate_profile_name, None, field="profile_name").reason
+    assert "Enter" in _refused(validate_access_key_id, None, field="access_key_id").reason
+    assert "Enter" in _refused(validate_secret_access_key, None, field="secret_access_key").reason
+
+
+def test_is_temporary_key_takes_anything() -> None:
+    from awswidget.validate import is_temporary_key
+
+    assert is_temporary_key(" ASIAIOSFODNN7EXAMPLE") and not is_temporary_key("AKIAIOSFODNN7EXAMPLE")
+    assert not is_temporary_key({"a": "ASIA"}) and not is_temporary_key(None)  # type: ignore[arg-type]
