@@ -65,13 +65,13 @@ _NAMES = (
 _NAME_PARTS = ("secret", "password", "passphrase", "private_key")
 
 
-def _words(name: str) -> str:
-    return r"[_-]?".join(re.escape(word) for word in name.split("_"))
-
-
+# Each name as a pattern: its words joined by an optional "_" or "-". (Built at import: no function here,
+# so a mutation run can reach every part of it.)
+_NAME_PATTERNS = [r"[_-]?".join(map(re.escape, name.split("_"))) for name in _NAMES]
+_PART_PATTERNS = [r"[_-]?".join(map(re.escape, part.split("_"))) for part in _NAME_PARTS]
 _KEY = (
-    r"(?:(?:aws[_-]|x-amz-(?:copy-source-)?)?(?:" + "|".join(_words(n) for n in _NAMES) + r")"
-    r"|[\w-]*?(?:" + "|".join(_words(p) for p in _NAME_PARTS) + r")[\w-]*)"
+    r"(?:(?:aws[_-]|x-amz-(?:copy-source-)?)?(?:" + "|".join(_NAME_PATTERNS) + r")"
+    r"|[\w-]*?(?:" + "|".join(_PART_PATTERNS) + r")[\w-]*)"
 )
 # Any credential name anywhere: most DEBUG records hold none, and then no shape needs a look.
 _KEY_RE = re.compile(_KEY, re.IGNORECASE)

@@ -91,7 +91,7 @@ def validate_access_key_id(key_id: str) -> tuple[str, list[str]]:
     return key_id, warnings
 
 
-def is_temporary_key(key_id: str) -> bool:
+def is_temporary_key(key_id: str | None) -> bool:
     """True for temporary (STS) key IDs, which need a session token."""
     return isinstance(key_id, str) and key_id.strip().startswith("ASIA")
 
@@ -111,7 +111,7 @@ def validate_secret_access_key(secret: str) -> tuple[str, list[str]]:
     return secret, warnings
 
 
-def validate_session_token(token: str | None, key_id: str = "") -> str | None:
+def validate_session_token(token: str | None, key_id: str | None = None) -> str | None:
     """Check a session token; required for temporary (``ASIA``) keys."""
     token = _text("session_token", token, "The session token").strip() or None
     if token is None:

@@ -181,6 +181,15 @@ def test_an_empty_section_before_an_indented_header_gets_a_key_that_keeps_the_he
     assert _read(out) == {"s": {"a": "1"}, "t": {"b": "1"}}
 
 
+def test_a_new_key_before_a_lone_lf_line_in_a_cr_file_ends_with_crlf() -> None:
+    # "b = 2\r" then the blank "\n" line would merge into one "\r\n" ending and the blank line would go.
+    text = "[s]\ra = 1\r\n\n[t]\rx = 1\ry = 2\r"
+    doc = IniDocument(text)
+    assert doc.eol == "\r"
+    doc.set("s", {"b": "2"})
+    assert doc.text() == "[s]\ra = 1\r\nb = 2\r\n\n[t]\rx = 1\ry = 2\r"
+
+
 def test_a_cr_file_with_a_line_starting_with_lf_gets_crlf_before_it() -> None:
     # "\r" then "\n…" would read as one "\r\n": the inserted line ends with "\r\n" instead.
     doc = IniDocument("[s]\ra = 1\r\n[t]\r")
@@ -300,6 +309,12 @@ def test_an_indented_header_left_under_a_shallower_option_is_unindented() -> Non
     doc.remove(lambda h: h == "b")
     assert doc.text() == "[a]\nx = 1\n[c]\nz = 3\n"
     assert _read(doc.text()) == {"a": {"x": "1"}, "c": {"z": "3"}}
+
+
+def test_an_indented_header_right_after_another_header_keeps_its_indentation() -> None:
+    doc = IniDocument("[a]\n[b]\n  y = 2\n  [c]\nz = 3\n")
+    doc.remove(lambda h: h == "b")
+    assert doc.text() == "[a]\n  [c]\nz = 3\n"
 
 
 def test_an_indented_header_at_the_options_depth_keeps_its_indentation() -> None:

@@ -234,8 +234,9 @@ def test_the_length_bound_of_registered_secrets(known: Callable[..., None]) -> N
 
 
 def test_longer_registered_secrets_go_first(known: Callable[..., None]) -> None:
-    known("abcdefgh", "abcdefgh-and-more")
+    known("abcdefgh", "abcdefgh-and-more", "bcdefghi", "abcdefghi")  # by length, not by alphabet
     assert _redact.redact("[abcdefgh-and-more]") == f"[{REDACTED}]"
+    assert _redact.redact("[abcdefghi]") == f"[{REDACTED}]"
 
 
 def test_forget(known: Callable[..., None]) -> None:
@@ -261,7 +262,9 @@ def test_redact_shapes() -> None:
 
 @pytest.fixture(autouse=True)
 def _installed() -> None:
-    _redact.install()  # as every CredentialsManager does
+    # A fresh factory for each test (as the first CredentialsManager installs it), built by today's _wrap.
+    _redact.uninstall()
+    _redact.install()
 
 
 def _record(msg: str, *args: object, exc_info: object = None) -> logging.LogRecord:

@@ -259,17 +259,19 @@ def test_sso_profile_with_the_clis_cached_token_logs_no_token_or_key(
     # The token was written by `aws sso login`, not by awswidget: nothing was registered with the redactor.
     # It expires in 5 minutes, so botocore refreshes it first (CreateToken with the client secret).
     cached = {k: credential(k) for k in ("accessToken", "refreshToken", "clientSecret")}
+    # Names unique to this run: credentials resolved once are cached for the process.
+    session, role = f"corp-{uuid.uuid4().hex[:8]}", f"ReadOnly{uuid.uuid4().hex[:8]}"
     aws_env.write(
-        f"[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = ReadOnly\n"
+        f"[profile dev]\nsso_session = {session}\nsso_account_id = 111122223333\nsso_role_name = {role}\n"
         f"region = us-east-1\nendpoint_url = {fake_aws.endpoint_url}\n\n"
-        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n"
+        f"[sso-session {session}]\nsso_start_url = https://{session}.awsapps.com/start\nsso_region = us-east-1\n"
         "sso_registration_scopes = sso:account:access\n",
     )
     folder = sso_cache_dir()
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, hashlib.sha1(b"corp", usedforsecurity=False).hexdigest() + ".json"), "w") as f:
+    with open(os.path.join(folder, hashlib.sha1(session.encode(), usedforsecurity=False).hexdigest() + ".json"), "w") as f:
         json.dump(
-            {"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1", "expiresAt": _utc(5), "clientId": "c",
+            {"startUrl": f"https://{session}.awsapps.com/start", "region": "us-east-1", "expiresAt": _utc(5), "clientId": "c",
              "registrationExpiresAt": _utc(60 * 24), **cached},
             f,
         )
