@@ -388,3 +388,105 @@ def test_merge_with_nothing_to_merge_changes_nothing() -> None:
 def test_change_lines_are_one_based_and_sorted_by_first_line() -> None:
     doc = IniDocument("[b]\nk = 1\nk = 2\n[a]\n[a]\n")
     assert [c.lines for c in doc.merge_duplicates()] == [(2, 3), (4, 5)]
+
+
+# ---------------------------------------------------------------- boundaries a mutation run found unpinned
+
+
+@pytest.mark.parametrize(("value", "name"), [("k:a:b", "k"), (":v", ""), ("=v:w", ""), ("k=a=b", "k")])
+def test_option_name_boundaries(value: str, name: str) -> None:
+    assert _ini._option_name(value) == name
+
+
+def test_a_line_starting_with_x_is_an_option_not_a_comment() -> None:
+    assert [line.kind for line in _scan("[s]\nX = 1\n")] == ["section", "option"]
+
+
+def test_a_header_with_an_x_is_accepted() -> None:
+    assert _edit("", lambda d: d.set("Xs", {"k": "X"})) == "[Xs]\nk = X\n"
+
+
+@pytest.mark.parametrize("gap", ["\n", "# note\n"])
+def test_a_continuation_after_a_blank_or_comment_line_goes_with_its_key(gap: str) -> None:
+    text = f"[s]\na =\n  x = 1\n{gap}  y = 2\nb = 2\n"
+    assert _edit(text, lambda d: d.set("s", {"a": None})) == "[s]\nb = 2\n"
+
+
+def test_an_empty_section_looks_past_blank_and_comment_lines_for_the_next_header() -> None:
+    text = "[s]\n\n# c\n  [t]\nb = 1\n"
+    out = _edit(text, lambda d: d.set("s", {"a": "1"}))
+    assert out == "[s]\n  a = 1\n\n# c\n  [t]\nb = 1\n"
+
+
+def test_an_empty_section_ignores_the_indentation_of_earlier_sections() -> None:
+    assert _edit("[a]\n    x = 1\n[s]\n", lambda d: d.set("s", {"b": "2"})) == "[a]\n    x = 1\n[s]\nb = 2\n"
+
+
+def test_an_empty_section_takes_the_longer_indentation_not_the_larger_string() -> None:
+    text = "  [s]\n\t\t\t[t]\nb = 1\n"
+    assert _edit(text, lambda d: d.set("s", {"a": "1"})) == "  [s]\n\t\t\ta = 1\n\t\t\t[t]\nb = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "out"),
+    [
+        ("[s]\na = 1", {"b": "X"}, "[s]\na = 1\nb = X"),  # only line endings are taken off, not the value's end
+        ("[s]\nz = 0\na = X\nb = 2", {"b": None}, "[s]\nz = 0\na = X"),
+        ("[s]\nz = 0\na = 1   \nb = 2", {"b": None}, "[s]\nz = 0\na = 1   "),  # its spaces stay
+        ("[s]\na = 1\n", {"new": "1", "a": "2"}, "[s]\na = 2\nnew = 1\n"),  # a new key does not stop the others
+        ("[s]", {"a": "1"}, "[s]\na = 1"),  # the only line, with no newline
+    ],
+)
+def test_set_at_the_end_of_a_file_without_a_final_newline(text: str, values: dict[str, str | None], out: str) -> None:
+    assert _edit(text, lambda d: d.set("s", values)) == out
+
+
+def test_a_new_section_after_a_last_line_without_newline_keeps_its_value() -> None:
+    assert _edit("[s]\na = 1", lambda d: d.set("n", {"k": "X"})) == "[s]\na = 1\n\n[n]\nk = X"
+
+
+def test_removing_the_last_section_takes_the_blank_line_at_the_top_too() -> None:
+    doc = IniDocument("\n[a]\nx = 1\n")
+    doc.remove(lambda h: h == "a")
+    assert doc.text() == ""
+
+
+def test_unindenting_a_header_scans_back_line_by_line() -> None:
+    doc = IniDocument("[a]\nx = 1\n# c\n[b]\n  y = 2\n  [c]\n")
+    doc.remove(lambda h: h == "b")
+    assert doc.text() == "[a]\nx = 1\n# c\n[c]\n"
+
+
+def test_unindenting_stops_at_the_header_before() -> None:
+    doc = IniDocument("[z]\nq = 1\n[a]\n[b]\n  y = 2\n  [c]\n")
+    doc.remove(lambda h: h == "b")
+    assert doc.text() == "[z]\nq = 1\n[a]\n  [c]\n"
+
+
+def test_merge_three_occurrences() -> None:
+    doc = IniDocument("[a]\nk = 1\n[a]\nk = 2\n[a]\nk = 3\n")
+    assert doc.merge_duplicates() == [Change("section", "a", None, (1, 3, 5), 5), Change("key", "a", "k", (2, 4, 6), 6)]
+    assert doc.text() == "[a]\nk = 3\n"
+
+
+def test_merge_takes_only_the_lines_of_the_repeated_key() -> None:
+    doc = IniDocument("[a]\nx = 1\nk = 1\nk = 2\n")
+    doc.merge_duplicates()
+    assert doc.text() == "[a]\nx = 1\nk = 2\n"
+
+
+def test_merge_reindents_a_carried_option() -> None:
+    doc = IniDocument("[a]\n  y = 1\n[a]\nx = 2\n")
+    doc.merge_duplicates()
+    assert doc.text() == "[a]\nx = 2\ny = 1\n"
+
+
+def test_merge_into_a_last_section_without_a_final_newline() -> None:
+    doc = IniDocument("[a]\ny = 1\n[a]\nw = 0\nx = 2")
+    doc.merge_duplicates()
+    assert doc.text() == "[a]\nw = 0\nx = 2\ny = 1\n"
+
+
+def test_merge_changes_are_sorted_by_their_first_line() -> None:
+    doc = IniDocument("[a]\n[b]\nk = 1\nk = 2\n[a]\n")
+    assert [c.lines for c in doc.merge_duplicates()] == [(1, 5), (3, 4)]

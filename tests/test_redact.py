@@ -396,3 +396,10 @@ def test_uninstall_leaves_a_factory_someone_set_later() -> None:
     finally:
         logging.setLogRecordFactory(ours.__wrapped__)  # type: ignore[attr-defined]
         _redact.install()
+
+
+def test_the_factory_passes_keyword_arguments_on() -> None:
+    record = logging.getLogRecordFactory()(
+        "botocore", logging.DEBUG, __file__, 1, "plain", (), None, func="caller", sinfo="stack here"
+    )
+    assert (record.funcName, record.stack_info) == ("caller", "stack here")
