@@ -490,3 +490,16 @@ def test_merge_into_a_last_section_without_a_final_newline() -> None:
 def test_merge_changes_are_sorted_by_their_first_line() -> None:
     doc = IniDocument("[a]\n[b]\nk = 1\nk = 2\n[a]\n")
     assert [c.lines for c in doc.merge_duplicates()] == [(1, 5), (3, 4)]
+
+
+def test_removing_the_only_section_with_trailing_blank_lines_empties_the_file() -> None:
+    doc = IniDocument("[a]\nx = 1\n\n")
+    doc.remove(lambda h: h == "a")
+    assert doc.text() == ""
+
+
+def test_an_indented_header_at_the_top_of_the_file_keeps_its_indentation() -> None:
+    # Nothing before it to continue: the scan back must not wrap round to the file's last line.
+    doc = IniDocument("[b]\n  y = 2\n  [c]\nz = 3\n")
+    doc.remove(lambda h: h == "b")
+    assert doc.text() == "  [c]\nz = 3\n"
