@@ -6,6 +6,8 @@ Built from botocore's parse of both shared files, merged exactly as
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,11 @@ KIND_LABELS = {
 }
 
 _HIDDEN = "(hidden)"
-_SECRET_KEYS = {"aws_secret_access_key", "aws_session_token", "aws_security_token"}
+_NESTED = "(nested block)"
+# Keys whose value is a secret: the shared files' own, and anything named like one (github_token, db_password).
+_SECRET_KEY_RE = re.compile(r"secret|password|passwd|passphrase|token$", re.IGNORECASE)
+# A value shaped like a secret access key or a session token, whatever key it sits under (a typo'd name).
+_SECRET_SHAPE_RE = re.compile(r"[A-Za-z0-9/+=]{40,}")
 
 
 def full_config(
@@ -69,7 +75,10 @@ class ProfileInfo:
 
     ``access_key_id`` is already masked (``****************ABCD``);
     ``settings`` lists ``(key, shown value, source file)`` like
-    ``aws configure list``, with secrets shown as ``(hidden)``.
+    ``aws configure list``, with secrets shown as ``(hidden)``, anything
+    shaped like a key masked, and ``credential_process`` as its program alone.
+    Every other field is a non-empty ``str`` or ``None``: a setting the file
+    holds as a nested block (where one value belongs) counts as absent.
     """
 
     name: str
@@ -124,14 +133,39 @@ def _kind(values: dict[str, Any], in_credentials: dict[str, Any] | None) -> str:
     return "config-only"
 
 
-def _shown(key: str, value: Any) -> str:
-    if key in _SECRET_KEYS:
+def _command(value: str) -> str:
+    """A ``credential_process`` command for display: the program, never its arguments (they may hold a token)."""
+    try:
+        words = shlex.split(value)  # as botocore splits it on POSIX
+    except ValueError:
         return _HIDDEN
-    if key == "aws_access_key_id":
-        return mask(str(value))
+    if not words:
+        return ""
+    return words[0] + " (arguments hidden)" if len(words) > 1 else words[0]
+
+
+def _shown(key: str, value: Any) -> str:
+    """How a setting is displayed: secrets hidden, key IDs masked, nested blocks entry by entry."""
+    if _SECRET_KEY_RE.search(key):
+        return _HIDDEN
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return str(value)
+        if key in ("aws_access_key_id", "credential_process"):
+            return _NESTED
+        return ", ".join(f"{k}={_shown(k, v)}" for k, v in value.items()) or _NESTED
+    value = str(value)
+    if key == "aws_access_key_id":
+        return mask(value)
+    if key == "credential_process":
+        return _command(value)
+    if _SECRET_SHAPE_RE.fullmatch(value):
+        return mask(value)
+    return value
+
+
+def _scalar(values: dict[str, Any], key: str) -> str | None:
+    """A single-valued setting: ``None`` when absent, empty, or a nested block botocore read as a dict."""
+    value = values.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def build_profiles(
@@ -164,23 +198,23 @@ def build_profiles(
             (key, _shown(key, value), credentials_path if creds is not None and key in creds else config_path)
             for key, value in values.items()
         )
-        key_id = values.get("aws_access_key_id")
+        key_id = _scalar(values, "aws_access_key_id")
         infos[name] = ProfileInfo(
             name=name,
             kind=_kind(values, creds),
-            region=values.get("region") or None,
-            output=values.get("output") or None,
-            endpoint_url=values.get("endpoint_url") or None,
+            region=_scalar(values, "region"),
+            output=_scalar(values, "output"),
+            endpoint_url=_scalar(values, "endpoint_url"),
             sources=sources,
             access_key_id=mask(key_id) if key_id else None,
-            role_arn=values.get("role_arn"),
-            source_profile=values.get("source_profile"),
-            credential_source=values.get("credential_source"),
-            mfa_serial=values.get("mfa_serial"),
-            sso_session=values.get("sso_session"),
-            sso_start_url=values.get("sso_start_url"),
-            sso_account_id=values.get("sso_account_id"),
-            sso_role_name=values.get("sso_role_name"),
+            role_arn=_scalar(values, "role_arn"),
+            source_profile=_scalar(values, "source_profile"),
+            credential_source=_scalar(values, "credential_source"),
+            mfa_serial=_scalar(values, "mfa_serial"),
+            sso_session=_scalar(values, "sso_session"),
+            sso_start_url=_scalar(values, "sso_start_url"),
+            sso_account_id=_scalar(values, "sso_account_id"),
+            sso_role_name=_scalar(values, "sso_role_name"),
             settings=settings,
         )
     return infos

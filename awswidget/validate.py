@@ -39,9 +39,24 @@ _MAX_PROFILE_NAME = 128
 _REGION_SHAPE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}")
 
 
+def _text(field: str, value: object, what: str) -> str:
+    """``value`` as text to check: ``None`` is empty, and anything else that is not a ``str`` is refused.
+
+    A shared file can hold a nested block where a single value belongs (botocore reads it as a dict),
+    and code can pass anything: both get a ValidationError, never an AttributeError.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        raise ValidationError(field, f"{what} is a nested block of settings; it must be a single value.")
+    raise ValidationError(field, f"{what} must be text, not {type(value).__name__}.")
+
+
 def validate_profile_name(name: str) -> str:
     """Return ``name`` stripped if it is safe as a profile (section) name."""
-    name = (name or "").strip()
+    name = _text("profile_name", name, "A profile name").strip()
     if not name:
         raise ValidationError("profile_name", "Enter a profile name.")
     if len(name) > _MAX_PROFILE_NAME:
@@ -61,7 +76,7 @@ def validate_profile_name(name: str) -> str:
 
 def validate_access_key_id(key_id: str) -> tuple[str, list[str]]:
     """Check an access key ID; return it stripped and a list of warnings."""
-    key_id = (key_id or "").strip()
+    key_id = _text("access_key_id", key_id, "An access key ID").strip()
     if not key_id:
         raise ValidationError("access_key_id", "Enter the access key ID.")
     if not _KEY_ID_RE.fullmatch(key_id):
@@ -76,14 +91,14 @@ def validate_access_key_id(key_id: str) -> tuple[str, list[str]]:
     return key_id, warnings
 
 
-def is_temporary_key(key_id: str) -> bool:
+def is_temporary_key(key_id: str | None) -> bool:
     """True for temporary (STS) key IDs, which need a session token."""
-    return (key_id or "").strip().startswith("ASIA")
+    return isinstance(key_id, str) and key_id.strip().startswith("ASIA")
 
 
 def validate_secret_access_key(secret: str) -> tuple[str, list[str]]:
     """Check a secret access key; return it and a list of warnings."""
-    secret = (secret or "").strip()
+    secret = _text("secret_access_key", secret, "The secret access key").strip()
     if not secret:
         raise ValidationError("secret_access_key", "Enter the secret access key.")
     if any(c.isspace() for c in secret):
@@ -96,9 +111,9 @@ def validate_secret_access_key(secret: str) -> tuple[str, list[str]]:
     return secret, warnings
 
 
-def validate_session_token(token: str | None, key_id: str = "") -> str | None:
+def validate_session_token(token: str | None, key_id: str | None = None) -> str | None:
     """Check a session token; required for temporary (``ASIA``) keys."""
-    token = (token or "").strip() or None
+    token = _text("session_token", token, "The session token").strip() or None
     if token is None:
         if is_temporary_key(key_id):
             raise ValidationError(
@@ -112,7 +127,7 @@ def validate_session_token(token: str | None, key_id: str = "") -> str | None:
 
 def validate_value(key: str, value: str) -> str:
     """Check any value before it is written to a shared file."""
-    value = str(value)
+    value = _text(key, value, f"The value of '{key}'")
     if any(c in value for c in "\r\n\x00"):
         raise ValidationError(key, f"The value of '{key}' cannot contain line breaks.")
     if value != value.strip():
@@ -175,7 +190,7 @@ def partition_of(region: str) -> str:
 
 def validate_region(region: str | None) -> tuple[str | None, list[str]]:
     """Check a region name; ``None`` or empty means "no region"."""
-    region = (region or "").strip().lower() or None
+    region = _text("region", region, "A region").strip().lower() or None
     if region is None:
         return None, []
     if region in _known_region_names():

@@ -285,3 +285,162 @@ def test_key_csv_repr_when_built_directly() -> None:
 )
 def test_suggest_profile_name(user: str | None, name: str | None) -> None:
     assert suggest_profile_name(user) == name
+
+
+# --------------------------------------------------------------------------- values that are not text
+
+
+@pytest.mark.parametrize(
+    ("validator", "field", "what"),
+    [
+        (validate_profile_name, "profile_name", "A profile name"),
+        (validate_access_key_id, "access_key_id", "An access key ID"),
+        (validate_secret_access_key, "secret_access_key", "The secret access key"),
+        (validate_session_token, "session_token", "The session token"),
+        (validate_region, "region", "A region"),
+        (lambda v: validate_value("output", v), "output", "The value of 'output'"),
+    ],
+)
+@pytest.mark.parametrize("value", [{"a": "b"}, {}, ["x"], 42, b"bytes", 1.5, True])
+def test_values_that_are_not_text_are_refused(validator: object, field: str, what: str, value: object) -> None:
+    # botocore reads "key =" followed by indented lines as a dict: a ValidationError, never an AttributeError.
+    error = _refused(validator, value, field=field)
+    if isinstance(value, dict):
+        assert error.reason == f"{what} is a nested block of settings; it must be a single value."
+    else:
+        assert error.reason == f"{what} must be text, not {type(value).__name__}."
+
+
+def test_none_is_empty_for_every_validator() -> None:
+    assert validate_region(None) == (None, [])
+    assert validate_session_token(None) is None
+    assert "Enter" in _refused(validate_profile_name, None, field="profile_name").reason
+    assert "Enter" in _refused(validate_access_key_id, None, field="access_key_id").reason
+    assert "Enter" in _refused(validate_secret_access_key, None, field="secret_access_key").reason
+
+
+def test_is_temporary_key_takes_anything() -> None:
+    from awswidget.validate import is_temporary_key
+
+    assert is_temporary_key(" ASIAIOSFODNN7EXAMPLE") and not is_temporary_key("AKIAIOSFODNN7EXAMPLE")
+    assert not is_temporary_key({"a": "ASIA"}) and not is_temporary_key(None)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- every sentence, word for word
+
+_NAME_CHARS = "A profile name may use letters, digits and _ . @ + - only (no spaces, brackets or quotes)."
+_KEY_ID_SHAPE = "An access key ID is 16 to 128 letters, digits or underscores (it usually starts with AKIA or ASIA)."
+_NO_COLUMNS = (
+    "The key file has no 'Access key ID' and 'Secret access key' columns; "
+    "download it from the IAM console (Security credentials → Access keys)."
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "reason"),
+    [
+        (lambda: validate_profile_name("  "), "profile_name", "Enter a profile name."),
+        (lambda: validate_profile_name("a" * 129), "profile_name", "A profile name has at most 128 characters."),
+        (lambda: validate_profile_name("a b"), "profile_name", _NAME_CHARS),
+        (lambda: validate_profile_name("DEFAULT"), "profile_name", "'DEFAULT' is a reserved section name; choose another name."),
+        (lambda: validate_profile_name("Default"), "profile_name", "Write the default profile as 'default' (lower case)."),
+        (lambda: validate_access_key_id(""), "access_key_id", "Enter the access key ID."),
+        (lambda: validate_access_key_id("short"), "access_key_id", _KEY_ID_SHAPE),
+        (lambda: validate_secret_access_key(""), "secret_access_key", "Enter the secret access key."),
+        (lambda: validate_secret_access_key("a b"), "secret_access_key", "The secret access key cannot contain spaces or line breaks."),
+        (lambda: validate_secret_access_key("aé"), "secret_access_key", "The secret access key can only contain printable ASCII characters."),
+        (lambda: validate_session_token(None, "ASIAIOSFODNN7EXAMPLE"), "session_token",
+         "This is a temporary key (ASIA…): enter the session token that came with it."),
+        (lambda: validate_session_token("a b"), "session_token", "The session token cannot contain spaces or line breaks."),
+        (lambda: validate_value("output", "a\nb"), "output", "The value of 'output' cannot contain line breaks."),
+        (lambda: validate_region("nowhere"), "region", "'nowhere' is not an AWS region name (for example us-east-1 or eu-west-2)."),
+        (lambda: parse_key_csv(b"\xff"), "csv", "The key file is not a text (UTF-8) CSV file."),
+        (lambda: parse_key_csv(""), "csv", "The key file is empty."),
+        (lambda: parse_key_csv("a,b\n1,2\n"), "csv", _NO_COLUMNS),
+        (lambda: parse_key_csv("Access key ID,Secret access key\n"), "csv", "The key file has a header but no key."),
+        (lambda: parse_key_csv(f"Access key ID,Secret access key\n{KEY_ID}\n"), "csv", "The key row of the file is missing columns."),
+        (lambda: parse_key_csv(f"Access key ID,Secret access key\nshort,{SECRET}\n"), "csv", "In the key file: " + _KEY_ID_SHAPE),
+    ],
+)
+def test_every_refusal_word_for_word(call: object, field: str, reason: str) -> None:
+    # The sentences users read are part of the contract: a changed word is a deliberate change here.
+    error = _refused(call, field=field)
+    assert error.reason == reason
+
+
+def test_the_warnings_word_for_word() -> None:
+    assert validate_access_key_id("A" * 16)[1] == [
+        "This access key ID does not look like an AWS one (AKIA… or ASIA…, 20 characters)."
+    ]
+    assert validate_secret_access_key("s" * 39)[1] == ["AWS secret access keys are 40 characters; this one has 39."]
+    assert validate_region("xx-newplace-1")[1] == [
+        "'xx-newplace-1' is not in this botocore's region list; it may be newer than botocore."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("region", "shown"),
+    [
+        ("q" * 40, repr("q" * 40)),  # at the limit: whole
+        ("q" * 41, repr("q" * 40)[:-1] + "…'"),  # one more: cut, with an ellipsis inside the quotes
+        ("no\tplace", repr("no\tplace")),  # control characters escaped
+    ],
+)
+def test_a_refused_region_is_echoed_escaped_and_cut_at_40_characters(region: str, shown: str) -> None:
+    reason = _refused(validate_region, region, field="region").reason
+    assert reason == f"{shown} is not an AWS region name (for example us-east-1 or eu-west-2)."
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("", ""),
+        (None, ""),
+        ("abc", "***"),  # under 4 characters: nothing shown
+        ("abcdefgh", "******gh"),  # a quarter at most
+        ("0123456789abcdef", "************cdef"),  # 16: every character stands for itself
+        ("0123456789abcdefg", "****************defg"),  # longer: 16 asterisks, whatever the length
+    ],
+)
+def test_mask_boundaries(value: str | None, masked: str) -> None:
+    assert mask(value) == masked
+
+
+def test_mask_keep() -> None:
+    assert mask("0123456789abcdefg", keep=2) == "*" * 16 + "fg"
+    assert mask("0123456789abcdefg", keep=0) == "*" * 16
+
+
+def test_key_csv_with_lone_carriage_returns() -> None:
+    parsed = parse_key_csv(f"Access key ID,Secret access key\r{KEY_ID},{SECRET}\r")
+    assert (parsed.access_key_id, parsed.secret_access_key) == (KEY_ID, SECRET)
+
+
+def test_key_csv_that_the_csv_reader_rejects() -> None:
+    error = _refused(parse_key_csv, "Access key ID,Secret access key\n" + "x" * 200_000 + "\n", field="csv")
+    assert error.reason == "The key file is not a valid CSV file."
+
+
+def test_key_csv_with_only_one_of_the_two_key_columns() -> None:
+    for header in ("Access key ID", "Secret access key", "Access key ID,Password"):
+        error = _refused(parse_key_csv, f"{header}\n{KEY_ID}\n", field="csv")
+        assert error.reason == _NO_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("data", "user"),
+    [
+        (f"Access key ID,Secret access key,User name\n{KEY_ID},{SECRET}\n", None),  # the row ends before the user
+        (f"Access key ID,Secret access key,User name\n{KEY_ID},{SECRET},\n", None),  # empty
+        (f"User name,Access key ID,Secret access key\nbad name!,{KEY_ID},{SECRET}\n", None),  # not an IAM name
+        (f"User name,Access key ID,Secret access key\nXavier,{KEY_ID},{SECRET}\n", "Xavier"),
+    ],
+)
+def test_key_csv_user_name_column(data: str, user: str | None) -> None:
+    assert parse_key_csv(data).user_name == user
+
+
+def test_values_and_names_that_start_or_end_with_x() -> None:
+    # Guards against character sets that are too wide (a check that also hit 'X').
+    assert validate_value("output", "XML") == "XML"
+    assert suggest_profile_name("Xavier X") == "Xavier-X"
