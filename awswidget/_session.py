@@ -319,7 +319,8 @@ def configured_endpoint(session: boto3.Session | None, service: str) -> str | No
     try:
         if bs.get_config_variable("ignore_configured_endpoint_urls"):
             return None
-        return ConfiguredEndpointProvider(bs.full_config, bs.get_scoped_config(), service).provide() or None
+        url = ConfiguredEndpointProvider(bs.full_config, bs.get_scoped_config(), service).provide()
+        return url if isinstance(url, str) and url else None  # a nested block is no endpoint
     except botocore.exceptions.ProfileNotFound:
         return None  # the profile left the files; a reload is about to replace this session
 
