@@ -58,6 +58,18 @@ class Catalog:
                 stamps.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
         return tuple(stamps)
 
+    def chain(self, name: str | None) -> tuple[Any, ...]:
+        """The raw settings of ``name`` and of every profile its credentials come from (``source_profile``),
+        secrets included: equal before and after a reading exactly when its session would be the same."""
+        profiles = self.config.get("profiles", {})
+        seen: list[Any] = []
+        while name is not None and name in profiles and all(name != n for n, _ in seen):
+            values = profiles[name]
+            seen.append((name, repr(sorted(values.items(), key=lambda kv: kv[0]))))
+            source = values.get("source_profile")
+            name = source if isinstance(source, str) else None
+        return tuple(seen)
+
     def __contains__(self, name: object) -> bool:
         return name in self.infos
 

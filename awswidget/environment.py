@@ -5,9 +5,10 @@ manager at a time *owns the process* and writes them; every other manager is a
 plain model for a side task. The rule:
 
 * a manager claims the process when it is created and no other manager owns it,
-  or when it is created by the same line of code as the owner (a cell run again
-  hands the process to its new manager); ``default_manager()`` returns the
-  owner, so widgets made without a manager follow it;
+  or when a notebook runs the owner's line of code again in a later execution (a
+  cell run again hands the process to its new manager; a helper called in a loop
+  makes side tasks); ``default_manager()`` returns the owner, so widgets made
+  without a manager follow it;
 * a later manager never takes over by being created: it calls
   :meth:`~awswidget.manager.CredentialsManager.activate` (or is created with
   ``activate=True``); ``activate=False`` never claims;
@@ -21,7 +22,6 @@ for the user's settings. Only the manager's publish point calls it.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import threading
@@ -144,17 +144,18 @@ class Ownership:
         with self._lock:
             return self._owner() if self._owner is not None else None
 
-    def claim(self, manager: Any, *, force: bool, origin: tuple[str, int] | None = None) -> bool:
+    def claim(self, manager: Any, *, force: bool, origin: tuple[str, int, int] | None = None) -> bool:
         """Make ``manager`` the owner; True if it is now.
 
         It is when nobody owns the process, with ``force``, or when ``origin`` (the
-        line of code that created it) is the owner's: the same cell run again.
+        line of code that created it, and the notebook execution that ran it) is the
+        owner's line in a later execution: the same cell run again. The same line
+        within one execution (a helper called in a loop) makes side tasks.
         """
-        if not force and self.owner() not in (None, manager) and (origin is None or origin != self._origin):
-            gc.collect()  # an owner nobody can reach any more owns nothing
         with self._lock:
             current = self._owner() if self._owner is not None else None
-            if current is None or current is manager or force or (origin is not None and origin == self._origin):
+            rerun = origin is not None and self._origin is not None and origin[:2] == self._origin[:2] and origin[2] != self._origin[2]
+            if current is None or current is manager or force or rerun:
                 self._owner, self._origin = weakref.ref(manager), origin
                 return True
             return False
@@ -182,9 +183,31 @@ def shadowing_vars() -> list[str]:
     return [name for name in SHADOW_VARS if os.environ.get(name)]
 
 
-def caller_origin() -> tuple[str, int] | None:
-    """The line of code outside awswidget that is running now (a notebook cell's line, a script's)."""
+def caller_origin() -> tuple[str, int, int] | None:
+    """The notebook cell statement running now: (its cell's source digest, line, execution count).
+
+    The top-level statement of the cell, wherever below it the manager is made (a
+    helper defined in another cell still counts as this cell's). ``None`` outside
+    IPython: a script runs its lines once per process, so there is no "cell run again".
+    """
+    import hashlib
+    import linecache
+
+    shell = None
+    if "IPython" in sys.modules:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    count = getattr(shell, "execution_count", None)
+    user_ns = getattr(shell, "user_ns", None)
+    if not isinstance(count, int) or user_ns is None:
+        return None
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "awswidget":
+    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is user_ns):
         frame = frame.f_back  # type: ignore[assignment]
-    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
+    if frame is None:
+        return None
+    # IPython names cells after their execution count; ipykernel after their text: the text is what is the same.
+    source = "".join(linecache.getlines(frame.f_code.co_filename))
+    digest = hashlib.sha256(source.encode("utf-8", "replace")).hexdigest()
+    return (digest, frame.f_lineno, count)

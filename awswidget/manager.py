@@ -168,14 +168,14 @@ class CredentialsManager(Publisher):
     def reload(self) -> None:
         """Re-read the shared files; keep the selection if it still exists."""
         with self._publishing():
-            before = self._catalog.get(self.profile)
+            before = self._catalog.chain(self.profile)
             self._load()
             if self.profile is not None and self.profile not in self._catalog:
                 gone = self.profile
                 self._select("default" if "default" in self._catalog else (self.profiles[0] if self.profiles else None), fresh=True)
                 self._sticky = Notice("profile-gone", {"profile": gone})
                 self._write(**self._described())
-            elif before != self._catalog.get(self.profile) or self.session is None:
+            elif before != self._catalog.chain(self.profile) or self.session is None:
                 self._select(fresh=True)  # the same profile may now hold other keys or settings
             else:
                 self._write(**self._described())
@@ -229,34 +229,54 @@ class CredentialsManager(Publisher):
             self._write(**self._described())
 
     def _apply_process(self, name: str | None, region: str | None, session: Any) -> None:
-        """The selection's process-wide effects; only the owner has any."""
-        if self._owner:
+        """The selection's process-wide effects; only the owner has any (a displaced one has none)."""
+        if self.owns_process:
             files_ = (self.files.config_file, self.files.credentials_file) if self._explicit_files else None
             exporter.apply(name, region, session, files=files_, install=self.install_default, export=self.export_env)
 
     def _described(self, now: dt.datetime | None = None) -> dict[str, Any]:
         return selection.described(
             self, self._catalog.get(self.profile), config=self._catalog.config, shared=self.files, has_profiles=bool(self._catalog.infos),
-            owner=self._owner, sticky=self._sticky, file_errors=self.file_errors, now=now,
+            owner=self.owns_process, sticky=self._sticky, file_errors=self.file_errors, now=now,
         )
 
     @contextlib.contextmanager
     def using(self, profile: str, region: str | None = None) -> Iterator[CredentialsManager]:
-        """Switch to ``profile`` (and ``region``) for a block, then restore everything, even on errors."""
+        """Switch to ``profile`` (and ``region``) for a block, then restore everything, even on errors.
+
+        The selection before the block comes back with its session and verification, unless
+        the files changed it meanwhile (the profile is gone, or its settings changed: then it
+        is selected afresh), or a check of it was still running (it is unverified again).
+        """
         with self._lock:
-            saved = {name: getattr(self, name) for name in ("profile", "region", "session", "identity", "status")}
-            sticky = self._sticky
+            saved = {name: getattr(self, name) for name in ("profile", "region", "session", "identity", "status", "message")}
+            sticky, chain = self._sticky, self._catalog.chain(self.profile)
         self._select(profile, region)
         try:
             yield self
         finally:
             with self._publishing():
-                self._generation += 1
                 self._sticky = sticky
-                self.logins.cancel_mfa()
-                self._apply_process(saved["profile"], saved["region"], saved["session"])
-                self._write(**saved)
-                self._write(**self._described())
+                name = saved["profile"]
+                if self._catalog.changed():
+                    self._load()  # the block may have outlived an edit of the files
+                if name is not None and name not in self._catalog:
+                    self._select(next(iter(self._catalog.infos), None), fresh=True)
+                    self._sticky = Notice("profile-gone", {"profile": name})
+                    self._write(**self._described())
+                elif self._catalog.chain(name) != chain:
+                    self._select(name, saved["region"], fresh=True)
+                else:
+                    self._generation += 1
+                    self.logins.cancel_mfa()
+                    if saved["status"] == "verifying":  # that check was for a selection left meanwhile: it is dropped
+                        saved.update(status="unverified", identity=None)
+                    self._apply_process(name, saved["region"], saved["session"])
+                    message = saved.pop("message")
+                    self._write(**saved)
+                    self._write(**self._described())
+                    if saved["status"] == "error":
+                        self._write(message=message)
 
     @property
     def endpoint_url(self) -> str | None:

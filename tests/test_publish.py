@@ -254,13 +254,29 @@ def test_a_second_manager_does_not_take_over_the_notebook(two: AwsFiles, tmp_pat
 
 
 def test_a_cell_run_again_hands_the_notebook_to_its_new_manager(two: AwsFiles) -> None:
-    managers = []
-    for profile in ("dev", "default"):  # one line of code, run twice, as a cell run again
-        m = CredentialsManager()
-        m.profile = profile
-        managers.append(m)
-    assert m.owns_process and not managers[0].owns_process
-    assert boto3.DEFAULT_SESSION is m.session and os.environ["AWS_PROFILE"] == "default"
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance()
+    try:
+        cell = "m = awswidget.CredentialsManager()\nm.profile = next(p for p in m.profiles if p != getattr(old, 'profile', None))"
+        shell.run_cell("import awswidget\nold = None", store_history=True)
+        shell.run_cell(cell, store_history=True)
+        first = shell.user_ns["m"]
+        shell.run_cell("old = m", store_history=True)
+        shell.run_cell(cell, store_history=True)  # the same cell, run again: its new manager steers
+        second = shell.user_ns["m"]
+        assert second is not first and second.owns_process and not first.owns_process
+        assert boto3.DEFAULT_SESSION is second.session and os.environ["AWS_PROFILE"] == second.profile
+        first.profile = first.profiles[0] if first.profiles[0] != first.profile else first.profiles[1]  # the old picker clicked
+        assert boto3.DEFAULT_SESSION is second.session and os.environ["AWS_PROFILE"] == second.profile  # steers nothing
+        assert any("activate()" in w for w in first.warnings)
+        # A helper called in a loop, in one execution: the first keeps the process, the others are side tasks.
+        shell.run_cell("def side(p):\n    return awswidget.CredentialsManager(profile=p)\nsides = [side(p) for p in m.profiles]",
+                       store_history=True)
+        assert second.owns_process and not any(s.owns_process for s in shell.user_ns["sides"])
+    finally:
+        InteractiveShell.clear_instance()
 
 
 @pytest.mark.integration
@@ -301,3 +317,44 @@ def test_an_edit_made_elsewhere_shows_by_itself_while_a_picker_is_shown(two: Aws
     # Read from this thread while the ticker's thread publishes: wait for the whole publication.
     assert within(10, lambda: m.profile == "default" and "Profile 'dev' is no longer in the shared files." in m.message)
     assert within(5, lambda: "no longer in the shared files" in pickers[0].status.value)
+
+
+def test_using_drops_a_check_still_running_and_never_restores_a_profile_that_left(two: AwsFiles) -> None:
+    """Reviewer's finds: using() restored "verifying" with no check running, and a profile removed meanwhile."""
+    m = CredentialsManager()
+    started, release = threading.Event(), threading.Event()
+    real = m._verifier.run
+
+    def slow(generation: int, session: Any) -> Any:
+        started.set()
+        release.wait(30)
+        return real(generation, session)
+
+    m._verifier.run = slow  # type: ignore[method-assign]
+    pending = m.verify(block=False)
+    assert started.wait(30) and m.status == "verifying"
+    with m.using("dev"):
+        pass
+    assert (m.profile, m.status) == ("default", "unverified") and "Selected default" in m.message
+    release.set()
+    pending.result(timeout=30)
+    assert m.status == "unverified" and m.identity is None  # the old check's answer is for a selection left behind
+    m._verifier.run = real  # type: ignore[method-assign]
+
+    m.profile = "dev"
+    with m.using("default"):
+        two.config.write_text("[default]\nregion = eu-west-1\n")
+        two.credentials.write_text(f"[default]\naws_access_key_id = {KEY_A}\naws_secret_access_key = {SECRET_A}\n")
+    assert m.profile == "default" and "dev" not in m.profiles and "no longer in the shared files" in m.message
+
+
+def test_a_secret_fixed_in_the_file_is_used_at_once(two: AwsFiles) -> None:
+    """Reviewer's find: an edit of the secret alone (same key ID) kept the old session, boto3's default too."""
+    m = CredentialsManager()
+    m.profile = "dev"
+    old = m.session
+    fixed = "x" * 30 + "FIXEDFIXED"
+    two.credentials.write_text(two.credentials.read_text().replace(SECRET_B, fixed))
+    m.reload()
+    assert m.session is not old and boto3.DEFAULT_SESSION is m.session
+    assert m.session.get_credentials().get_frozen_credentials().secret_key == fixed  # type: ignore[union-attr]

@@ -64,3 +64,21 @@ def test_no_kernel_no_notice(aws_env: AwsFiles) -> None:
         assert picker.keys_notice.layout.display == "none" and picker.keys_notice.scan is None
     finally:
         picker.close()
+
+
+def test_instructions_never_show_the_keys_of_a_cell_that_cannot_be_rewritten(aws_env: AwsFiles, shell: InteractiveShell) -> None:
+    """The reviewer's first find: a cell holding keys in a dict was shown back verbatim, secret and all."""
+    aws_env.write(credentials="[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + "x" * 40 + "\n")
+    key, value = key_id(), secret()
+    picker = ProfilePicker(CredentialsManager(), verify=False)
+    try:
+        shell.run_cell(f'creds = {{"key": "{key}", "aws_secret_access_key": "{value}"}}', store_history=True)
+        picker.keys_notice.move_button.click()
+        assert picker.form is not None
+        picker.form.verify_checkbox.value = False
+        assert picker.form.submit() is not None
+        text = picker.keys_notice.instructions.value
+        assert "still names the keys" in text and value not in text and key not in text
+        assert value not in json.dumps(dependency_state([picker], drop_defaults=False))
+    finally:
+        picker.close()

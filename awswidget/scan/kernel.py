@@ -58,12 +58,20 @@ class KeyMove:
         values = {v for v in (self.access_key_id, self.secret_access_key, self.session_token) if v}
         return {count: rewrite_source(source, values, profile) for count, source in self._sources}
 
+    def _masked(self, text: str) -> str:
+        """``text`` with this pair's values masked: what is shown to the user never holds them."""
+        for kind, value in (("access_key_id", self.access_key_id), ("secret_access_key", self.secret_access_key),
+                            ("session_token", self.session_token)):
+            if value:
+                text = text.replace(value, mask_value(kind, value))
+        return text
+
     def instructions(self, profile: str) -> str:
         """What to tell the user once the keys are saved as ``profile``: what to run instead, cell by cell."""
         parts = []
         for count, rewrite in self.cell_rewrites(profile).items():
             head = f"Replace In [{count}] with:" if rewrite.complete else f"In [{count}] still names the keys; start from:"
-            parts.append(f"{head}\n{rewrite.source.rstrip()}")
+            parts.append(f"{head}\n{self._masked(rewrite.source).rstrip()}")
         if self.from_environment:
             parts.append(
                 "Take the keys out of the environment, so the profile is what boto3 and the AWS CLI use:\n"

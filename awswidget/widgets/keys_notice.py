@@ -71,6 +71,16 @@ class KeysNotice(VBox):
             self._stop()
             self._stop = None
 
+    def close(self) -> None:
+        """Stop watching the kernel and close the notice's widgets (the key pair goes with it)."""
+        self.stop()
+        self.scan = self._move = None
+        for child in (*getattr(self, "children", ()), self.message, self.move_button, self.instructions):
+            for grandchild in getattr(child, "children", ()):
+                grandchild.close()
+            child.close()
+        super().close()
+
     def show(self, scan: Any) -> None:
         """Display what ``scan`` (a :class:`~awswidget.scan.KernelScan`) found, or hide."""
         self.scan = scan
