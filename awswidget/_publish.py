@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 from traitlets import HasTraits
 
 __all__ = ["Publisher"]
+
+log = logging.getLogger(__name__)
 
 
 class Publisher(HasTraits):
@@ -60,20 +63,29 @@ class Publisher(HasTraits):
 
     def _deliver(self) -> None:
         me, first = threading.get_ident(), None
-        while True:
-            with self._lock:
-                if self._deliverer not in (None, me) or not self._outbox:
-                    if self._deliverer == me:
-                        self._deliverer = None
-                    break
-                self._deliverer = me
-                change = self._outbox.popleft()
-            try:
-                super().notify_change(change)
-            except Exception as exc:  # the other observers still hear about it; the first error is raised
-                first = first or exc
-        if first is not None:
-            raise first
+        main = threading.current_thread() is threading.main_thread()
+        try:
+            while True:
+                with self._lock:
+                    if self._deliverer not in (None, me):
+                        break  # that thread delivers what is queued, ours included
+                    if not self._outbox:
+                        self._deliverer = None  # in the same step as the check: nothing queued meanwhile is stranded
+                        break
+                    self._deliverer = me
+                    change = self._outbox.popleft()
+                try:
+                    super().notify_change(change)
+                except Exception as exc:  # the other observers still hear about it
+                    log.error("An observer of %s.%s failed: %s", type(self).__name__, change.name, type(exc).__name__)
+                    first = first or exc
+        except BaseException:
+            with self._lock:  # a KeyboardInterrupt in an observer: the next publication is still delivered
+                if self._deliverer == me:
+                    self._deliverer = None
+            raise
+        if first is not None and main:
+            raise first  # as traitlets does for the code that made the change; a worker thread only logs it
 
     def _write(self, **values: Any) -> None:
         """Set traits (read-only ones too); call inside :meth:`_publishing`."""

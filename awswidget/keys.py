@@ -37,13 +37,18 @@ LABELS = {
     "region": "region",
 }
 
-# A secret access key is 40 characters of base64; a run that long in a name or a key ID field was pasted there.
-_SECRET_SHAPE = re.compile(r"[A-Za-z0-9/+=]{40}")
+# A secret access key is exactly 40 characters of base64, mixing upper case, lower case and digits: such a run
+# in a name or a key ID field was pasted there.
+_SECRET_SHAPE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])")
 
 
 def looks_like_secret(text: str | None) -> bool:
-    """Whether ``text`` holds something shaped like a secret access key (or longer token)."""
-    return bool(text) and _SECRET_SHAPE.search(str(text)) is not None
+    """Whether ``text`` holds something shaped like a secret access key."""
+    for match in _SECRET_SHAPE.finditer(str(text or "")):
+        run = match.group()
+        if any(c.isupper() for c in run) and any(c.islower() for c in run) and any(c.isdigit() for c in run):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,8 @@ def check_fields(
         else:
             result.values[name] = value
 
-    run("profile_name", lambda: validate_profile_name(profile_name))
-    run("access_key_id", lambda: validate_access_key_id(access_key_id))
+    run("profile_name", lambda: _not_a_secret("profile_name", profile_name, validate_profile_name))
+    run("access_key_id", lambda: _not_a_secret("access_key_id", access_key_id, validate_access_key_id))
     run("secret_access_key", lambda: validate_secret_access_key(secret_access_key))
     run("session_token", lambda: validate_session_token(session_token, access_key_id))
     run("region", lambda: validate_region(region or None))
@@ -95,16 +100,29 @@ def check_fields(
     return result
 
 
+def _not_a_secret(field: str, value: Any, check: Callable[[Any], Any]) -> Any:
+    """``check(value)``, unless ``value`` is shaped like a secret key: it was pasted into the wrong field."""
+    if isinstance(value, str) and looks_like_secret(value):
+        raise ValidationError(
+            field, f"This looks like a secret access key: paste it into the secret access key field, not the {LABELS[field]}."
+        )
+    return check(value)
+
+
 def not_ready(errors: Collection[str], empty: Collection[str]) -> str | None:
     """Why a profile cannot be saved yet, naming the fields: "To save, fill in the secret access key." (or ``None``).
 
     ``errors`` are the fields with a problem, ``empty`` those left empty (an empty
     session token is only a problem for temporary keys, and is named with the others).
     """
-    missing = [LABELS[n] for n in FIELDS if n in errors and n in empty and n != "session_token"]
-    wrong = [LABELS[n] for n in FIELDS if n in errors and LABELS[n] not in missing]
-    why = ([f"fill in the {', '.join(missing)}"] if missing else []) + ([f"fix the {', '.join(wrong)}"] if wrong else [])
+    missing = [LABELS[n] for n in FIELDS if n in errors and n in empty]
+    wrong = [LABELS[n] for n in FIELDS if n in errors and n not in empty]
+    why = ([f"fill in the {_listed(missing)}"] if missing else []) + ([f"fix the {_listed(wrong)}"] if wrong else [])
     return f"To save, {' and '.join(why)}." if why else None
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def validate_keys(access_key_id: str, secret_access_key: str, session_token: str | None = None) -> tuple[str, str, str | None]:
@@ -130,8 +148,11 @@ def validate_profile(
     endpoint_url: str | None = None,
 ) -> tuple[str, str, str, str | None, dict[str, str]]:
     """A whole key profile checked: ``(name, key ID, secret, token, config-file settings)``, or the first error."""
-    name = validate_profile_name(name)
+    name = _not_a_secret("profile_name", name, validate_profile_name)
+    _not_a_secret("access_key_id", access_key_id, lambda v: v)
     key_id, secret, token = validate_keys(access_key_id, secret_access_key, session_token)
+    if endpoint_url is not None and not (isinstance(endpoint_url, str) and endpoint_url.strip().startswith(("https://", "http://"))):
+        raise ValidationError("endpoint_url", "The endpoint URL must start with https:// (or http:// for a local endpoint).")
     region, _ = validate_region(region)
     values = (("region", region), ("output", output), ("endpoint_url", endpoint_url))
     return name, key_id, secret, token, {key: validate_value(key, value) for key, value in values if value}

@@ -27,7 +27,7 @@ from . import _redact, _session, environment, files, selection, texts
 from ._publish import Publisher
 from .catalog import Catalog
 from .environment import exporter, ownership, user_env
-from .errors import AwsWidgetError, ProfileNotFoundError, SelectionError, VerificationError
+from .errors import AwsWidgetError, ProfileNotFoundError, SelectionError, ValidationError, VerificationError
 from .expiry import ExpiryStatus
 from .identity import Identity, Verifier, get_caller_identity
 from .keys import validate_keys, validate_profile
@@ -163,7 +163,8 @@ class CredentialsManager(Publisher):
 
     def _load(self) -> None:
         self._catalog.load()
-        self._write(profiles=tuple(self._catalog.infos), file_errors=self._catalog.errors)
+        names = tuple(self._catalog.infos)
+        self._write(profiles=names, file_errors=self._catalog.errors, recent=self._recent.first(names))
 
     def reload(self) -> None:
         """Re-read the shared files; keep the selection if it still exists."""
@@ -285,15 +286,24 @@ class CredentialsManager(Publisher):
 
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client of the current selection (always the current one)."""
-        if self.session is None:
-            raise ProfileNotFoundError(profile="(none selected)", hint=self._catalog.hint())
-        return self.session.client(service, **kwargs)
+        return self._make("client", service, kwargs)
 
     def resource(self, service: str, **kwargs: Any) -> Any:
         """A boto3 resource of the current selection."""
+        return self._make("resource", service, kwargs)
+
+    def _make(self, what: str, service: str, kwargs: dict[str, Any]) -> Any:
+        import botocore.exceptions as be
+        from boto3.exceptions import ResourceNotExistsError
+
         if self.session is None:
             raise ProfileNotFoundError(profile="(none selected)", hint=self._catalog.hint())
-        return self.session.resource(service, **kwargs)
+        if not isinstance(service, str):
+            raise ValidationError("service", f"A service is named by a string such as 's3', not {type(service).__name__}.")
+        try:
+            return getattr(self.session, what)(service, **kwargs)
+        except (be.UnknownServiceError, ResourceNotExistsError):
+            raise ValidationError("service", f"botocore knows no service named '{service}'.") from None
 
     # ------------------------------------------------------------------ the process
 

@@ -36,6 +36,10 @@ def region_for(info: ProfileInfo | None, region: str | None) -> str | None:
     botocore's order for ``None``: ``AWS_DEFAULT_REGION``, then the profile's own.
     Raises :class:`~awswidget.errors.SelectionError` for a region that is not a region name.
     """
+    if not isinstance(region, str) and region is not None:
+        raise SelectionError(f"A region is a name such as 'us-east-1', not {type(region).__name__}.", "region")
+    if region is not None and not region.strip():
+        raise SelectionError("Write a region name such as 'us-east-1', or None for the profile's own region.", "region")
     if region is None:
         env = environment.user_env("AWS_DEFAULT_REGION")
         return usable_region(env) if env else (usable_region(info.region) if info is not None else None)

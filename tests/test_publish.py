@@ -358,3 +358,30 @@ def test_a_secret_fixed_in_the_file_is_used_at_once(two: AwsFiles) -> None:
     m.reload()
     assert m.session is not old and boto3.DEFAULT_SESSION is m.session
     assert m.session.get_credentials().get_frozen_credentials().secret_key == fixed  # type: ignore[union-attr]
+
+
+def test_an_observer_that_fails_neither_stops_delivery_nor_fails_a_background_check(two: AwsFiles) -> None:
+    """Reviewer's finds: a KeyboardInterrupt in an observer left delivery stuck; an observer's error became the
+    verification's error."""
+    m = CredentialsManager()
+    calls: list[str] = []
+
+    def interrupting(change: Any) -> None:
+        calls.append(change.name)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    m.observe(interrupting, names="profile")
+    with pytest.raises(KeyboardInterrupt):
+        m.profile = "dev"
+    m.unobserve(interrupting, names="profile")
+    heard: list[str] = []
+    m.observe(lambda c: heard.append(c.new), names="status")
+    m.verify(block=False).exception(timeout=WAIT)
+    assert heard[-1] in ("verified", "error")  # delivered from the worker thread: nothing stuck
+
+    def failing(change: Any) -> None:
+        raise ValueError("an observer's bug")
+
+    m.observe(failing, names="identity")
+    assert m.verify(block=False).result(timeout=WAIT).account  # the check's own outcome, not the observer's error

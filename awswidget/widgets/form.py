@@ -329,6 +329,8 @@ class CredentialSetupForm(VBox):
         if not change.new:
             return
         filename, parsed, error = read_upload(change.new[0])
+        if parsed is not None and looks_like_secret(parsed.access_key_id):
+            parsed, error = None, "its access key ID column holds a secret (are the columns swapped?)"
         self.csv_upload.value = ()  # the file's content (secret, console password) leaves the widget state now
         if parsed is None:
             self._held.drop()
@@ -463,7 +465,9 @@ class CredentialSetupForm(VBox):
                 overwrite=candidate.exists,
                 endpoint_url=candidate.endpoint_url if candidate.save_endpoint else None,
                 select=candidate.select,
-                identity=identity,  # the keys just passed STS: the manager need not ask again
+                # The keys just passed STS: the manager need not ask again, unless they were checked against an
+                # endpoint the profile will not use.
+                identity=identity if candidate.endpoint_url is None or candidate.save_endpoint else None,
             )
         except Exception as exc:  # a rejection: say why, keep nothing
             self._reject(exc)

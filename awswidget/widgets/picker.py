@@ -367,7 +367,8 @@ class ProfilePicker(VBox):
             matched = self._matching()
             # The most used profiles first (the manager keeps that order), then the rest in list order.
             wanted = set(matched) if self.profile_filter.value.strip() else None
-            recent = [n for n in m.recent if wanted is None or n in wanted]
+            known = set(names)
+            recent = [n for n in m.recent if n in known and (wanted is None or n in wanted)]
             first = set(recent)
             shown = [*recent, *(n for n in matched[: self.max_options] if n not in first)]
             if selected is not None and selected not in shown:
