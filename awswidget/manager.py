@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -171,6 +172,12 @@ class CredentialsManager(Publisher):
         with self._publishing():
             before = self._catalog.chain(self.profile)
             self._load()
+            for _ in range(3):
+                if self.profile is None or self.profile in self._catalog:
+                    break
+                # Gone, or caught in another program's rewrite (truncate, then write): look again before moving away.
+                time.sleep(0.2)
+                self._load()
             if self.profile is not None and self.profile not in self._catalog:
                 gone = self.profile
                 self._select("default" if "default" in self._catalog else (self.profiles[0] if self.profiles else None), fresh=True)

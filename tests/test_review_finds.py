@@ -97,3 +97,17 @@ def test_a_recent_profile_that_left_the_files_leaves_the_list(m: CredentialsMana
         assert "✖" not in picker.status.value
     finally:
         picker.close()
+
+
+def test_a_reload_during_another_programs_rewrite_keeps_the_selection(m: CredentialsManager, aws_env: AwsFiles) -> None:
+    """Reviewer's find: a reload that saw a file emptied mid-rewrite moved the notebook to 'default' for good."""
+    import threading
+
+    m.profile = "old"
+    full = aws_env.credentials.read_text()
+    aws_env.credentials.write_text("")  # the first half of an in-place rewrite (open(path, "w"))
+    timer = threading.Timer(0.1, lambda: aws_env.credentials.write_text(full))  # ...and its second half
+    timer.start()
+    m.reload()
+    timer.join()
+    assert m.profile == "old" and "no longer" not in m.message
