@@ -111,3 +111,17 @@ def test_a_reload_during_another_programs_rewrite_keeps_the_selection(m: Credent
     m.reload()
     timer.join()
     assert m.profile == "old" and "no longer" not in m.message
+
+
+def test_swapped_fields_never_leave_the_secret_in_a_plain_text_field(m: CredentialsManager, aws_env: AwsFiles) -> None:
+    """Issue 15, item 6: the secret pasted as the key ID (and the key ID as the secret) stayed on screen."""
+    value, key = secret(), key_id()
+    form = CredentialSetupForm(m)
+    try:
+        form.profile_name.value, form.access_key_id.value, form.secret_access_key.value = "new", value, key
+        assert form.submit() is None
+        assert form.access_key_id.value == "" and form.secret_access_key.value == ""
+        assert value not in json.dumps(dependency_state([form], drop_defaults=False))
+        assert "new" not in CredentialsManager(activate=False).profiles
+    finally:
+        form.close()
