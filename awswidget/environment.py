@@ -138,7 +138,7 @@ class Ownership:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._owner: weakref.ref[Any] | None = None
-        self._origin: tuple[str, int] | None = None
+        self._origin: tuple[str, int, int] | None = None
 
     def owner(self) -> Any:
         with self._lock:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ValidationError
+from ..keys import looks_like_secret
 from ..validate import mask, parse_key_csv
 
 __all__ = ["Candidate", "HeldSecret", "read_upload"]
@@ -85,6 +86,9 @@ def read_upload(item: Any) -> tuple[str, Any, str | None]:
     """``(file name, parsed key CSV or None, why it was refused)`` of one FileUpload item."""
     filename = str(item.get("name") or "the file")
     try:
-        return filename, parse_key_csv(bytes(item["content"])), None
+        parsed = parse_key_csv(bytes(item["content"]))
     except ValidationError as exc:
         return filename, None, exc.reason
+    if looks_like_secret(parsed.access_key_id):  # never into the plain Text field
+        return filename, None, "its access key ID column holds a secret (are the columns swapped?)"
+    return filename, parsed, None

@@ -329,8 +329,6 @@ class CredentialSetupForm(VBox):
         if not change.new:
             return
         filename, parsed, error = read_upload(change.new[0])
-        if parsed is not None and looks_like_secret(parsed.access_key_id):
-            parsed, error = None, "its access key ID column holds a secret (are the columns swapped?)"
         self.csv_upload.value = ()  # the file's content (secret, console password) leaves the widget state now
         if parsed is None:
             self._held.drop()
