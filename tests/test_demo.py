@@ -580,8 +580,10 @@ def notebook_problems(nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
-def test_the_four_notebooks_are_there() -> None:
-    assert [p.stem for p in NOTEBOOKS] == ["01-connect", "02-switch-accounts", "03-onboarding", "04-roles-mfa-sso"]
+def test_the_notebooks_are_there() -> None:
+    assert [p.stem for p in NOTEBOOKS] == [
+        "01-connect", "02-switch-accounts", "03-onboarding", "04-roles-mfa-sso", "06-keys-never-reach-git",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

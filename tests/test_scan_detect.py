@@ -142,3 +142,12 @@ def test_a_named_secret_may_start_or_end_with_a_slash() -> None:
         assert len(value) == 40
         found = find_in_text(f'aws_secret_access_key = "{value}"')
         assert [f.kind for f in found if f.leak] == ["secret_access_key"], value
+
+
+def test_a_named_secret_with_slashes_is_found_whatever_its_segments_look_like() -> None:
+    """A random base64 secret with two or more slashes can split into name-like segments: named, it still counts."""
+    from awswidget.scan import find_in_text
+
+    value = "aB3xQ/rT5yUi/oP7aSdF9gHjK1lZ2xC4vB6nM8qW"
+    assert len(value) == 40
+    assert [f.kind for f in find_in_text(f'aws_secret_access_key = "{value}"') if f.leak] == ["secret_access_key"]

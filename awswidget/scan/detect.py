@@ -161,13 +161,13 @@ def _looks_secret(value: str, named: bool) -> bool:
     classes = sum(any(test(c) for c in value) for test in (str.isupper, str.islower, str.isdigit))
     if classes < 2 or len(set(value)) < 10:  # placeholders: xxxx..., AAAA..., 0000...
         return False
-    # A path such as usr/share/perl5/Debconf/FrontEnd/Dialog is not a secret, named or not.
-    segments = [s for s in value.split("/") if s]
-    if len(segments) >= 3 and all(_PATH_SEGMENT_RE.fullmatch(s) for s in segments):
-        return False
     if named:
-        return True  # a real secret may start or end with "/" (it is base64): after its name, it counts
-    return not (value.startswith("/") or value.endswith("/") or "//" in value)  # beside a key ID only: a path or URL tail
+        return True  # after its name it counts, whatever its shape: a real secret may start or end with "/" (base64)
+    if value.startswith("/") or value.endswith("/") or "//" in value:
+        return False  # beside a key ID only: a path or the tail of a URL
+    # Beside a key ID only: a relative path such as usr/share/perl5/Debconf/FrontEnd/Dialog is not a secret.
+    segments = value.split("/")
+    return not (len(segments) >= 3 and all(_PATH_SEGMENT_RE.fullmatch(s) for s in segments))
 
 
 class _Lines:
