@@ -69,9 +69,9 @@ class CredentialsManager(Publisher):
         The shared files; by default located as botocore locates them.
     activate
         Whether this manager steers the process (boto3's default session and
-        ``AWS_PROFILE``/``AWS_REGION``): ``None`` (default) if no other live
-        manager does, ``True`` to take over, ``False`` never (a side task). See
-        :mod:`awswidget.environment`.
+        ``AWS_PROFILE``/``AWS_REGION``): ``None`` (default) if no other manager
+        does (or this is the owner's notebook cell run again), ``True`` to take
+        over, ``False`` never (a side task). See :mod:`awswidget.environment`.
 
     Threading
     ---------
