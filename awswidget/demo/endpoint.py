@@ -54,6 +54,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from ..localaws import pid_alive
+
 __all__ = ["apply_fixes", "main", "trust_allows"]
 
 _ROLE_ARN = re.compile(r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d{12}):role/(?:.*/)?(?P<name>[^/]+)$")
@@ -241,19 +243,9 @@ def _watch_owner(owner: int) -> None:
     # Our parent's exit reparents us at once, even while it is an unreaped zombie, which
     # os.kill(pid, 0) would still count as alive.
     parent = os.getppid() == owner
-    while os.getppid() == owner if parent else _pid_alive(owner):
+    while os.getppid() == owner if parent else pid_alive(owner):
         time.sleep(0.5)
     os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_sandbox(folder: Path) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._session import SSO_CACHE_VAR
-from ..localaws import LocalAws
+from ..localaws import LocalAws, pid_alive
 from .world import ACCOUNTS, DEFAULT_PROFILE, config_text, credentials_text, seed
 
 __all__ = [
@@ -156,20 +156,8 @@ def _sweep_stale() -> None:
                 meta = json.loads((entry / MARKER).read_text())
             except (OSError, ValueError):
                 continue
-            if meta.get("temporary") and not _pid_alive(int(meta.get("owner_pid", 0))):
+            if meta.get("temporary") and not pid_alive(int(meta.get("owner_pid", 0))):
                 shutil.rmtree(entry, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _create(path: Path | None, temporary: bool | None, detached: bool) -> Sandbox:
