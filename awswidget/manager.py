@@ -46,6 +46,7 @@ __all__ = ["CredentialsManager", "default_manager"]
 
 log = logging.getLogger(__name__)
 _KEEP: Any = object()
+EXPIRY_EVERY = 30.0  # seconds between two looks at the time left, when nothing else changed
 
 
 def _call(ref: weakref.ref[Any], method: str, *args: Any, **kwargs: Any) -> Any:
@@ -127,6 +128,7 @@ class CredentialsManager(Publisher):
         self._catalog = Catalog(self.files)
         self._recent = Recent(self.files.credentials_file)
         self._generation = 0
+        self._expiry_checked = 0.0
         self._fresh_needed = False
         self._sticky: Notice | None = None
         # Services call back through weak references: sessions (boto3's default among them) keep
@@ -212,8 +214,7 @@ class CredentialsManager(Publisher):
             before = self.profile
             self._select(profile, region, fresh=fresh)
             if self.profile is not None and self.profile != before:
-                self._recent.record(self.profile)
-                self._write(recent=self._recent.first(self.profiles))
+                self._write(recent=self._recent.record(self.profile, self.profiles))
 
     def _select(self, profile: str | None = _KEEP, region: str | None = _KEEP, *, fresh: bool = False) -> None:
         with self._publishing():
@@ -243,6 +244,7 @@ class CredentialsManager(Publisher):
             exporter.apply(name, region, session, files=files_, install=self.install_default, export=self.export_env)
 
     def _described(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        self._expiry_checked = time.monotonic()
         return selection.described(
             self, self._catalog.get(self.profile), config=self._catalog.config, shared=self.files, has_profiles=bool(self._catalog.infos),
             owner=self.owns_process, sticky=self._sticky, file_errors=self.file_errors, now=now,
@@ -414,8 +416,9 @@ class CredentialsManager(Publisher):
 
     def _tick(self) -> None:
         if self._catalog.changed():
-            self.reload()  # keeps the selection; says so when another program removed it
-        self.check_expiry()
+            self.reload()  # keeps the selection; says so when another program removed it (and recomputes expiry)
+        elif time.monotonic() - self._expiry_checked >= EXPIRY_EVERY:
+            self.check_expiry()
 
     def unwatch(self, watcher: Any) -> None:
         self.logins.unwatch(watcher)

@@ -61,17 +61,20 @@ class Recent:
 
     def first(self, names: Sequence[str], most: int = 10) -> tuple[str, ...]:
         """Up to ``most`` of ``names``, the most used first (empty when turned off or never used)."""
-        entries = self._read().get(self.key, {})
+        return self._first(self._read(), names, most)
+
+    def _first(self, data: dict[str, Any], names: Sequence[str], most: int = 10) -> tuple[str, ...]:
+        entries = data.get(self.key, {})
         if not isinstance(entries, dict):
             return ()
         now, known = self._clock(), set(names)
         scored = sorted(((self._score(v, now), k) for k, v in entries.items() if k in known), key=lambda x: (-x[0], x[1]))
         return tuple(name for score, name in scored[:most] if score > 0.01)
 
-    def record(self, name: str) -> None:
-        """Count one use of ``name`` now."""
+    def record(self, name: str, names: Sequence[str]) -> tuple[str, ...]:
+        """Count one use of ``name`` now; returns :meth:`first` of ``names`` after it."""
         if self.path is None:
-            return
+            return ()
         with self._lock:
             data = self._read()
             found = data.get(self.key)
@@ -80,6 +83,7 @@ class Recent:
             entries[name] = [self._score(entries.get(name), now) + 1.0, now]
             data[self.key] = dict(sorted(entries.items(), key=lambda kv: -self._score(kv[1], now))[:KEEP])
             self._write(data)
+        return self._first(data, names)
 
     def _write(self, data: dict[str, Any]) -> None:
         assert self.path is not None

@@ -67,12 +67,12 @@ def test_old_uses_fade_and_a_broken_file_is_ignored(tmp_path: object) -> None:
     now = [1_000_000.0]
     recent = Recent("creds", path=path, clock=lambda: now[0])
     for _ in range(4):
-        recent.record("old")
+        recent.record("old", ["old", "new"])
     now[0] += 4 * HALF_LIFE  # four weeks later: 4 uses weigh 0.25
-    recent.record("new")
+    recent.record("new", ["old", "new"])
     assert recent.first(["old", "new"]) == ("new", "old")
     with open(path, "w", encoding="utf-8") as f:
         f.write("{not json")
     assert recent.first(["old", "new"]) == ()
-    recent.record("new")  # a broken file is replaced, never an error
+    recent.record("new", ["old", "new"])  # a broken file is replaced, never an error
     assert json.load(open(path, encoding="utf-8"))["creds"]["new"][0] == 1.0

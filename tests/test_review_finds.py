@@ -125,3 +125,18 @@ def test_swapped_fields_never_leave_the_secret_in_a_plain_text_field(m: Credenti
         assert "new" not in CredentialsManager(activate=False).profiles
     finally:
         form.close()
+
+
+@pytest.mark.integration
+def test_keys_checked_against_an_endpoint_the_profile_will_not_use_are_not_marked_verified(
+    m: CredentialsManager, local_aws: Any
+) -> None:
+    """Reviewer's find: the form verified against its endpoint_url, did not save it, and still said "verified"."""
+    form = CredentialSetupForm(m, endpoint_url=local_aws.endpoint_url)
+    try:
+        form.profile_name.value, form.access_key_id.value, form.secret_access_key.value = "new", key_id(), secret()
+        assert not form.save_endpoint_checkbox.value
+        assert form.submit() is not None  # verified against the local endpoint, then saved
+        assert (m.profile, m.status, m.identity) == ("new", "unverified", None)  # the profile itself talks to AWS
+    finally:
+        form.close()

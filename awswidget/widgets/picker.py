@@ -242,9 +242,6 @@ class ProfilePicker(VBox):
         manager = getattr(self, "manager", None)  # close() also runs from __del__, maybe half-built
         if manager is not None:
             manager.unwatch(self)
-        notice = getattr(self, "keys_notice", None)
-        if notice is not None:
-            notice.stop()
         for stop in getattr(self, "_unfollow", ()):
             stop()
         for widget in (*getattr(self, "_parts", ()), getattr(self, "form", None)):

@@ -156,11 +156,15 @@ class LabServer(Server):
     def settings_dir(self) -> Path:
         return self.root / "lab-user-settings"
 
-    def command(self) -> list[str]:
+    def write_quiet_settings(self) -> None:
+        """:data:`QUIET_SETTINGS` into this server's user settings (JupyterLab and Notebook 7 read the same)."""
         for relative, values in QUIET_SETTINGS.items():
             target = self.settings_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values))
+
+    def command(self) -> list[str]:
+        self.write_quiet_settings()
         (self.root / "lab-workspaces").mkdir(exist_ok=True)
         return [
             sys.executable, "-m", "jupyterlab",

@@ -23,7 +23,7 @@ from awswidget.demo import ACCOUNTS, Sandbox
 from .conftest import screenshot
 from .kernel import KernelProbe
 from .pages import KERNEL_START, RUN, choose, expect, write_notebook
-from .servers import QUIET_SETTINGS, LabServer, sandbox_env
+from .servers import LabServer, sandbox_env
 
 pytestmark = pytest.mark.e2e
 
@@ -109,10 +109,7 @@ class NotebookServer(LabServer):
     name: str = "notebook7"
 
     def command(self) -> list[str]:
-        for relative, values in QUIET_SETTINGS.items():
-            target = self.settings_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(values))
+        self.write_quiet_settings()
         return [
             sys.executable, "-m", "notebook",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
