@@ -30,6 +30,7 @@ from .catalog import Catalog
 from .environment import exporter, ownership, user_env
 from .errors import AwsWidgetError, ProfileNotFoundError, SelectionError, ValidationError, VerificationError
 from .expiry import ExpiryStatus
+from .follow import Followers, Selection
 from .identity import Identity, Verifier, get_caller_identity
 from .keys import validate_keys, validate_profile
 from .logins import Logins, mfa_session
@@ -134,6 +135,7 @@ class CredentialsManager(Publisher):
         # Services call back through weak references: sessions (boto3's default among them) keep
         # the MFA prompter, and a manager nobody uses any more must be freed at once, not by the GC.
         this = weakref.ref(self)
+        self._followers = Followers()
         self._verifier = Verifier(lambda *result: _call(this, "_verified", *result))
         self.logins = Logins(
             on_mfa=lambda request: _call(this, "_publish", mfa_request=request),
@@ -237,11 +239,26 @@ class CredentialsManager(Publisher):
             self._write(profile=name, region=region, session=session, identity=None, status="unverified")
             self._write(**self._described())
 
-    def _apply_process(self, name: str | None, region: str | None, session: Any) -> None:
-        """The selection's process-wide effects; only the owner has any (a displaced one has none)."""
-        if self.owns_process:
+    def _apply_process(self, name: str | None, region: str | None, session: Any, reason: Literal["switch", "renewal"] = "switch") -> None:
+        """The selection's effects outside the manager: the process (only for the owner: boto3's default,
+        ``os.environ``, the automatic library followers) and the followers handed to this manager."""
+        owner = self.owns_process
+        if owner:
             files_ = (self.files.config_file, self.files.credentials_file) if self._explicit_files else None
             exporter.apply(name, region, session, files=files_, install=self.install_default, export=self.export_env)
+        self._followers.publish(Selection(name, region, session, self._generation, reason,
+                                          self.files.config_file, self.files.credentials_file), owner=owner)
+
+    def _renewed(self) -> None:
+        """The selection's temporary credentials were renewed in place: the followers take the new ones."""
+        with self._lock:
+            name, region, session = self.profile, self.region, self.session
+        self._apply_process(name, region, session, reason="renewal")
+
+    def follow(self, target: Any) -> Any:
+        """Keep ``target`` (a DuckDB connection, a Dask distributed ``Client``) on this manager's selection:
+        every switch and renewal reaches it. Returns its follower; ``.stop()`` ends it."""
+        return self._followers.hand(target, self)
 
     def _described(self, now: dt.datetime | None = None) -> dict[str, Any]:
         self._expiry_checked = time.monotonic()
