@@ -268,6 +268,25 @@ class ProfileStore:
         log.info("Repaired %s (backup: %s)", own, backup)
         return backup
 
+    def update_config(self, edit: Edit, check: Callable[[dict[str, Any], dict[str, Any]], None]) -> bool:
+        """Apply ``edit`` to the config file in one atomic write, both files locked (SSO onboarding).
+
+        ``check(credentials sections, config sections)`` may raise to refuse; it runs on
+        the version each try reads under the locks, before ``edit``. Returns whether the
+        file changed. The credentials file is read (for the check), never written.
+        """
+        files = self.files
+        with files.locked(self.lock_timeout):
+            creds = _settled(files.credentials_file)
+
+            def run(doc: IniDocument, sections: dict[str, Any]) -> None:
+                check(creds, sections)
+                edit(doc, sections)
+
+            result = update_file(files.config_file, run, lock_held=True)
+        log.info("Updated %s", files.config_file)
+        return result.changed
+
 def _settled(path: str) -> dict[str, Any]:
     """botocore's parse of ``path`` once it does not look mid-rewrite; ConfigFileError when it cannot be used."""
     version = settled_version(os.path.realpath(path), path)
