@@ -104,6 +104,10 @@ class SsoServer:
                 "expiresIn": 600,
                 "interval": self.interval,
             }, None
+        if route == ("POST", "/device/approve"):  # the "Allow" button of the verification page
+            self.calls.append(("Approve", {}))
+            self.approve()
+            return 200, {"html": "<p id='done'>Request approved. You can close this window.</p>"}, None
         if route == ("POST", "/token"):
             return self._token(body)
         token = headers.get("x-amz-sso_bearer_token", "")
@@ -163,8 +167,26 @@ def _handler(server: SsoServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
 
+        def _page(self, html: str) -> None:
+            data = f"<!doctype html><html><body>{html}</body></html>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def _serve(self) -> None:
             url = urlparse(self.path)
+            if url.path == "/device" and self.command == "GET":  # the verification page a person opens
+                code = parse_qs(url.query).get("user_code", [""])[-1]
+                shown = code if code == server.user_code else "(unknown code)"
+                self._page(f"<h1>Authorize request</h1><p>Code: <b id='code'>{shown}</b></p>"
+                           "<form method='post' action='/device/approve'><button id='allow'>Allow access</button></form>")
+                return
+            if url.path == "/device/approve" and self.command == "POST":
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._page(server.handle("POST", "/device/approve", {}, self.headers, {})[1]["html"])
+                return
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""

@@ -119,6 +119,12 @@ class SsoSetupPane(VBox):
         self._where_box = VBox([self.start_url, HBox([self.sso_region, self.session_name]), HBox([self.login_button, self.cancel_button])])
         super().__init__(children=(self._where_box, self._waiting, self._chooser, self.message), **kwargs)
         self.add_class("awswidget-sso-setup")
+        for widget, name in ((self.start_url, "start-url"), (self.sso_region, "sso-region"), (self.session_name, "session-name"),
+                             (self.login_button, "login"), (self.cancel_button, "cancel"), (self.link, "link"),
+                             (self.user_code, "user-code"), (self.filter, "filter"), (self.roles, "roles"),
+                             (self.select_all_button, "select-all"), (self.names, "names"), (self.region, "region"),
+                             (self.output, "output"), (self.remove, "remove"), (self.save_button, "save"), (self.message, "message")):
+            widget.add_class(f"awswidget-sso-{name}")  # stable hooks for the browser tests and for styling
         self.login_button.on_click(self._on_login)
         self.cancel_button.on_click(self._on_cancel)
         self.select_all_button.on_click(self._on_select_all)
@@ -314,6 +320,7 @@ class SsoSetupPane(VBox):
         first = (result.added or result.unchanged or (None,))[0]
         if first is not None and first in self.manager.profiles:
             self.manager.select(first)
+            self.manager.verify(block=False)  # the login is fresh: prove the new profile works (the picker shows it)
         bits = []
         if result.added:
             bits.append(f"Saved {len(result.added)} profile(s): {', '.join(result.added[:5])}{'…' if len(result.added) > 5 else ''}")
