@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from ipywidgets.embed import dependency_state
 
-from awswidget import CredentialsManager, ValidationError
+from awswidget import AwsWidgetError, CredentialsManager, ValidationError
 from awswidget.sso_setup import SsoChoice, SsoSetupError, setup_config, suggest_profile_name, validate_start_url
 from awswidget.widgets.sso_form import SsoSetupPane
 
@@ -215,6 +215,21 @@ def test_collisions_are_all_named_and_nothing_is_written(sso: SsoServer, aws_env
     assert info.value.field == "session_name" and aws_env.config.read_bytes() == after
 
 
+def test_one_write_all_or_nothing_a_refused_add_removes_nothing_and_a_read_only_file_is_untouched(sso: SsoServer, aws_env: AwsFiles) -> None:
+    aws_env.write(config=EXISTING)
+    m = CredentialsManager()
+    log_in(m, sso)
+    m.add_sso_profiles(SESSION, START_URL, "eu-west-1", [("lake-ro", "111111111111", "ReadOnly")])
+    before = aws_env.config.read_bytes()
+    with pytest.raises(ValidationError, match="Already a profile: 'keys'"):
+        m.add_sso_profiles(SESSION, START_URL, "eu-west-1", [("keys", "222222222222", "Developer")], remove=["lake-ro"])
+    assert aws_env.config.read_bytes() == before and "lake-ro" in m.profiles
+    aws_env.config.chmod(0o400)
+    with pytest.raises(AwsWidgetError, match=r"read-only|Could not write"):
+        m.add_sso_profiles(SESSION, START_URL, "eu-west-1", [("dev", "222222222222", "Developer")], remove=["lake-ro"])
+    assert aws_env.config.read_bytes() == before
+
+
 def test_crlf_and_no_final_newline_are_kept(sso: SsoServer, aws_env: AwsFiles) -> None:
     aws_env.write()
     aws_env.config.write_bytes(b"[profile keys]\r\nregion = us-east-1")
@@ -347,6 +362,7 @@ def test_the_pane_logs_in_lists_filters_and_saves_and_the_picker_selects(sso: Ss
     pane.output.value = "json"
     pane.save_button.click()
     assert "Saved 4 profile(s)" in pane.message.value, pane.message.value
+    wait_until(lambda: m.status in ("verified", "error"))  # the pane verifies what it selected (no role keys here: an error)
     assert m.profile == "Prod-EU-Admin" and {"Prod-EU-Admin", "sandbox"} <= set(m.profiles)
     assert "[profile sandbox]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = Developer\noutput = json\n" in aws_env.config.read_text()
     assert aws_env.config.read_text().startswith(EXISTING)
@@ -373,9 +389,11 @@ def test_the_pane_offers_gone_roles_for_removal_unchecked(sso: SsoServer, aws_en
     assert ("222222222222", "Developer") not in {(a, r) for _, a, r in pane.chosen()}
     pane.save()
     assert "billing" in m.profiles
+    wait_until(lambda: m.status in ("verified", "error"))
     pane.remove.value = ("billing",)
     pane.save()
     assert "billing" not in m.profiles and "removed billing" in pane.message.value and pane.remove.options == ()
+    wait_until(lambda: m.status in ("verified", "error", "unverified"))
     pane.close()
 
 
