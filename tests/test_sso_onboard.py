@@ -335,6 +335,8 @@ def test_the_pane_logs_in_lists_filters_and_saves_and_the_picker_selects(sso: Ss
     m = CredentialsManager()
     pane = SsoSetupPane(m, login_options={"sleep": sleep})
     assert pane._chooser.layout.display == "none"
+    with pytest.raises(SsoSetupError, match="Log in first"):
+        pane.save()
     pane.start_url.value = "not a url"
     pane.login_button.click()
     assert "must be a web address" in pane.message.value
@@ -390,8 +392,10 @@ def test_the_pane_offers_gone_roles_for_removal_unchecked(sso: SsoServer, aws_en
     pane.save()
     assert "billing" in m.profiles
     wait_until(lambda: m.status in ("verified", "error"))
+    assert pane.save_button.disabled  # nothing chosen, nothing to remove
     pane.remove.value = ("billing",)
-    pane.save()
+    assert not pane.save_button.disabled  # removing alone is a change worth saving
+    pane.save_button.click()
     assert "billing" not in m.profiles and "removed billing" in pane.message.value and pane.remove.options == ()
     wait_until(lambda: m.status in ("verified", "error", "unverified"))
     pane.close()

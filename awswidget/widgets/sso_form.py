@@ -18,7 +18,7 @@ from ipywidgets import HTML, Button, Dropdown, FloatProgress, HBox, Layout, Sele
 
 from ..manager import CredentialsManager
 from ..sso import SsoLoginState
-from ..sso_setup import SsoInventory, SsoRole
+from ..sso_setup import SsoInventory, SsoRole, SsoSetupError
 from ._common import colored, escape, region_options, resolve_manager, shows_errors
 from .sso import _link
 
@@ -132,6 +132,7 @@ class SsoSetupPane(VBox):
         self.save_button.on_click(self._on_save)
         self.filter.observe(self._on_filter, names="value")
         self.roles.observe(self._on_pick, names="value")
+        self.remove.observe(self._on_remove_pick, names="value")
 
     def close(self) -> None:
         if self._login is not None:
@@ -253,6 +254,10 @@ class SsoSetupPane(VBox):
         self._chosen = [i for i in self._chosen if i not in shown or i in picked] + [i for i in self.roles.value if i not in self._chosen]
         self._update_names()
 
+    @shows_errors(_report)
+    def _on_remove_pick(self, _change: Any) -> None:
+        self.save_button.disabled = not self._chosen and not self.remove.value
+
     def select_all_shown(self) -> None:
         """Choose every role the filter shows (a role that has a profile already stays as it is)."""
         self._chosen += [i for i in self._shown() if i not in self._chosen and self._roles[i].key not in self._existing]
@@ -310,7 +315,7 @@ class SsoSetupPane(VBox):
     def save(self) -> Any:
         """Write the chosen profiles (and remove those chosen under Remove) in one write; select the first new one."""
         if self._where is None:
-            raise ValueError("Log in first.")
+            raise SsoSetupError("Log in first: the accounts and roles are listed after the login.", "login")
         url, region, session = self._where
         choices = self.chosen()
         result = self.manager.add_sso_profiles(
