@@ -306,6 +306,29 @@ def test_botocores_own_sso_provider_resolves_the_written_profiles_and_moto_accep
     assert m.verify().arn == ops.arn
 
 
+CLI = Path("~/.cache/awswidget-bench/awscli-venv/bin/aws").expanduser()  # the benchmarks' own awscli venv, resolved before HOME changes
+
+
+@pytest.mark.integration
+def test_the_aws_cli_in_its_own_venv_uses_the_login_and_the_profile(sso: SsoServer, aws_env: AwsFiles, auth_aws: AuthAws) -> None:
+    """The CLI (a subprocess from its own venv, never imported) reads the token awswidget cached and the profile it wrote."""
+    if not CLI.exists():
+        pytest.skip(f"no awscli venv at {CLI.parent.parent} (tests/test_midrewrite.py creates it)")
+    key = auth_aws.new_key()
+    sso.role_keys[("222222222222", "Developer")] = {"accessKeyId": key.access_key_id, "secretAccessKey": key.secret_access_key, "sessionToken": ""}
+    m = CredentialsManager()
+    log_in(m, sso)
+    m.add_sso_profiles(SESSION, START_URL, "eu-west-1", [("dev", "222222222222", "Developer")], region="us-east-1", output="json")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    env.update(HOME=str(aws_env.root), AWS_CONFIG_FILE=str(aws_env.config), AWS_SHARED_CREDENTIALS_FILE=str(aws_env.credentials),
+               AWS_ENDPOINT_URL_SSO=sso.url, AWS_ENDPOINT_URL_SSO_OIDC=sso.url, AWS_EC2_METADATA_DISABLED="true")
+    done = subprocess.run([str(CLI), "sts", "get-caller-identity", "--profile", "dev", "--endpoint-url", auth_aws.endpoint_url],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["Arn"] == key.arn
+    assert ("GetRoleCredentials", {"role_name": "Developer", "account_id": "222222222222"}) in sso.calls
+
+
 # ---------------------------------------------------------------- the pane
 
 
