@@ -24,7 +24,7 @@ from typing import Any, Literal, overload
 
 from traitlets import Bool, Enum, Float, Instance, Tuple, Unicode
 
-from . import _redact, _session, environment, files, selection, texts
+from . import _redact, _session, environment, files, roles, selection, texts
 from ._publish import Publisher
 from .catalog import Catalog
 from .environment import exporter, ownership, user_env
@@ -506,6 +506,28 @@ class CredentialsManager(Publisher):
                 if identity is not None:
                     self._verified(self._generation, identity, None)
             return self._catalog.infos[name]
+
+    def add_role_profile(self, name: str, role_arn: str, *, source_profile: str | None = None, credential_source: str | None = None,
+                         mfa_serial: str | None = None, external_id: str | None = None, role_session_name: str | None = None,
+                         duration_seconds: int | None = None, region: str | None = None, output: str | None = None,
+                         endpoint_url: str | None = None, overwrite: bool = False, select: bool = False, verify: bool = True,
+                         mfa_code: str | None = None) -> ProfileInfo:
+        """Validate, assume the role (unless ``verify=False``; ``mfa_code`` with an ``mfa_serial``), then write
+        ``[profile name]`` to the config file as ``aws configure set`` would. See :mod:`awswidget.roles`."""
+        role = roles.validate_role(profile_name=name, role_arn=role_arn, source_profile=source_profile, credential_source=credential_source,
+                                   mfa_serial=mfa_serial, external_id=external_id, role_session_name=role_session_name, region=region,
+                                   duration_seconds=duration_seconds, output=output, endpoint_url=endpoint_url, existing=self.profiles)
+        identity = roles.assume(role, self.files.config_file, self.files.credentials_file, mfa_code=mfa_code,
+                                prompter=self.logins.prompter(role.source_profile or name)) if verify else None
+        self.store.save_settings(role.name, role.settings(replace=overwrite), overwrite=overwrite)
+        return self._after_write(role.name, select, identity)
+
+    def edit_profile(self, name: str, **settings: Any) -> ProfileInfo:
+        """Change settings of profile ``name`` (``region``, ``output``, ``endpoint_url``, role fields; ``None`` or
+        ``""`` removes one) in the config file; :func:`awswidget.roles.validate_edit` says what is accepted."""
+        current = dict(self._catalog.config["profiles"].get(self.profile_info(name).name, {}))
+        self.store.set_settings(name, roles.validate_edit(name, current, settings, existing=self.profiles))
+        return self._after_write(name, False, None)
 
     def remove_profile(self, name: str) -> None:
         """Remove a profile from both shared files (its sections only)."""
