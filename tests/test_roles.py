@@ -269,3 +269,69 @@ def test_an_existing_profile_is_replaced_only_when_asked(aws_env: AwsFiles, auth
     text = aws_env.config.read_text()
     assert "mfa_serial" not in text and text.startswith(CONFIG_BEFORE.format(endpoint=auth_aws.endpoint_url))
     assert m.profile_info("ops").kind == "role"
+
+
+# ---------------------------------------------------------------------------------- the Role pane of the form
+
+def fill(pane: Any, **values: Any) -> None:
+    for name, value in values.items():
+        getattr(pane, name).value = value
+
+
+@pytest.mark.integration
+def test_the_role_pane_saves_a_verified_role_and_the_picker_lists_it(aws_env: AwsFiles, auth_aws: AuthAws) -> None:
+    from awswidget.widgets.form import CredentialSetupForm
+    from awswidget.widgets.picker import ProfilePicker
+
+    arn = make_role(auth_aws)
+    write_alice(aws_env, auth_aws)
+    m = CredentialsManager()
+    picker = ProfilePicker(m, verify=False)
+    form = CredentialSetupForm(m, endpoint_url=auth_aws.endpoint_url)
+    assert form.kinds.kind.options[:2] == ("Access keys", "Role")
+    form.kinds.kind.value = "Role"
+    pane = form.role_pane
+    assert form.kinds.children[1] is pane
+    assert pane.source.value == ("profile", m.profile)  # the selection's credentials, to start with
+    fill(pane, profile_name="ops", role_arn=arn, role_session_name="nb", region="us-east-1", source=("profile", "alice"))
+    assert not pane.save_button.disabled
+    info = pane.submit()
+    assert info is not None and info.kind == "role" and form.last_saved == "ops"
+    assert m.profile == "ops" and picker.profile_select.value == "ops" and m.status == "verified"
+    assert "Verified: account" in pane.message.value and pane.profile_name.value == ""
+    assert f"[profile ops]\nrole_arn = {arn}\nsource_profile = alice\nrole_session_name = nb\nregion = us-east-1\n" \
+           f"endpoint_url = {auth_aws.endpoint_url}\n" in aws_env.config.read_text()
+
+
+@pytest.mark.integration
+def test_the_role_pane_names_the_field_at_fault(aws_env: AwsFiles, auth_aws: AuthAws) -> None:
+    from awswidget.widgets.role_form import RoleSetupPane
+
+    arn = make_role(auth_aws)
+    write_alice(aws_env, auth_aws, key=auth_aws.new_key())  # alice without sts:AssumeRole
+    before = aws_env.config.read_bytes()
+    pane = RoleSetupPane(CredentialsManager(), endpoint_url=auth_aws.endpoint_url)
+    fill(pane, profile_name="ops", role_arn="arn:aws:iam::42:role/x", source=("profile", "alice"))
+    assert "12-digit account" in pane.field_messages["role_arn"].value and pane.save_button.disabled
+    assert pane.submit() is None and "Not saved" in pane.message.value
+    fill(pane, role_arn=arn, mfa_serial=SERIAL)
+    assert pane._rows["mfa_code"].layout.display is None  # the code box appears with an MFA device
+    assert pane.submit() is None and "6-digit code" in pane.field_messages["mfa_code"].value
+    fill(pane, mfa_serial="")
+    assert pane.submit() is None
+    assert "trust policy" in pane.field_messages["source"].value and "AccessDenied" in pane.message.value
+    assert aws_env.config.read_bytes() == before
+    fill(pane, source=("credential_source", "Environment"))  # another source: AWS's verdict no longer applies
+    assert pane.field_messages["source"].value == ""
+
+
+def test_the_mfa_code_leaves_the_widget_state_at_save(aws_env: AwsFiles) -> None:
+    from awswidget.widgets.role_form import RoleSetupPane
+
+    aws_env.write(config="[profile alice]\nregion = us-east-1\n[profile ops]\nregion = us-east-1\n")
+    pane = RoleSetupPane(CredentialsManager())
+    fill(pane, profile_name="ops", role_arn=ROLE, source=("profile", "alice"), mfa_serial=SERIAL, mfa_code="123456")
+    assert pane.submit() is None and pane.save_confirm.visible  # "replace ops?" is open
+    assert pane.mfa_code.value == "" and "123456" not in json.dumps(pane.mfa_code.get_state())
+    pane.save_confirm.no_button.click()
+    assert pane._code == "" and "Nothing was saved" in pane.message.value
