@@ -27,6 +27,7 @@ from ..validate import partition_of
 from ._common import COLORS, NO_REGION, escape, follow, region_options, resolve_manager, shows_errors
 from .keys_notice import KeysNotice
 from .mfa import MfaPrompt
+from .settings_edit import SettingsEditor
 from .sso import SsoLoginPanel
 
 if TYPE_CHECKING:
@@ -178,7 +179,9 @@ class ProfilePicker(VBox):
         self.add_button = Button(description="Add profile", icon="plus", tooltip="Show or hide the setup form")
         self.status = HTML()
         self._details_body = HTML()
-        self.details = Accordion(children=(self._details_body,), titles=("Details",), selected_index=None)
+        self.settings_edit = SettingsEditor(self.manager)  # the selection's settings, editable (region, output, endpoint, role)
+        self.details = Accordion(children=(self._details_body, self.settings_edit), titles=("Details", "Edit settings"),
+                                 selected_index=None)
         self._form_box = VBox()
         self.mfa_prompt = MfaPrompt(manager=self.manager)  # shown while botocore waits for an MFA code
         self.sso_panel = SsoLoginPanel(manager=self.manager)  # shown for SSO profiles
@@ -190,7 +193,7 @@ class ProfilePicker(VBox):
         super().__init__(children=(row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self.details, self._form_box),
                          **kwargs)
         self._parts = (*row.children, row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self._details_body,
-                       self.details, self._form_box)
+                       self.settings_edit, self.details, self._form_box)
         # Stable CSS classes: selectors for custom styling and the browser tests.
         self.add_class("awswidget-picker")
         for name in ("profile_filter", "profile_select", "region_select", "refresh_button", "add_button", "status"):
