@@ -128,8 +128,10 @@ def test_editing_the_selection_switches_it_to_the_new_settings(files: AwsFiles) 
 def test_the_editor_shows_the_selection_and_writes_what_changed(files: AwsFiles) -> None:
     m = CredentialsManager(profile="ops")
     picker = ProfilePicker(m, verify=False)
+    assert picker.settings_edit is None  # built when first opened
+    picker.details.selected_index = 1
     editor = picker.settings_edit
-    assert isinstance(editor, SettingsEditor) and picker.details.children[1] is editor
+    assert isinstance(editor, SettingsEditor) and picker.details.children[1].children == (editor,)
     assert editor.inputs["role_arn"].value == ROLE and editor.inputs["duration_seconds"].value == "3600"
     assert editor._rows["role_arn"].layout.display is None
     editor.inputs["region"].value = "us-east-2"
