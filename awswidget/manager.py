@@ -513,7 +513,13 @@ class CredentialsManager(Publisher):
                          endpoint_url: str | None = None, overwrite: bool = False, select: bool = False, verify: bool = True,
                          mfa_code: str | None = None) -> ProfileInfo:
         """Validate, assume the role (unless ``verify=False``; ``mfa_code`` with an ``mfa_serial``), then write
-        ``[profile name]`` to the config file as ``aws configure set`` would. See :mod:`awswidget.roles`."""
+        ``[profile name]`` to the config file as ``aws configure set`` would; nothing goes to the credentials file.
+
+        An existing profile is only replaced with ``overwrite=True`` (its role settings and other credential
+        sources in the config file are replaced; credentials-file keys stay). Raises ValidationError or
+        VerificationError whose ``field`` names the argument at fault; nothing is written then.
+        See :mod:`awswidget.roles`.
+        """
         role = roles.validate_role(profile_name=name, role_arn=role_arn, source_profile=source_profile, credential_source=credential_source,
                                    mfa_serial=mfa_serial, external_id=external_id, role_session_name=role_session_name, region=region,
                                    duration_seconds=duration_seconds, output=output, endpoint_url=endpoint_url, existing=self.profiles)

@@ -308,7 +308,8 @@ def test_the_role_pane_names_the_field_at_fault(aws_env: AwsFiles, auth_aws: Aut
     from awswidget.widgets.role_form import RoleSetupPane
 
     arn = make_role(auth_aws)
-    write_alice(aws_env, auth_aws, key=auth_aws.new_key())  # alice without sts:AssumeRole
+    key = auth_aws.new_key()
+    write_alice(aws_env, auth_aws, key=key)  # alice without sts:AssumeRole
     before = aws_env.config.read_bytes()
     pane = RoleSetupPane(CredentialsManager(), endpoint_url=auth_aws.endpoint_url)
     fill(pane, profile_name="ops", role_arn="arn:aws:iam::42:role/x", source=("profile", "alice"))
@@ -321,6 +322,10 @@ def test_the_role_pane_names_the_field_at_fault(aws_env: AwsFiles, auth_aws: Aut
     assert pane.submit() is None
     assert "trust policy" in pane.field_messages["source"].value and "AccessDenied" in pane.message.value
     assert aws_env.config.read_bytes() == before
+    from ipywidgets.embed import embed_data
+
+    state = json.dumps(embed_data(views=[pane])["manager_state"])
+    assert "trust policy" in state and key.secret_access_key not in state and key.access_key_id not in state
     fill(pane, source=("credential_source", "Environment"))  # another source: AWS's verdict no longer applies
     assert pane.field_messages["source"].value == ""
 
