@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from awswidget import _session
-from awswidget.errors import ProfileExistsError, ValidationError, VerificationError
+from awswidget.errors import AwsWidgetError, ProfileExistsError, ValidationError, VerificationError
 from awswidget.localaws import LocalAws
 from awswidget.manager import CredentialsManager
 from awswidget.mfa import MfaRequest
@@ -340,3 +340,13 @@ def test_the_mfa_code_leaves_the_widget_state_at_save(aws_env: AwsFiles) -> None
     assert pane.mfa_code.value == "" and "123456" not in json.dumps(pane.mfa_code.get_state())
     pane.save_confirm.no_button.click()
     assert pane._code == "" and "Nothing was saved" in pane.message.value
+
+
+def test_a_config_file_botocore_rejects_is_never_rewritten(aws_env: AwsFiles) -> None:
+    aws_env.write(config="[profile alice]\nregion = us-east-1\nthis line is not a setting\n",
+                  credentials="[alice]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + "s" * 40 + "\n")
+    before = aws_env.config.read_bytes()
+    m = CredentialsManager()
+    with pytest.raises(AwsWidgetError) as info:
+        m.add_role_profile("ops", ROLE, source_profile="alice", verify=False)
+    assert str(aws_env.config) in str(info.value) and aws_env.config.read_bytes() == before
