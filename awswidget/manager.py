@@ -24,7 +24,7 @@ from typing import Any, Literal, overload
 
 from traitlets import Bool, Enum, Float, Instance, Tuple, Unicode
 
-from . import _redact, _session, environment, files, selection, sso_setup, texts
+from . import _redact, _session, environment, files, selection, texts
 from ._publish import Publisher
 from .catalog import Catalog
 from .environment import exporter, ownership, user_env
@@ -36,6 +36,7 @@ from .keys import validate_keys, validate_profile
 from .logins import Logins, mfa_session
 from .mfa import DEFAULT_TIMEOUT as MFA_TIMEOUT
 from .mfa import MfaRequest
+from .onboarding import Onboarding
 from .profiles import ProfileInfo
 from .recent import Recent
 from .sso import SsoLoginState, sso_config
@@ -62,7 +63,7 @@ class _Switch(Unicode):  # type: ignore[type-arg]
         obj.select(**{str(self.name): value})
 
 
-class CredentialsManager(Publisher):
+class CredentialsManager(Onboarding, Publisher):
     """The single source of truth about AWS profiles in a notebook.
 
     Parameters
@@ -526,27 +527,6 @@ class CredentialsManager(Publisher):
         backup = self.store.repair(path, plan)
         self.reload()
         return backup
-
-    # ------------------------------------------------------------------ IAM Identity Center onboarding (awswidget.sso_setup)
-
-    def sso_setup_login(self, start_url: str, sso_region: str, *, session_name: str | None = None, **options: Any) -> Any:
-        """The device login of an onboarding, not started (a :class:`~awswidget.sso.DeviceLogin`); cached as ``aws sso login`` caches."""
-        return sso_setup.device_login(sso_setup.setup_config(start_url, sso_region, session_name), **options)
-
-    def sso_accounts(self, start_url: str, sso_region: str, *, session_name: str | None = None, **options: Any) -> Any:
-        """The accounts and roles behind ``start_url`` and the session's profiles already written (an ``SsoInventory``)."""
-        config = sso_setup.setup_config(start_url, sso_region, session_name)
-        return sso_setup.inventory(config, _session.merged_config(self.files.config_file, self.files.credentials_file), **options)
-
-    def add_sso_profiles(self, session_name: str | None, start_url: str, sso_region: str, choices: Any, *, region: str | None = None,
-                         output: str | None = None, remove: Any = (), select: str | None = None) -> Any:
-        """Write ``[sso-session]`` and ``[profile]`` sections as ``aws configure sso`` does, in one all-or-nothing write."""
-        config = sso_setup.setup_config(start_url, sso_region, session_name)
-        result = sso_setup.save_profiles(self.store, config, choices, region=region, output=output, remove=remove)
-        self.reload()
-        if select is not None:
-            self.select(select)
-        return result
 
 
 _default: CredentialsManager | None = None

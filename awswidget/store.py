@@ -141,9 +141,7 @@ class ProfileStore:
 
         Raises ProfileNotFoundError when neither file has the profile.
         """
-        for key in settings:
-            if key.lower() in CREDENTIAL_KEYS:
-                raise ValidationError("settings", f"'{key}' belongs to the credentials file; save keys with save_keys()")
+        _config_only(settings)
         files = self.files
 
         def must_exist(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
@@ -151,6 +149,34 @@ class ProfileStore:
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
 
         self._write_pair(name, {}, dict(settings), check=must_exist, settings_need_config=True)
+
+    def save_settings(self, name: str, settings: dict[str, str | None], *, overwrite: bool = False) -> None:
+        """Write a profile that lives in the config file alone (a role), as ``aws configure set`` would.
+
+        ``[profile name]`` gets ``settings`` (``None`` removes a key); the credentials
+        file is not touched. An existing profile (in either file) is only changed
+        with ``overwrite=True``; a config section that already holds exactly these
+        settings is this write retried, not a conflict.
+
+        Raises
+        ------
+        ProfileExistsError
+            The profile exists with other values and ``overwrite`` is false; nothing was written.
+        """
+        _config_only(settings)
+        files = self.files
+        wanted = {key: value for key, value in settings.items() if value is not None}
+
+        def refuse_existing(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
+            if overwrite:
+                return
+            if name in in_creds:
+                raise ProfileExistsError(profile=name, path=files.credentials_file)
+            if any(config_profile_name(h) == name and values != wanted for h, values in in_config.items()):
+                raise ProfileExistsError(profile=name, path=files.config_file)
+
+        self._write_pair(name, {}, dict(settings), check=refuse_existing, settings_need_config=True)
+        log.info("Saved profile '%s' to %s", name, files.config_file)
 
     def remove(self, name: str) -> None:
         """Remove a profile from both files (its own sections only).
@@ -286,6 +312,13 @@ class ProfileStore:
             result = update_file(files.config_file, run, lock_held=True)
         log.info("Updated %s", files.config_file)
         return result.changed
+
+
+def _config_only(settings: dict[str, str | None]) -> None:
+    for key in settings:
+        if key.lower() in CREDENTIAL_KEYS:
+            raise ValidationError("settings", f"'{key}' belongs to the credentials file; save keys with save_keys()")
+
 
 def _settled(path: str) -> dict[str, Any]:
     """botocore's parse of ``path`` once it does not look mid-rewrite; ConfigFileError when it cannot be used."""

@@ -33,6 +33,7 @@ from ..validate import is_temporary_key, mask, suggest_profile_name
 from ._common import NO_REGION, colored, escape, follow, log, region_options, resolve_manager, shows_errors
 from ._held import PASTE_HINT, Candidate, HeldSecret, read_upload
 from .confirm import Confirm
+from .kinds import ROLE, KindSwitch
 from .remove import RemoveSection
 
 __all__ = ["CredentialSetupForm"]
@@ -159,9 +160,9 @@ class CredentialSetupForm(VBox):
             HBox([self.save_button, self.save_hint], layout=Layout(align_items="center")),
             self.save_confirm,
             self.message,
-            self.remove_section,
         ]
-        super().__init__(rows, **kwargs)
+        self.kinds = KindSwitch(self.manager, VBox(rows), endpoint_url=endpoint_url, on_saved=self._pane_saved)
+        super().__init__([self.kinds, self.remove_section], **kwargs)
         self.endpoint_url = endpoint_url
         # Stable CSS classes: selectors for custom styling and the browser tests.
         self.add_class("awswidget-form")
@@ -184,6 +185,14 @@ class CredentialSetupForm(VBox):
         self._on_endpoint(None)
         self._on_profiles(None)
         self._reset()
+
+    @property
+    def role_pane(self) -> Any:
+        """The "Role" pane (:class:`~awswidget.widgets.role_form.RoleSetupPane`), built when first asked for."""
+        return self.kinds.pane(ROLE)
+
+    def _pane_saved(self, name: str | None) -> None:
+        self.last_saved = name
 
     def _row(self, widget: Any) -> HBox:
         # The input keeps its width when its message appears, so the fields stay lined up.
@@ -321,6 +330,7 @@ class CredentialSetupForm(VBox):
         url = self.endpoint_url
         self.save_endpoint_checkbox.description = f"Save the endpoint URL ({url}) with the profile" if url else ""
         self._endpoint_row.layout.display = None if url else "none"
+        self.kinds.set_endpoint(url)
 
     # ------------------------------------------------------------------ CSV import
 
@@ -405,17 +415,10 @@ class CredentialSetupForm(VBox):
         _, _, values = self._check()
         exists = values["profile_name"] in self.manager.profiles
         candidate = Candidate(
-            name=values["profile_name"],
-            access_key_id=values["access_key_id"],
-            secret_access_key=values["secret_access_key"],
-            session_token=values["session_token"],
-            region=values["region"],
-            endpoint_url=self.endpoint_url,
-            exists=exists,
+            name=values["profile_name"], access_key_id=values["access_key_id"], secret_access_key=values["secret_access_key"],
+            session_token=values["session_token"], region=values["region"], endpoint_url=self.endpoint_url, exists=exists,
             # Every choice is read now, at the click: the worker thread reads no widget.
-            verify=self.verify_checkbox.value,
-            select=self.select_checkbox.value,
-            save_endpoint=self.save_endpoint_checkbox.value,
+            verify=self.verify_checkbox.value, select=self.select_checkbox.value, save_endpoint=self.save_endpoint_checkbox.value,
         )
         if exists and "overwrite" not in self._confirmed:
             paths = " and ".join(self.manager.profile_info(candidate.name).sources) or "the shared files"
@@ -433,13 +436,8 @@ class CredentialSetupForm(VBox):
         try:
             identity = self._verified
             if candidate.verify and identity is None:
-                identity = self.manager.verify_keys(
-                    candidate.access_key_id,
-                    candidate.secret_access_key,
-                    candidate.session_token,
-                    region=candidate.region,
-                    endpoint_url=candidate.endpoint_url,
-                )
+                identity = self.manager.verify_keys(candidate.access_key_id, candidate.secret_access_key, candidate.session_token,
+                                                    region=candidate.region, endpoint_url=candidate.endpoint_url)
                 with self._lock:
                     if generation != self._generation:
                         raise VerificationError("The form changed while the keys were being verified; nothing was saved.")
@@ -455,14 +453,9 @@ class CredentialSetupForm(VBox):
                     )
                     return None
             info = self.manager.add_profile(
-                candidate.name,
-                candidate.access_key_id,
-                candidate.secret_access_key,
-                region=candidate.region,
-                session_token=candidate.session_token,
-                overwrite=candidate.exists,
-                endpoint_url=candidate.endpoint_url if candidate.save_endpoint else None,
-                select=candidate.select,
+                candidate.name, candidate.access_key_id, candidate.secret_access_key, region=candidate.region,
+                session_token=candidate.session_token, overwrite=candidate.exists,
+                endpoint_url=candidate.endpoint_url if candidate.save_endpoint else None, select=candidate.select,
                 # The keys just passed STS: the manager need not ask again, unless they were checked against an
                 # endpoint the profile will not use.
                 identity=identity if candidate.endpoint_url is None or candidate.save_endpoint else None,

@@ -27,6 +27,7 @@ from ..validate import partition_of
 from ._common import COLORS, NO_REGION, escape, follow, region_options, resolve_manager, shows_errors
 from .keys_notice import KeysNotice
 from .mfa import MfaPrompt
+from .settings_edit import SettingsEditor
 from .sso import SsoLoginPanel
 
 if TYPE_CHECKING:
@@ -178,7 +179,10 @@ class ProfilePicker(VBox):
         self.add_button = Button(description="Add profile", icon="plus", tooltip="Show or hide the setup form")
         self.status = HTML()
         self._details_body = HTML()
-        self.details = Accordion(children=(self._details_body,), titles=("Details",), selected_index=None)
+        self.settings_edit: SettingsEditor | None = None  # the selection's settings, editable: built when first opened
+        self._edit_box = VBox()
+        self.details = Accordion(children=(self._details_body, self._edit_box), titles=("Details", "Edit settings"),
+                                 selected_index=None)
         self._form_box = VBox()
         self.mfa_prompt = MfaPrompt(manager=self.manager)  # shown while botocore waits for an MFA code
         self.sso_panel = SsoLoginPanel(manager=self.manager)  # shown for SSO profiles
@@ -190,7 +194,7 @@ class ProfilePicker(VBox):
         super().__init__(children=(row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self.details, self._form_box),
                          **kwargs)
         self._parts = (*row.children, row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self._details_body,
-                       self.details, self._form_box)
+                       self._edit_box, self.details, self._form_box)
         # Stable CSS classes: selectors for custom styling and the browser tests.
         self.add_class("awswidget-picker")
         for name in ("profile_filter", "profile_select", "region_select", "refresh_button", "add_button", "status"):
@@ -244,7 +248,7 @@ class ProfilePicker(VBox):
             manager.unwatch(self)
         for stop in getattr(self, "_unfollow", ()):
             stop()
-        for widget in (*getattr(self, "_parts", ()), getattr(self, "form", None)):
+        for widget in (*getattr(self, "_parts", ()), getattr(self, "form", None), getattr(self, "settings_edit", None)):
             if widget is not None:
                 widget.close()
         super().close()
@@ -294,6 +298,11 @@ class ProfilePicker(VBox):
 
     @shows_errors(_report)
     def _on_details(self, _change: Any) -> None:
+        if self.details.selected_index == 1 and self.settings_edit is None:
+            self.settings_edit = SettingsEditor(self.manager)
+            self._edit_box.children = (self.settings_edit,)
+        elif self.details.selected_index == 1 and self.settings_edit is not None and not self.settings_edit.changes():
+            self.settings_edit.load()  # opened again: what the files hold now (another program may have edited them)
         self._render_details()
 
     def _verify(self, force: bool = False) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipywidgets import HTML, Button, Dropdown, FloatProgress, HBox, Layout, SelectMultiple, Text, VBox
+from traitlets import Unicode
 
 from ..manager import CredentialsManager
 from ..sso import SsoLoginState
@@ -60,7 +61,11 @@ class SsoSetupPane(VBox):
         Profiles of this session whose role is gone; only the chosen ones are removed.
     save_button, message
         Save, and what happened (one sentence).
+    last_saved
+        The first profile the last save wrote or kept (the setup form forwards it; unsynced).
     """
+
+    last_saved = Unicode(None, allow_none=True, help="The first profile the last save wrote or kept (unsynced).")
 
     def __init__(
         self,
@@ -336,6 +341,8 @@ class SsoSetupPane(VBox):
         if first is not None:
             bits.append(f"selected {first}")
         self.message.value = colored("ok", "✔ " + escape("; ".join(bits) + "."))
+        if first is not None:
+            self.last_saved = first
         # What was written is known: mark it, without listing the accounts again.
         for name, account, role in choices:
             self._existing[(account, role)] = name

@@ -1,0 +1,86 @@
+"""Onboarding beyond access keys: role profiles, settings edits and IAM Identity Center, on the manager.
+
+The methods of :class:`~awswidget.manager.CredentialsManager` that create profiles
+other than keys (the logic is in :mod:`awswidget.roles` and
+:mod:`awswidget.sso_setup`; these are the thin entry points, kept here so the
+manager module stays one screenful of jobs).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import _session, roles, sso_setup
+from .profiles import ProfileInfo
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .files import SharedFiles
+    from .identity import Identity
+    from .logins import Logins
+    from .store import ProfileStore
+
+__all__ = ["Onboarding"]
+
+
+class Onboarding:
+    """Role profiles, settings edits and IAM Identity Center onboarding (mixed into the manager)."""
+
+    if TYPE_CHECKING:  # what the manager provides
+        files: SharedFiles
+        store: ProfileStore
+        logins: Logins
+        _catalog: Catalog
+        profiles: tuple[str, ...]
+
+        def _after_write(self, name: str, select: bool, identity: Identity | None) -> ProfileInfo: ...
+        def reload(self) -> None: ...
+        def select(self, profile: str | None = ..., region: str | None = ..., *, fresh: bool = False) -> None: ...
+        def profile_info(self, name: str | None = None) -> ProfileInfo: ...
+
+    def add_role_profile(self, name: str, role_arn: str, *, source_profile: str | None = None, credential_source: str | None = None,
+                         mfa_serial: str | None = None, external_id: str | None = None, role_session_name: str | None = None,
+                         duration_seconds: int | None = None, region: str | None = None, output: str | None = None,
+                         endpoint_url: str | None = None, overwrite: bool = False, select: bool = False, verify: bool = True,
+                         mfa_code: str | None = None) -> ProfileInfo:
+        """Validate, assume the role (unless ``verify=False``; ``mfa_code`` with an ``mfa_serial``), then write
+        ``[profile name]`` to the config file as ``aws configure set`` would; nothing goes to the credentials file.
+
+        An existing profile is only replaced with ``overwrite=True`` (its role settings and other credential
+        sources in the config file are replaced; credentials-file keys stay). Raises ValidationError or
+        VerificationError whose ``field`` names the argument at fault; nothing is written then.
+        See :mod:`awswidget.roles`.
+        """
+        role = roles.validate_role(profile_name=name, role_arn=role_arn, source_profile=source_profile, credential_source=credential_source,
+                                   mfa_serial=mfa_serial, external_id=external_id, role_session_name=role_session_name, region=region,
+                                   duration_seconds=duration_seconds, output=output, endpoint_url=endpoint_url, existing=self.profiles)
+        identity = roles.assume(role, self.files.config_file, self.files.credentials_file, mfa_code=mfa_code,
+                                prompter=self.logins.prompter(role.source_profile or name)) if verify else None
+        self.store.save_settings(role.name, role.settings(replace=overwrite), overwrite=overwrite)
+        return self._after_write(role.name, select, identity)
+
+    def edit_profile(self, name: str, **settings: Any) -> ProfileInfo:
+        """Change settings of profile ``name`` (``region``, ``output``, ``endpoint_url``, role fields; ``None`` or
+        ``""`` removes one) in the config file; :func:`awswidget.roles.validate_edit` says what is accepted."""
+        current = dict(self._catalog.config["profiles"].get(self.profile_info(name).name, {}))
+        self.store.set_settings(name, roles.validate_edit(name, current, settings, existing=self.profiles))
+        return self._after_write(name, False, None)
+
+    def sso_setup_login(self, start_url: str, sso_region: str, *, session_name: str | None = None, **options: Any) -> Any:
+        """The device login of an onboarding, not started (a :class:`~awswidget.sso.DeviceLogin`); cached as ``aws sso login`` caches."""
+        return sso_setup.device_login(sso_setup.setup_config(start_url, sso_region, session_name), **options)
+
+    def sso_accounts(self, start_url: str, sso_region: str, *, session_name: str | None = None, **options: Any) -> Any:
+        """The accounts and roles behind ``start_url`` and the session's profiles already written (an ``SsoInventory``)."""
+        config = sso_setup.setup_config(start_url, sso_region, session_name)
+        return sso_setup.inventory(config, _session.merged_config(self.files.config_file, self.files.credentials_file), **options)
+
+    def add_sso_profiles(self, session_name: str | None, start_url: str, sso_region: str, choices: Any, *, region: str | None = None,
+                         output: str | None = None, remove: Any = (), select: str | None = None) -> Any:
+        """Write ``[sso-session]`` and ``[profile]`` sections as ``aws configure sso`` does, in one all-or-nothing write."""
+        config = sso_setup.setup_config(start_url, sso_region, session_name)
+        result = sso_setup.save_profiles(self.store, config, choices, region=region, output=output, remove=remove)
+        self.reload()
+        if select is not None:
+            self.select(select)
+        return result
