@@ -454,3 +454,18 @@ def _unused(_key: IamKey) -> None:  # the fixture types, for mypy
 
 def test_paths_are_files_of_this_test(aws_env: AwsFiles) -> None:
     assert str(aws_env.root) in str(Path(os.environ["AWS_CONFIG_FILE"]))
+
+
+def test_the_setup_form_offers_the_sso_pane_and_hears_its_save(aws_env):
+    from awswidget import CredentialSetupForm, CredentialsManager
+    from awswidget.widgets.kinds import SSO
+    from awswidget.widgets.sso_form import SsoSetupPane
+
+    m = CredentialsManager()
+    form = CredentialSetupForm(manager=m)
+    form.kinds.kind.value = SSO
+    pane = form.kinds.pane(SSO)
+    assert isinstance(pane, SsoSetupPane) and pane in form.kinds.children
+    pane.last_saved = "corp-Admin"  # what a save sets
+    assert form.last_saved == "corp-Admin"
+    form.close()

@@ -1,12 +1,12 @@
 """The setup form's kind selector: "Access keys | Role | IAM Identity Center", each pane built when first shown.
 
-The IAM Identity Center pane (``SsoSetupPane(manager)`` in :mod:`awswidget.widgets.sso_form`) is
-offered only where that module exists.
+The panes: the key rows of :class:`~awswidget.widgets.form.CredentialSetupForm`,
+:class:`~awswidget.widgets.role_form.RoleSetupPane` and
+:class:`~awswidget.widgets.sso_form.SsoSetupPane`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,11 +14,7 @@ from ipywidgets import ToggleButtons, VBox
 
 from ..manager import CredentialsManager
 from .role_form import RoleSetupPane
-
-try:  # by name: import-linter maps an import of a module that is not there yet to the root package
-    SsoSetupPane: Any = importlib.import_module(".sso_form", __package__).SsoSetupPane
-except ImportError:  # a build without the IAM Identity Center pane
-    SsoSetupPane = None
+from .sso_form import SsoSetupPane
 
 __all__ = ["KEYS", "ROLE", "SSO", "KindSwitch"]
 
@@ -33,14 +29,15 @@ class KindSwitch(VBox):
         self.manager = manager
         self.endpoint_url = endpoint_url
         self._on_saved = on_saved
-        factories: dict[str, Callable[[], Any]] = {ROLE: lambda: RoleSetupPane(manager, endpoint_url=self.endpoint_url)}
-        if SsoSetupPane is not None:
-            factories[SSO] = lambda: SsoSetupPane(manager)
+        factories: dict[str, Callable[[], Any]] = {
+            ROLE: lambda: RoleSetupPane(manager, endpoint_url=self.endpoint_url),
+            SSO: lambda: SsoSetupPane(manager),
+        }
         self._factories = factories
         self.panes: dict[str, Any] = {KEYS: keys_pane}
         self.kind = ToggleButtons(options=[KEYS, *factories], value=KEYS, tooltips=[
             "An IAM user's access key ID and secret", "A role assumed with another profile's credentials",
-            "Accounts and roles behind an IAM Identity Center (SSO) start URL"][: 1 + len(factories)])
+            "Accounts and roles behind an IAM Identity Center (SSO) start URL"])
         self.kind.add_class("awswidget-kind")
         super().__init__([self.kind, keys_pane])
         self.kind.observe(self._on_kind, names="value")
