@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
+    "aio_session_following",
     "assume_role_parts",
     "botocore_session",
     "cached_parse_builder",
@@ -196,26 +197,32 @@ def renewing_credentials_class() -> type:
                     "expiry_time": self._expiry_time.isoformat(), "account_id": self._account_id}
 
         def _tell(self) -> None:
+            with self._refresh_lock:
+                pass  # the refreshing thread holds it until botocore has set the new credentials
             for listener in list(self.listeners):
                 try:
                     listener()
                 except Exception:  # noqa: S112 - a listener's failure must not stop the others
                     continue
 
-        def renew(self, *, only_if_stale: bool = False) -> None:
-            """Renew now (a new code is asked), whatever the time left; ``only_if_stale``: only when
-            botocore's role cache no longer counts them as valid (its 15-minute window)."""
+        def renew(self, *, only_if_stale: bool = False, prompter: Callable[[str], str] | None = None) -> None:
+            """Renew now (a new code is asked, by ``prompter`` if given), whatever the time left;
+            ``only_if_stale``: only when botocore's role cache no longer counts them as valid (its 15-minute window)."""
             before = self.renewals
             if only_if_stale and self._frozen_credentials is not None and self._awswidget_fetcher._load_from_cache() is not None:
                 return
             with self._refresh_lock:
                 if self.renewals != before:
                     return  # renewed while we waited for the lock: one code is enough
-                self._forced = True
+                self._forced, usual = True, self.prompter
+                if prompter is not None:
+                    self.prompter = prompter  # whoever asked for the renewal shows the question
                 try:
                     self._protected_refresh(is_mandatory=True)
                 finally:
                     self._forced = False
+                    if prompter is not None and self.prompter is prompter:
+                        self.prompter = usual
 
     return RenewingCredentials
 
@@ -223,6 +230,34 @@ def renewing_credentials_class() -> type:
 def is_renewing(credentials: Any) -> bool:
     """Whether ``credentials`` are an MFA role's :func:`renewing_credentials_class` object."""
     return isinstance(credentials, renewing_credentials_class())
+
+
+def aio_session_following(session: Any) -> Any:
+    """An aiobotocore session (s3fs takes one: ``S3FileSystem(session=...)``) whose credentials are read from
+    ``session``'s at each refresh, so a renewal in place (a new MFA code) reaches it at the same moment.
+
+    aiobotocore resolves profiles with its own chain (and ``getpass`` for MFA); this one resolves nothing.
+    """
+    import asyncio
+
+    from aiobotocore.credentials import AioDeferredRefreshableCredentials
+    from aiobotocore.session import AioSession
+
+    source = botocore_session(session)
+
+    def read() -> dict[str, Any]:
+        held = source.get_credentials()
+        frozen = held.get_frozen_credentials()  # may renew (and ask for a code) in this worker thread
+        ends = expiry_of(held) or dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)  # static: look again hourly
+        return {"access_key": frozen.access_key, "secret_key": frozen.secret_key, "token": frozen.token,
+                "expiry_time": ends.isoformat()}
+
+    async def refresh() -> dict[str, Any]:
+        return await asyncio.to_thread(read)
+
+    aio = AioSession()
+    aio._credentials = AioDeferredRefreshableCredentials(refresh, "awswidget")
+    return aio
 
 
 def _mfa_fetcher(credentials: Any) -> Any:

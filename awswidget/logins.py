@@ -100,7 +100,7 @@ class Logins:
                 self._listener = call
             return self._listener
 
-    def renew_early(self, session: Any) -> bool:
+    def renew_early(self, session: Any, profile: str | None) -> bool:
         """Start renewing the session's MFA credentials in the background once they are inside
         :data:`EARLY_WINDOW`, once per expiry (a refusal is not asked again: Refresh is). True if started."""
         credentials = _session.renewing_credentials(session)
@@ -112,19 +112,21 @@ class Logins:
             if self._renewing or self._request is not None or self._tried == expiry:
                 return False
             self._renewing, self._tried = True, expiry
-        threading.Thread(target=self._renew_quietly, args=(credentials,), daemon=True, name="awswidget-renew").start()
+        prompter = self.prompter(profile) if profile is not None else None
+        threading.Thread(target=self._renew_quietly, args=(credentials, prompter), daemon=True, name="awswidget-renew").start()
         return True
 
-    def _renew_quietly(self, credentials: Any) -> None:
+    def _renew_quietly(self, credentials: Any, prompter: Any) -> None:
         try:
-            credentials.renew()
+            credentials.renew(prompter=prompter)
         except Exception:  # noqa: S110 - timed out or cancelled: the status line says what to do
             pass
         finally:
             with self._lock:
                 self._renewing = False
 
-    def renew_now(self, session: Any, then: Callable[[], Any], *, block: bool, only_if_stale: bool = False) -> Any:
+    def renew_now(self, session: Any, profile: str | None, then: Callable[[], Any], *, block: bool,
+                  only_if_stale: bool = False) -> Any:
         """Renew the session's MFA credentials now (a new code is asked), then return ``then()``;
         ``block=False``: in a background thread, a Future. ``None`` when they do not renew in place.
         ``only_if_stale``: keep them while botocore's role cache still counts them as valid."""
@@ -132,8 +134,10 @@ class Logins:
         if credentials is None:
             return None
 
+        prompter = self.prompter(profile) if profile is not None else None
+
         def run() -> Any:
-            credentials.renew(only_if_stale=only_if_stale)
+            credentials.renew(only_if_stale=only_if_stale, prompter=prompter)
             return then()
 
         if block:

@@ -409,11 +409,9 @@ class CredentialsManager(Publisher):
         self.reload()
         if self.session is None:
             return None
-        renewing = self.logins.renew_now(self.session, lambda: self.verify(block=True), block=False)
-        if renewing is not None:
-            return renewing  # type: ignore[no-any-return]
-        if self.expiry is not None and self.expiry.action == "mfa":
-            return self.refresh_credentials(block=False)  # type: ignore[return-value]
+        renewing = self.logins.renew_now(self.session, self.profile, lambda: self.verify(block=True), block=False)
+        if renewing is not None or (self.expiry is not None and self.expiry.action == "mfa"):
+            return renewing or self.refresh_credentials(block=False)  # type: ignore[no-any-return]
         if self.status in ("unverified", "error"):
             return self.verify(block=False)
         return None
@@ -421,7 +419,7 @@ class CredentialsManager(Publisher):
     def refresh_credentials(self, block: bool = False) -> Identity | Future[Identity]:
         """Get new temporary credentials for the selection unless the cached ones are still good, then verify. A role
         with MFA asks for a new code and renews in place: every client made before (boto3's default too) keeps working."""
-        renewed = self.logins.renew_now(self.session, lambda: self.verify(block=True), block=block, only_if_stale=True)
+        renewed = self.logins.renew_now(self.session, self.profile, lambda: self.verify(block=True), block=block, only_if_stale=True)
         if renewed is not None:
             return renewed  # type: ignore[no-any-return]
         self.select(fresh=True)
@@ -463,7 +461,7 @@ class CredentialsManager(Publisher):
             self.reload()  # keeps the selection; says so when another program removed it (and recomputes expiry)
         elif time.monotonic() - self._expiry_checked >= EXPIRY_EVERY:
             self.check_expiry()
-        self.logins.renew_early(self.session)  # inside botocore's window: the code box appears before anything fails
+        self.logins.renew_early(self.session, self.profile)  # inside botocore's window: the code box appears before anything fails
 
     def unwatch(self, watcher: Any) -> None:
         self.logins.unwatch(watcher)
