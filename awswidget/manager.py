@@ -411,7 +411,7 @@ class CredentialsManager(Publisher):
             return None
         renewing = self.logins.renew_now(self.session, self.profile, lambda: self.verify(block=True), block=False)
         if renewing is not None or (self.expiry is not None and self.expiry.action == "mfa"):
-            return renewing or self.refresh_credentials(block=False)  # type: ignore[no-any-return]
+            return renewing or self.refresh_credentials(block=False)  # type: ignore[no-any-return,return-value]
         if self.status in ("unverified", "error"):
             return self.verify(block=False)
         return None

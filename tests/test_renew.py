@@ -27,6 +27,7 @@ from awswidget.mfa import MfaUnavailableError
 
 from .conftest import AwsFiles
 from .test_mfa import ROLE, SERIAL, AssumeRoleCalls, Requests, write_profiles
+from .test_sso import portal  # noqa: F401 - the SSO portal fixture (a Stubber over a real moto key)
 
 pytestmark = pytest.mark.integration
 
@@ -306,3 +307,27 @@ def test_an_mfa_session_reports_its_end(mfa_env: AwsFiles) -> None:
     assert m.expiry is not None and m.expiry.action == "mfa-login" and not m.expiry.renews
     status = m.check_expiry(now=m.expiry.expires_at - dt.timedelta(minutes=5))
     assert status is not None and status.level == "warning" and "MFA login" in status.message
+
+
+def test_kept_sso_clients_recover_after_the_login(aws_env: AwsFiles, auth_aws: Any, portal: Any) -> None:  # noqa: F811
+    """Only a login botocore cannot renew asks for Log in, and a client kept from before works after it."""
+    from .test_sso import CONFIG, START_URL, Clock, oidc, wait_for
+
+    aws_env.write(config=CONFIG.format(endpoint=f"endpoint_url = {auth_aws.endpoint_url}"))
+    portal.expect.update(role="ReadOnly", account="111122223333")
+    m = CredentialsManager()
+    m.profile = "dev"
+    kept = m.client("sts")
+    with pytest.raises(botocore.exceptions.BotoCoreError):
+        kept.get_caller_identity()  # no login yet
+    clock = Clock()
+    client, _ = oidc("eu-west-1", start_url=START_URL, register="botocore-client-corp", scopes=["sso:account:access"])
+    m.sso_login(block=True, client=client, clock=clock, sleep=clock.sleep)
+    wait_for(m, "status", lambda s: s in ("verified", "error"))
+    assert kept.get_caller_identity()["Arn"] == portal.arn
+    # The CLI's token has a refresh token and a client registration: botocore renews it, the status says so.
+    assert m.expiry is not None and m.expiry.renews and "refresh token" in m.expiry.message
+
+
+def test_botocore_still_has_the_shapes_renewal_relies_on() -> None:
+    assert _botocore.check() == []
