@@ -15,7 +15,7 @@ picker that is garbage collected stops watching by itself.
 Renewal in place: an MFA role's credentials object (one per profile, shared by
 every session of it) asks for a new code itself when botocore's refresh window
 comes. :meth:`Logins.renew_early` lets the ticker start that inside the window,
-while the kernel is idle, so the code box appears before anything fails;
+while the kernel is idle, so the question appears (mfa_request) before anything fails;
 :meth:`Logins.renew_now` is what Refresh does, at any time left.
 """
 

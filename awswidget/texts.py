@@ -207,13 +207,8 @@ def mfa_unavailable(route: str, profile: str | None, detail: str = "") -> str:
 # ---------------------------------------------------------------- renewal (issue 16: MFA in place, SSO refresh)
 
 RENEWAL = {
-    "mfa-asking": "{what}: enter a new MFA code to renew in place ({left} left); clients made before keep working.",
-    "mfa-declined": "{what} ends in {left} ({until}): click Refresh and enter a new MFA code to continue.",
     "sso-refresh": "SSO login: renewed automatically with its refresh token (current access token until {until}).",
     "sso-via": "SSO login (source of this role): renewed automatically with its refresh token.",
-    "session-unknown": "Temporary keys: AWS does not say when they end; when they stop working, get new ones "
-    "(MFA login again).",
-    "renewed": "{what} renewed in place (until {until}).",
 }
 
 
