@@ -331,3 +331,25 @@ def test_kept_sso_clients_recover_after_the_login(aws_env: AwsFiles, auth_aws: A
 
 def test_botocore_still_has_the_shapes_renewal_relies_on() -> None:
     assert _botocore.check() == []
+
+
+def test_the_pickers_ticker_shows_the_code_box_before_anything_fails(mfa_env: AwsFiles) -> None:
+    """The whole idle path: the picker's own ticker starts the renewal; the code is typed in its box."""
+    from awswidget import ProfilePicker
+
+    m = CredentialsManager()
+    creds = verified(m)
+    kept, old_key = m.client("sts"), creds.access_key
+    picker = ProfilePicker(manager=m)
+    try:
+        assert picker.mfa_prompt.layout.display == "none"
+        shift(creds, dt.timedelta(minutes=14))
+        wait(lambda: picker.mfa_prompt.layout.display != "none", timeout=15)  # within a tick or two (2 s)
+        assert "mfa" in picker.mfa_prompt.label.value
+        picker.mfa_prompt.code.value = "121212"  # the sixth digit submits
+        wait(lambda: creds.access_key != old_key)
+        assert kept.get_caller_identity()["Account"] == "123456789012"
+        wait(lambda: picker.mfa_prompt.layout.display == "none")
+        assert m.status == "verified" and m.expiry is not None and m.expiry.level == "ok"
+    finally:
+        picker.close()
