@@ -1,8 +1,9 @@
 """Every private botocore name awswidget leans on, in one place.
 
-botocore has no public way to do five things awswidget needs: hand its
+botocore has no public way to do six things awswidget needs: hand its
 profile-provider builder a parse of the shared files that is already in memory,
-rebuild its assume-role provider with a different MFA prompter, reach the
+rebuild its assume-role provider with a different MFA prompter, renew credentials
+obtained with an MFA code more than once (:func:`renewing_role_provider`), reach the
 botocore session of a ``boto3.Session``, read when a credentials object expires
 without refreshing it, and parse an indented block the way its config loader
 does. Each of those is a function here, and :func:`check` says, for the
@@ -19,12 +20,16 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
+    "aio_session_following",
     "assume_role_parts",
     "botocore_session",
     "cached_parse_builder",
     "check",
     "expiry_of",
+    "is_renewing",
     "parse_nested",
+    "renewing_credentials_class",
+    "renewing_role_provider",
 ]
 
 
@@ -117,6 +122,192 @@ def parse_nested(value: str) -> dict[str, str]:
     return dict(_parse_nested(value))
 
 
+@functools.cache
+def renewing_credentials_class() -> type:
+    """botocore's ``DeferredRefreshableCredentials`` that asks for a new MFA code at each renewal.
+
+    botocore wraps the refresher of an MFA role in ``create_mfa_serial_refresher``, which
+    works once and then raises ``RefreshWithMFAUnsupportedError`` (botocore issue 1805).
+    This one keeps botocore's fetcher (the AssumeRole call, its cache key) and botocore's
+    refresh windows and lock; what it changes:
+
+    * every renewal asks the prompter again and calls AssumeRole (the process-wide role
+      cache only holds what this object already has);
+    * in the advisory window (15 minutes left) it asks at most once per expiry, and a
+      refusal keeps the current credentials until the mandatory window (10 minutes);
+    * :meth:`renew` renews now, whatever the time left (a Refresh button);
+    * after each renewal, its listeners are told (in a thread of their own).
+    """
+    import threading
+    import weakref
+
+    from botocore.credentials import DeferredRefreshableCredentials
+
+    class RenewingCredentials(DeferredRefreshableCredentials):  # type: ignore[misc]
+        def __init__(self, fetcher: Any, method: str) -> None:
+            super().__init__(refresh_using=self._fetch, method=method)
+            self._awswidget_fetcher = fetcher
+            fetcher._mfa_prompter = self.ask  # whichever session asks, the newest prompter answers
+            self.prompter: Callable[[str], str] | None = None
+            self.listeners: weakref.WeakSet[Callable[[], None]] = weakref.WeakSet()
+            self._forced = False
+            self._declined: Any = None  # the expiry an early renewal was refused for
+            self.renewals = 0
+
+        def __repr__(self) -> str:
+            return f"<RenewingCredentials method={self.method!r} expires={self._expiry_time}>"
+
+        def ask(self, prompt: str) -> str:
+            if self.prompter is None:
+                from .errors import VerificationError
+
+                raise VerificationError("An MFA code is needed, but nothing can ask for it.", "mfa_code", "MfaUnavailable")
+            return self.prompter(prompt)
+
+        def seconds_left(self) -> float | None:
+            """Seconds until these credentials expire; ``None`` before the first code."""
+            return None if self._frozen_credentials is None else float(self._seconds_remaining())
+
+        def _fetch(self) -> dict[str, Any]:
+            fetcher = self._awswidget_fetcher
+            first = self._frozen_credentials is None
+            mandatory = first or self._forced or self.refresh_needed(self._mandatory_refresh_timeout)
+            if not mandatory and self._declined == self._expiry_time:
+                return self._current()  # refused once for these: keep them until botocore must have new ones
+            if not first:
+                # What the cache holds is what we hold (or older): a renewal means a new AssumeRole.
+                try:
+                    del fetcher._cache[fetcher._cache_key]
+                except KeyError:
+                    pass
+            try:
+                data: dict[str, Any] = fetcher.fetch_credentials()
+            except Exception:
+                if mandatory:
+                    raise
+                self._declined = self._expiry_time
+                return self._current()  # botocore would log a traceback and keep them: keep them quietly
+            if not first:
+                self.renewals += 1
+                threading.Thread(target=self._tell, daemon=True, name="awswidget-renewed").start()
+            return data
+
+        def _current(self) -> dict[str, Any]:
+            return {"access_key": self._access_key, "secret_key": self._secret_key, "token": self._token,
+                    "expiry_time": self._expiry_time.isoformat(), "account_id": self._account_id}
+
+        def _tell(self) -> None:
+            with self._refresh_lock:
+                pass  # the refreshing thread holds it until botocore has set the new credentials
+            for listener in list(self.listeners):
+                try:
+                    listener()
+                except Exception:  # noqa: S112 - a listener's failure must not stop the others
+                    continue
+
+        def renew(self, *, only_if_stale: bool = False, prompter: Callable[[str], str] | None = None) -> None:
+            """Renew now (a new code is asked, by ``prompter`` if given), whatever the time left;
+            ``only_if_stale``: only when botocore's role cache no longer counts them as valid (its 15-minute window)."""
+            before = self.renewals
+            if only_if_stale and self._frozen_credentials is not None and self._awswidget_fetcher._load_from_cache() is not None:
+                return
+            with self._refresh_lock:
+                if self.renewals != before:
+                    return  # renewed while we waited for the lock: one code is enough
+                self._forced, usual = True, self.prompter
+                if prompter is not None:
+                    self.prompter = prompter  # whoever asked for the renewal shows the question
+                try:
+                    self._protected_refresh(is_mandatory=True)
+                finally:
+                    self._forced = False
+                    if prompter is not None and self.prompter is prompter:
+                        self.prompter = usual
+
+    return RenewingCredentials
+
+
+def is_renewing(credentials: Any) -> bool:
+    """Whether ``credentials`` are an MFA role's :func:`renewing_credentials_class` object."""
+    return isinstance(credentials, renewing_credentials_class())
+
+
+def aio_session_following(session: Any) -> Any:
+    """An aiobotocore session (s3fs takes one: ``S3FileSystem(session=...)``) whose credentials are read from
+    ``session``'s at each refresh, so a renewal in place (a new MFA code) reaches it at the same moment.
+
+    aiobotocore resolves profiles with its own chain (and ``getpass`` for MFA); this one resolves nothing.
+    """
+    import asyncio
+
+    from aiobotocore.credentials import AioDeferredRefreshableCredentials
+    from aiobotocore.session import AioSession
+
+    source = botocore_session(session)
+
+    def read() -> dict[str, Any]:
+        held = source.get_credentials()
+        frozen = held.get_frozen_credentials()  # may renew (and ask for a code) in this worker thread
+        ends = expiry_of(held) or dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)  # static: look again hourly
+        return {"access_key": frozen.access_key, "secret_key": frozen.secret_key, "token": frozen.token,
+                "expiry_time": ends.isoformat()}
+
+    async def refresh() -> dict[str, Any]:
+        return await asyncio.to_thread(read)
+
+    aio = AioSession()
+    aio._credentials = AioDeferredRefreshableCredentials(refresh, "awswidget")
+    return aio
+
+
+def _mfa_fetcher(credentials: Any) -> Any:
+    """The AssumeRole fetcher behind botocore's once-only MFA refresher, or ``None`` (not an MFA role)."""
+    refresher = getattr(credentials, "_refresh_using", None)
+    inner = getattr(refresher, "_refresh", None)
+    if inner is None or not hasattr(refresher, "_has_been_called"):
+        return None
+    fetcher = getattr(inner, "__self__", None)
+    return fetcher if hasattr(fetcher, "_cache_key") and hasattr(fetcher, "_mfa_prompter") else None
+
+
+@functools.cache
+def renewing_role_provider() -> type:
+    """botocore's ``AssumeRoleProvider`` whose MFA roles get one shared :func:`renewing_credentials_class` object.
+
+    Takes a ``shared(key, make)`` keyword argument: it returns the object kept for ``key``
+    (the profile, botocore's AssumeRole cache key, and a digest of the profile chain's
+    settings), or keeps and returns ``make()``.
+    """
+    import hashlib
+    import json
+
+    from botocore.credentials import AssumeRoleProvider
+
+    class RenewingAssumeRoleProvider(AssumeRoleProvider):  # type: ignore[misc]
+        def __init__(self, *args: Any, shared: Callable[[tuple[str, ...], Callable[[], Any]], Any], **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._awswidget_shared = shared
+
+        def _load_creds_via_assume_role(self, profile_name: str) -> Any:
+            credentials = super()._load_creds_via_assume_role(profile_name)
+            fetcher = _mfa_fetcher(credentials)
+            if fetcher is None:
+                return credentials  # no MFA in this link: botocore renews it by itself
+            profiles = self._loaded_config.get("profiles", {})
+            chain, name = [], profile_name
+            while name in profiles and name not in chain:
+                chain.append(name)
+                name = profiles[name].get("source_profile")
+            settings = json.dumps([profiles[n] for n in chain], sort_keys=True, default=str)
+            digest = hashlib.sha256(settings.encode("utf-8")).hexdigest()  # edited keys or settings: a new object
+            key = (profile_name, fetcher._cache_key, digest)
+            shared = self._awswidget_shared(key, lambda: renewing_credentials_class()(fetcher, self.METHOD))
+            shared.prompter = self._prompter  # the newest session's prompter asks
+            return shared
+
+    return RenewingAssumeRoleProvider
+
+
 def check() -> list[str]:
     """One sentence per internal whose shape changed in the installed botocore (empty: all fine)."""
     import inspect
@@ -150,8 +341,29 @@ def check() -> list[str]:
     creds = botocore.credentials.RefreshableCredentials("a", "b", "c", dt.datetime.now(dt.timezone.utc), lambda: {}, "test")
     if expiry_of(creds) is None:
         problems.append("RefreshableCredentials no longer keeps _expiry_time")
+    problems += _check_mfa_renewal()
     if not callable(getattr(botocore.configloader, "_parse_nested", None)):
         problems.append("botocore.configloader._parse_nested is gone")
     if problems:
         problems = [f"botocore {botocore.__version__}: {p}" for p in problems]
+    return problems
+
+
+def _check_mfa_renewal() -> list[str]:
+    """The shapes :func:`renewing_role_provider` relies on."""
+    import botocore.credentials as bc
+
+    problems = []
+    once = bc.create_mfa_serial_refresher(lambda: {})
+    if not (hasattr(once, "_refresh") and hasattr(once, "_has_been_called")):
+        problems.append("create_mfa_serial_refresher no longer keeps _refresh/_has_been_called")
+    if not callable(getattr(bc.AssumeRoleProvider, "_load_creds_via_assume_role", None)):
+        problems.append("AssumeRoleProvider._load_creds_via_assume_role is gone")
+    fetcher = bc.AssumeRoleCredentialFetcher(lambda *a, **k: None, bc.Credentials("a", "b"), "arn:aws:iam::1:role/x", cache={})
+    for name in ("_cache", "_cache_key", "_mfa_prompter", "_load_from_cache"):
+        if not hasattr(fetcher, name):
+            problems.append(f"AssumeRoleCredentialFetcher no longer keeps {name}")
+    for name in ("_protected_refresh", "_refresh_lock", "_seconds_remaining", "_mandatory_refresh_timeout"):
+        if not hasattr(bc.DeferredRefreshableCredentials(lambda: {}, "x"), name):
+            problems.append(f"DeferredRefreshableCredentials no longer has {name}")
     return problems

@@ -17,7 +17,11 @@ botocore classes built with different arguments:
 * the assume-role provider gets an :class:`~awswidget.mfa.MfaPrompter` (botocore's
   default prompter is ``getpass`` bound at import, useless in a kernel) and a
   process-wide cache of assumed-role credentials, so one MFA code serves until
-  the credentials expire, across sessions and profile switches;
+  the credentials expire, across sessions and profile switches; and an MFA role
+  gets ONE credentials object per profile, shared by every session of it (boto3's
+  default among them), that asks for a new code when botocore's refresh window
+  comes and renews itself, so clients made before keep working
+  (:func:`awswidget._botocore.renewing_role_provider`);
 * the SSO provider (and the source-profile providers of role chains) read the
   SSO token cache under ``$HOME/.aws/sso/cache`` located *now*, not where
   ``HOME`` pointed when botocore was imported.
@@ -162,12 +166,37 @@ _SessionClass: Any = None
 # Assumed-role (and SSO role) credentials of every session in this process, keyed as botocore
 # keys them (a hash of the AssumeRole arguments): a switch away and back reuses them, and one MFA
 # code serves until they expire. In memory only: temporary secrets never touch the disk here.
-_role_cache: dict[str, Any] = {}
+class _RoleCache(dict):  # type: ignore[type-arg]
+    """botocore's AssumeRole responses; clearing it also forgets the renewing objects built on them."""
+
+    def clear(self) -> None:
+        super().clear()
+        with _loader_lock:
+            _renewing.clear()
+
+
+_role_cache: dict[str, Any] = _RoleCache()
+# The one renewing credentials object of each MFA role profile (see _botocore.renewing_role_provider).
+_renewing: dict[tuple[str, ...], Any] = {}
 
 
 def role_cache() -> dict[str, Any]:
     """The process-wide cache handed to botocore's credential resolver."""
     return _role_cache
+
+
+def _shared_credentials(key: tuple[str, ...], make: Callable[[], Any]) -> Any:
+    with _loader_lock:
+        found = _renewing.get(key)
+        if found is None:
+            found = _renewing[key] = make()
+        return found
+
+
+def renewing_credentials(session: boto3.Session | None) -> Any:
+    """The session's MFA credentials that renew in place, or ``None`` (not an MFA role, or not resolved yet)."""
+    held = _botocore.resolved_credentials(session) if session is not None else None
+    return held if held is not None and _botocore.is_renewing(held) else None
 
 
 SSO_CACHE_VAR = "AWSWIDGET_SSO_CACHE"
@@ -221,11 +250,14 @@ def make_session(
     *,
     prompter: Callable[[str], str] | None = None,
     sso_dir: str | None = None,
+    on_renewed: Callable[[], None] | None = None,
 ) -> boto3.Session:
     """A ``boto3.Session`` for ``profile`` (``None``: botocore's own default chain).
 
     ``prompter`` answers botocore's MFA prompts (an :class:`~awswidget.mfa.MfaPrompter`;
     without one, a role that needs a code fails with a clear error); ``sso_dir`` is the SSO token folder (default: :func:`sso_cache_dir`).
+    ``on_renewed`` is called (in a thread of its own) each time the profile's MFA credentials renew in
+    place; it is held weakly, so the caller keeps it alive.
     """
     global _SessionClass
     import boto3
@@ -257,8 +289,16 @@ def make_session(
         if parts is not None:
             # botocore's own provider, built as create_credential_resolver builds it, plus our prompter
             # and a builder whose SSO providers read the token folder located now.
+            shared = _shared_credentials
+            if on_renewed is not None:
+                def shared(key: tuple[str, ...], make: Callable[[], Any]) -> Any:
+                    found = _shared_credentials(key, make)
+                    found.listeners.add(on_renewed)
+                    return found
+
             swaps.append(
-                AssumeRoleProvider(
+                _botocore.renewing_role_provider()(
+                    shared=shared,
                     load_config=lambda: bs.full_config,
                     client_creator=parts[0],
                     cache=cache,
@@ -289,6 +329,11 @@ def _no_prompter(profile: str) -> Callable[[str], str]:
         raise VerificationError(texts.mfa_unavailable("nobody", profile), "mfa_code", "MfaUnavailable")
 
     return ask
+
+
+def aio_session(session: boto3.Session) -> Any:
+    """An aiobotocore session (for s3fs) that follows ``session``'s credentials, MFA renewals in place included."""
+    return _botocore.aio_session_following(session)
 
 
 def key_session(access_key_id: str, secret_access_key: str, session_token: str | None, region: str | None) -> boto3.Session:

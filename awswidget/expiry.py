@@ -1,18 +1,24 @@
 """When the selection's temporary credentials run out, and what to do then.
 
-Assumed roles, SSO role credentials and ``credential_process`` output with an
-``Expiration`` are temporary. botocore renews most of them by itself on the next
-call (roles without MFA, processes, SSO role credentials while the SSO login
-lasts). Two cannot be renewed without the person at the keyboard:
+One story for every kind the picker shows (:class:`ExpiryStatus`: time left,
+whether renewal is automatic, what to do when it is not):
 
-* credentials obtained with an **MFA code**: botocore refuses to ask twice, and
-  stops using them 10 minutes before they expire (its mandatory refresh window);
-* the **SSO login** itself (the token in ``~/.aws/sso/cache``).
+* **roles without MFA, ``credential_process``**: botocore renews them on the next
+  call (``renews``);
+* **roles with MFA**: the profile's one credentials object asks for a new code
+  inside botocore's refresh window and renews in place; botocore stops using the
+  old ones 10 minutes before they expire (its mandatory window), so that is the
+  end shown, with ``action="mfa"``;
+* **SSO**: botocore renews the access token itself when the cache holds a refresh
+  token and a client registration that is still valid (``renews``); otherwise the
+  login's end is the end, ``action="sso-login"``. A role whose ``source_profile``
+  chain ends in SSO lasts as long as that login does;
+* **MFA sessions** (``GetSessionToken`` keys saved by ``mfa_login``): their end as
+  recorded when they were obtained in this process, ``action="mfa-login"``.
 
-:func:`status_for` says how much time is left, warns in the last minutes and
-names the remedy (refresh with a new MFA code, log in again). It never resolves
-credentials or calls AWS: it reads what the session already holds, so it is
-cheap enough for a :class:`Ticker` to run every 30 seconds.
+Console logins (``login_session``) add their own branch with the same shape.
+:func:`status_for` never resolves credentials or calls AWS: it reads what the
+session already holds and the token cache, so a :class:`Ticker` can run it often.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ if TYPE_CHECKING:
 
     from .profiles import ProfileInfo
 
-__all__ = ["ExpiryStatus", "Ticker", "credentials_expiry", "describe", "format_remaining", "status_for", "utc_now"]
+__all__ = ["ExpiryStatus", "Ticker", "credentials_expiry", "describe", "format_remaining", "record_session", "status_for", "utc_now"]
 
 #: Warn this long before credentials that need a person stop working.
 WARN_BEFORE = dt.timedelta(minutes=10)
@@ -50,8 +56,8 @@ class ExpiryStatus:
     ``expires_at`` is when they stop working (UTC); ``level`` is ``"ok"``,
     ``"warning"`` (less than :data:`WARN_BEFORE` left) or ``"expired"``;
     ``renews`` tells whether botocore renews them by itself; ``action`` is
-    ``"none"``, ``"refresh"``, ``"mfa"`` or ``"sso-login"``; ``message`` is one
-    sentence for the status line.
+    ``"none"``, ``"refresh"``, ``"mfa"``, ``"mfa-login"`` or ``"sso-login"``;
+    ``message`` is one sentence for the status line.
     """
 
     expires_at: dt.datetime
@@ -87,18 +93,55 @@ def credentials_expiry(session: boto3.Session | None) -> dt.datetime | None:
     return _botocore.expiry_of(_botocore.resolved_credentials(session))
 
 
+def _chain(name: str, profiles: dict[str, Any]) -> list[dict[str, Any]]:
+    """The profile's settings, then those of each ``source_profile`` it assumes a role from."""
+    seen: list[str] = []
+    while name in profiles and name not in seen:
+        seen.append(name)
+        if "role_arn" not in profiles[name]:
+            break
+        name = profiles[name].get("source_profile", "")
+    return [profiles[n] for n in seen]
+
+
 def _chain_has_mfa(name: str, profiles: dict[str, Any]) -> bool:
     """Whether the profile or any role it sources from asks for an MFA code."""
-    seen: set[str] = set()
-    while name in profiles and name not in seen:
-        seen.add(name)
-        values = profiles[name]
-        if "role_arn" not in values:
-            return False
-        if "mfa_serial" in values:
-            return True
-        name = values.get("source_profile", "")
-    return False
+    return any("role_arn" in values and "mfa_serial" in values for values in _chain(name, profiles))
+
+
+def _sso_root(name: str, profiles: dict[str, Any]) -> str | None:
+    """The SSO profile at the root of ``name``'s chain (itself included), or ``None``."""
+    chain = _chain(name, profiles)
+    root = chain[-1] if chain else {}
+    if "role_arn" in root or not ("sso_session" in root or "sso_start_url" in root):
+        return None
+    return next(n for n, v in profiles.items() if v is root)
+
+
+# MFA sessions obtained in this process: (credentials file, profile) -> when they end.
+_sessions: dict[tuple[str, str], dt.datetime] = {}
+
+
+def record_session(credentials_file: str, profile: str, expires_at: dt.datetime) -> None:
+    """Remember when the GetSessionToken keys saved as ``profile`` end (the file cannot say)."""
+    _sessions[(credentials_file, profile)] = expires_at.astimezone(dt.timezone.utc)
+
+
+def _sso_status(config: dict[str, Any], root: str, now: dt.datetime, sso_dir: str | None, *, via_role: bool) -> ExpiryStatus | None:
+    from .errors import AwsWidgetError
+
+    try:
+        settings = sso.sso_config(config, root)
+        login_ends = sso.token_expiry(settings, sso_dir)
+    except AwsWidgetError:
+        return None
+    if login_ends is None:
+        return None
+    if sso.refreshable(settings, now, sso_dir):
+        # botocore renews the access token itself; only a refresh that fails needs a login (verify says so).
+        message = texts.renewal("sso-via" if via_role else "sso-refresh", until=login_ends)
+        return ExpiryStatus(login_ends, login_ends - now, "ok", True, "none", message)
+    return describe(login_ends, now, what="SSO login", action="sso-login", renews=False)
 
 
 def status_for(
@@ -107,28 +150,27 @@ def status_for(
     config: dict[str, Any],
     now: dt.datetime,
     sso_dir: str | None = None,
+    credentials_file: str | None = None,
 ) -> ExpiryStatus | None:
-    """The expiry of the selection's credentials, or ``None`` when they do not expire.
+    """The expiry of the selection's credentials, or ``None`` when they do not expire (or nobody knows when).
 
     ``config`` is botocore's merged view of the shared files (``full_config``);
-    for SSO profiles the SSO login's expiry is read from the token cache.
+    for SSO (and roles sourced from SSO) the SSO login's expiry is read from the token cache.
     """
     if info is None:
         return None
-    if info.kind == "sso":
-        from .errors import AwsWidgetError
-
-        try:
-            login_ends = sso.token_expiry(sso.sso_config(config, info.name), sso_dir)
-        except AwsWidgetError:
-            return None
-        if login_ends is None:
-            return None
-        return describe(login_ends, now, what="SSO login", action="sso-login", renews=False)
+    profiles = config.get("profiles", {})
+    root = _sso_root(info.name, profiles)
+    if root is not None and not _chain_has_mfa(info.name, profiles):
+        return _sso_status(config, root, now, sso_dir, via_role=root != info.name)
+    held = _botocore.resolved_credentials(session) if session is not None else None
+    if credentials_file is not None and (credentials_file, info.name) in _sessions:
+        ends = _sessions[(credentials_file, info.name)]
+        return describe(ends, now, what="MFA session", action="mfa-login", renews=False)
     expires_at = credentials_expiry(session)
     if expires_at is None:
         return None
-    if info.role_arn and _chain_has_mfa(info.name, config.get("profiles", {})):
+    if (held is not None and _botocore.is_renewing(held)) or (info.role_arn and _chain_has_mfa(info.name, profiles)):
         return describe(expires_at - _MANDATORY_WINDOW, now, what="MFA session", action="mfa", renews=False)
     what = {"process": "Process credentials", "role": "Role credentials"}.get(info.kind, "Temporary credentials")
     return describe(expires_at, now, what=what, action="refresh", renews=True)

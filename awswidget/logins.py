@@ -1,4 +1,4 @@
-"""Credentials that need a person: MFA codes, SSO device logins, and the one expiry ticker.
+"""Credentials that need a person: MFA codes, SSO device logins, renewal in place, and the one expiry ticker.
 
 A :class:`Logins` serves one manager. It never touches the manager: it reports
 through the callbacks it was given (``on_mfa`` with the pending
@@ -11,24 +11,34 @@ shared by everything that shows the manager: it runs only while
 at least one watcher is alive (a picker on screen), so a script, or a notebook
 whose pickers were closed, runs no thread at all. Watchers are held weakly: a
 picker that is garbage collected stops watching by itself.
+
+Renewal in place: an MFA role's credentials object (one per profile, shared by
+every session of it) asks for a new code itself when botocore's refresh window
+comes. :meth:`Logins.renew_early` lets the ticker start that inside the window,
+while the kernel is idle, so the question appears (mfa_request) before anything fails;
+:meth:`Logins.renew_now` is what Refresh does, at any time left.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from . import _session
+from . import _botocore, _session
 from .errors import ProfileExistsError, ValidationError
-from .expiry import Ticker
+from .expiry import Ticker, record_session
 from .identity import get_session_token
 from .mfa import MfaPrompter, MfaRequest, validate_mfa_code
 from .sso import DeviceLogin, SsoConfig, SsoLoginState
 
-__all__ = ["Logins", "mfa_session"]
+__all__ = ["EARLY_WINDOW", "Logins", "mfa_session"]
+
+#: botocore's advisory refresh window: the ticker starts an MFA renewal when this much is left.
+EARLY_WINDOW = dt.timedelta(minutes=15)
 
 
 class Logins:
@@ -50,6 +60,9 @@ class Logins:
         self._request: MfaRequest | None = None
         self._sso: DeviceLogin | None = None
         self._watchers: dict[int, weakref.ref[Any]] = {}
+        self._renewing = False
+        self._listener: Callable[[], None] | None = None
+        self._tried: Any = None  # the expiry the ticker already started a renewal for
         self.ticker = Ticker(on_tick, interval)
 
     # ------------------------------------------------------------------ MFA
@@ -77,6 +90,68 @@ class Logins:
         if request is not None:
             request.cancel()
             self._on_mfa(None)
+
+    # ------------------------------------------------------------------ renewal in place
+
+    def listener(self, call: Callable[[], None]) -> Callable[[], None]:
+        """One renewal listener per manager: the first ``call`` given is kept (the credentials hold it weakly)."""
+        with self._lock:
+            if self._listener is None:
+                self._listener = call
+            return self._listener
+
+    def renew_early(self, session: Any, profile: str | None) -> bool:
+        """Start renewing the session's MFA credentials in the background once they are inside
+        :data:`EARLY_WINDOW`, once per expiry (a refusal is not asked again: Refresh is). True if started."""
+        credentials = _session.renewing_credentials(session)
+        left = credentials.seconds_left() if credentials is not None else None
+        if left is None or left >= EARLY_WINDOW.total_seconds():
+            return False
+        expiry = _botocore.expiry_of(credentials)
+        with self._lock:
+            if self._renewing or self._request is not None or self._tried == expiry:
+                return False
+            self._renewing, self._tried = True, expiry
+        prompter = self.prompter(profile) if profile is not None else None
+        threading.Thread(target=self._renew_quietly, args=(credentials, prompter), daemon=True, name="awswidget-renew").start()
+        return True
+
+    def _renew_quietly(self, credentials: Any, prompter: Any) -> None:
+        try:
+            credentials.renew(prompter=prompter)
+        except Exception:  # noqa: S110 - timed out or cancelled: the status line says what to do
+            pass
+        finally:
+            with self._lock:
+                self._renewing = False
+
+    def renew_now(self, session: Any, profile: str | None, then: Callable[[], Any], *, block: bool,
+                  only_if_stale: bool = False) -> Any:
+        """Renew the session's MFA credentials now (a new code is asked), then return ``then()``;
+        ``block=False``: in a background thread, a Future. ``None`` when they do not renew in place.
+        ``only_if_stale``: keep them while botocore's role cache still counts them as valid."""
+        credentials = _session.renewing_credentials(session)
+        if credentials is None:
+            return None
+
+        prompter = self.prompter(profile) if profile is not None else None
+
+        def run() -> Any:
+            credentials.renew(only_if_stale=only_if_stale, prompter=prompter)
+            return then()
+
+        if block:
+            return run()
+        future: Future[Any] = Future()
+
+        def target() -> None:
+            try:
+                future.set_result(run())
+            except BaseException as exc:  # delivered through the future
+                future.set_exception(exc)
+
+        threading.Thread(target=target, daemon=True, name="awswidget-renew").start()
+        return future
 
     # ------------------------------------------------------------------ SSO
 
@@ -149,4 +224,7 @@ def mfa_session(
     if replaces is not None and replaces != "temporary":
         raise ProfileExistsError(profile=target, path=files.credentials_file)
     session = _session.make_session(info.name, info.region, files.config_file, files.credentials_file)
-    return get_session_token(session, info.mfa_serial, code, info.region, duration_seconds)
+    creds = get_session_token(session, info.mfa_serial, code, info.region, duration_seconds)
+    if isinstance(creds.get("Expiration"), dt.datetime):
+        record_session(files.credentials_file, target, creds["Expiration"])  # the file cannot say when they end
+    return creds

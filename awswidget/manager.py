@@ -235,7 +235,8 @@ class CredentialsManager(Onboarding, Publisher):
                 self._sticky = None
             self.logins.cancel_mfa()  # asked for the previous selection's session, which is gone
             session = None if name is None else _session.make_session(
-                name, region, self.files.config_file, self.files.credentials_file, prompter=self.logins.prompter(name))
+                name, region, self.files.config_file, self.files.credentials_file, prompter=self.logins.prompter(name),
+                on_renewed=self._renewal_listener())
             self._apply_process(name, region, session)
             self._write(profile=name, region=region, session=session, identity=None, status="unverified")
             self._write(**self._described())
@@ -404,28 +405,52 @@ class CredentialsManager(Onboarding, Publisher):
     # ------------------------------------------------------------------ logins
 
     def refresh(self) -> Future[Identity] | None:
-        """What a Refresh button does: re-read the files, then verify what is not verified and renew, now,
-        credentials that need a person (an MFA code); a Future of the check, or ``None`` when none was needed."""
+        """What a Refresh button does: re-read the files, renew now (whatever the time left) credentials that need a
+        person (an MFA code), verify what is not verified; a Future of the check, or ``None`` when none was needed."""
         self.reload()
         if self.session is None:
             return None
+        renewing = self.logins.renew_now(self.session, self.profile, lambda: self.verify(block=True), block=False)
+        if renewing is not None or (self.expiry is not None and self.expiry.action == "mfa"):
+            return renewing or self.refresh_credentials(block=False)  # type: ignore[no-any-return,return-value]
         if self.status in ("unverified", "error"):
             return self.verify(block=False)
-        if self.expiry is not None and not self.expiry.renews and self.expiry.action == "mfa":
-            return self.refresh_credentials(block=False)  # type: ignore[return-value]
         return None
 
     def refresh_credentials(self, block: bool = False) -> Identity | Future[Identity]:
-        """Get new temporary credentials for the selection now (a role with MFA asks for a new code), then verify."""
+        """Get new temporary credentials for the selection unless the cached ones are still good, then verify. A role
+        with MFA asks for a new code and renews in place: every client made before (boto3's default too) keeps working."""
+        renewed = self.logins.renew_now(self.session, self.profile, lambda: self.verify(block=True), block=block, only_if_stale=True)
+        if renewed is not None:
+            return renewed  # type: ignore[no-any-return]
         self.select(fresh=True)
         return self.verify(block=block)  # type: ignore[call-overload,no-any-return]
 
     def check_expiry(self, now: dt.datetime | None = None) -> ExpiryStatus | None:
-        """Re-compute when the selection's credentials stop working; no network call, no resolution."""
+        """Re-compute when the selection's credentials stop working; no network call, no resolution.
+        Credentials that ended and need a person are no longer ``verified`` (botocore would refuse them)."""
         with self._publishing():
             values = self._described(now)
+            ended = values["expiry"] is not None and values["expiry"].level == "expired" and not values["expiry"].renews
+            if ended and self.status == "verified":
+                self._write(status="unverified")
+                values = self._described(now)
+                self._write(message=values["message"])
             self._write(**{k: values[k] for k in ("expiry", "expires_at", "warnings")})
             return self.expiry
+
+    def _renewal_listener(self) -> Any:
+        this = weakref.ref(self)
+        return self.logins.listener(lambda: _call(this, "_after_renewal"))
+
+    def _after_renewal(self) -> None:
+        """The selection's MFA credentials renewed in place: new time left, the followers take them, verified again."""
+        if _session.renewing_credentials(self.session) is None:
+            return  # another selection's credentials
+        self.check_expiry()
+        self._renewed()
+        if self.status in ("unverified", "error"):
+            self.verify(block=False)
 
     def watch(self, watcher: Any) -> None:
         """While ``watcher`` is alive (pickers call this), notice edits of the files made by other programs
@@ -437,6 +462,7 @@ class CredentialsManager(Onboarding, Publisher):
             self.reload()  # keeps the selection; says so when another program removed it (and recomputes expiry)
         elif time.monotonic() - self._expiry_checked >= EXPIRY_EVERY:
             self.check_expiry()
+        self.logins.renew_early(self.session, self.profile)  # inside botocore's window: the code box appears before anything fails
 
     def unwatch(self, watcher: Any) -> None:
         self.logins.unwatch(watcher)

@@ -6,22 +6,26 @@ imported, which in a kernel reads a terminal nobody sees.
 :mod:`awswidget._session` hands botocore an :class:`MfaPrompter` instead, and
 the prompter answers according to where botocore asks:
 
-* **a background thread** (``manager.verify(block=False)``): an
-  :class:`MfaRequest` is published as ``manager.mfa_request``; whatever shows the
-  manager (a widget, or a script calling ``request.answer("123456")``) answers
-  it. Nobody answering within ``timeout`` seconds is an :class:`MfaTimeoutError`.
-* **the main thread while a notebook cell runs** (``m.client("s3").list_buckets()``
-  in a cell): widget events cannot arrive while the cell runs, so the code is
-  asked with ipykernel's stdin prompt (a password box under the cell).
-* **the main thread outside a kernel** (a script, IPython in a terminal):
-  ``getpass`` on the terminal.
+* **a background thread while the kernel is idle** (``manager.verify(block=False)``,
+  the expiry ticker renewing early): an :class:`MfaRequest` is published as
+  ``manager.mfa_request``; whatever shows the manager (a widget, or a script calling
+  ``request.answer("123456")``) answers it. Nobody answering within ``timeout``
+  seconds is an :class:`MfaTimeoutError`.
+* **any thread while a notebook cell runs** (``m.client("s3").list_buckets()`` in a
+  cell, or a library's worker thread): widget events cannot arrive while the cell
+  runs, so the code is asked with ipykernel's stdin prompt (a password box under
+  the cell). ipykernel sends the request with the running cell's parent header
+  from any thread; one question at a time (:data:`_STDIN_LOCK`).
+* **the main thread outside a kernel** with a terminal: ``getpass`` on it; with no
+  terminal at all (a scheduled script), :class:`MfaUnavailableError` saying how to
+  renew, never an echo warning or ``EOFError``.
 * **the main thread in a widget callback, or a frontend without stdin**
   (Voila): nobody can answer, so :class:`MfaUnavailableError` at once.
 
 One code serves until the credentials expire: the temporary credentials go to
-the resolver's cache (see :func:`awswidget._session.role_cache`). botocore never
-asks twice within one session (``RefreshWithMFAUnsupportedError``), so after a
-failed or expired attempt the manager builds a fresh session and asks again.
+the resolver's cache (see :func:`awswidget._session.role_cache`), and the one
+credentials object of the profile asks again when botocore's refresh window comes
+(see :func:`awswidget._botocore.renewing_credentials_class`).
 """
 
 from __future__ import annotations
@@ -176,22 +180,35 @@ def _kernel() -> Any:
     return getattr(shell, "kernel", None)
 
 
+# ipykernel's stdin socket serves one question at a time, whichever thread asks.
+_STDIN_LOCK = threading.Lock()
+
+
+def _has_terminal() -> bool:
+    try:
+        return bool(sys.stdin is not None and sys.stdin.isatty())
+    except (ValueError, OSError):  # a closed or odd stdin
+        return False
+
+
 def prompt_route() -> str:
     """Where a code asked for *now*, on this thread, can come from.
 
-    ``"widget"`` on any thread but the main one; on the main thread
-    ``"stdin"`` while ipykernel forwards ``getpass`` to the frontend (a cell is
-    running), ``"terminal"`` outside a kernel, and ``"none"`` in a kernel that is
-    not running a cell (a widget callback): a published request could not be answered
-    there either, because the kernel handles one message at a time.
+    While ipykernel runs a cell (it swaps ``getpass.getpass`` for its own then),
+    ``"stdin"`` on any thread: widget events cannot arrive until the cell ends. In
+    a kernel that is not running a cell, ``"widget"`` on a background thread and
+    ``"none"`` on the main thread (a widget callback: the kernel handles one message
+    at a time, so nothing could answer). Outside a kernel, ``"widget"`` on a
+    background thread and ``"terminal"`` on the main one (without a terminal, the
+    prompter then says how to renew instead of asking).
     """
-    if threading.current_thread() is not threading.main_thread():
-        return "widget"
+    main = threading.current_thread() is threading.main_thread()
     kernel = _kernel()
     if kernel is None:
-        return "terminal"
-    # ipykernel swaps getpass.getpass for its own only while it executes a cell.
-    return "stdin" if getpass.getpass == getattr(kernel, "getpass", None) else "none"
+        return "terminal" if main else "widget"
+    if getpass.getpass == getattr(kernel, "getpass", None):
+        return "stdin"
+    return "widget" if not main else "none"
 
 
 class MfaPrompter:
@@ -232,10 +249,13 @@ class MfaPrompter:
         match = _PROMPT_SERIAL_RE.search(prompt or "")
         serial = match.group("serial") if match else "your MFA device"
         route = (self.route or prompt_route)()
+        if route == "terminal" and not _has_terminal():
+            route = "no-terminal"  # getpass would warn that the code may be echoed, then hit EOFError
         if route == "widget" and self.publish is not None:
             return self._ask_widget(serial)
         if route in ("stdin", "terminal"):
-            return self._ask_console(serial)
+            with _STDIN_LOCK:
+                return self._ask_console(serial)
         raise MfaUnavailableError(self._unavailable(route), "MfaUnavailable")
 
     def _ask_widget(self, serial: str) -> str:
@@ -252,6 +272,7 @@ class MfaPrompter:
         who = f" (profile {self.profile})" if self.profile else ""
         # Looked up now, not at import: ipykernel replaces getpass.getpass while a cell runs.
         try:
+            # getpass.getpass is ipykernel's while a cell runs: it answers from any thread.
             answer = getpass.getpass(f"MFA code for {serial}{who}: ")
         except (EOFError, KeyboardInterrupt):
             raise MfaCancelledError("MFA code entry was cancelled; run the cell again to retry.", "MfaCancelled") from None

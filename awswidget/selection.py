@@ -83,7 +83,11 @@ def described(
     ``state`` has the selection's ``profile``, ``region``, ``session``, ``identity`` and ``status``.
     """
     name, identity = state.profile, state.identity
-    expiry = status_for(state.session, info, config, now or utc_now()) if state.status == "verified" else None
+    expiry = None
+    if state.status in ("verified", "unverified"):
+        expiry = status_for(state.session, info, config, now or utc_now(), credentials_file=shared.credentials_file)
+    # Credentials that ended and need a person are never "verified" (the manager unverifies them): say why.
+    ended = [expiry.message] if expiry is not None and expiry.level == "expired" and state.status != "verified" else []
     notices: list[Notice] = []
     shadow = environment.shadowing_vars()
     if name is not None and shadow:
@@ -95,7 +99,7 @@ def described(
     if name is not None and not owner:
         notices.append(Notice("not-owner"))
     mode = files.permissive_mode_warning(shared.credentials_file)
-    warnings = [*file_errors, *([mode] if mode else []), *map(str, notices)]
+    warnings = [*ended, *file_errors, *([mode] if mode else []), *map(str, notices)]
     values: dict[str, Any] = {"expiry": expiry, "expires_at": expiry.expires_at if expiry else None}
     if state.status in ("unverified", "verified"):
         values["message"] = texts.summary(

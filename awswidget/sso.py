@@ -37,6 +37,7 @@ __all__ = [
     "SsoConfigError",
     "SsoLoginError",
     "SsoLoginState",
+    "refreshable",
     "sso_config",
     "token_expiry",
 ]
@@ -159,6 +160,25 @@ def token_expiry(config: SsoConfig, cache_dir: str | None = None) -> dt.datetime
     except KeyError:
         return None
     return _parse_time(token.get("expiresAt")) if isinstance(token, dict) else None
+
+
+def refreshable(config: SsoConfig, now: dt.datetime | None = None, cache_dir: str | None = None) -> bool:
+    """Whether botocore can renew the cached SSO access token by itself.
+
+    Only an ``sso_session`` profile's token provider refreshes, and only with a refresh
+    token and a client registration (id, secret, end) that has not ended
+    (botocore ``SSOTokenProvider._refresh_access_token``).
+    """
+    if config.session_name is None:
+        return False
+    try:
+        token = _session.sso_token_cache(cache_dir)[config.cache_key]
+    except KeyError:
+        return False
+    if not isinstance(token, dict) or not all(token.get(k) for k in ("refreshToken", "clientId", "clientSecret")):
+        return False
+    ends = _parse_time(token.get("registrationExpiresAt"))
+    return ends is not None and ends > (now or utc_now())
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,7 @@ REMEDIES = {
     "mfa": "refresh and enter a new MFA code",
     "sso-login": "log in with SSO again",
     "refresh": "refresh",
+    "mfa-login": "get a new MFA session (MFA login)",
 }
 
 _WHAT = {
@@ -192,9 +193,27 @@ _MFA_UNAVAILABLE = {
     "no-stdin": "An MFA code is needed for {who}, but this frontend cannot show an input prompt ({detail}); verify in "
     "the background (manager.verify(block=False)) and answer manager.mfa_request, then run the cell again.",
     "nobody": "An MFA code is needed for {who}, but nothing is listening for it on this thread.",
+    "no-terminal": "An MFA code is needed for {who}, and there is no terminal or notebook here to type it in: renew "
+    "from Python with manager.refresh_credentials(block=False) then manager.mfa_request.answer('<6-digit code>'), "
+    "or run this where a code can be typed.",
 }
 
 
 def mfa_unavailable(route: str, profile: str | None, detail: str = "") -> str:
     who_ = f"profile '{profile}'" if profile else "this profile"
     return _MFA_UNAVAILABLE.get(route, _MFA_UNAVAILABLE["nobody"]).format(who=who_, detail=detail)
+
+
+# ---------------------------------------------------------------- renewal (issue 16: MFA in place, SSO refresh)
+
+RENEWAL = {
+    "sso-refresh": "SSO login: renewed automatically with its refresh token (current access token until {until}).",
+    "sso-via": "SSO login (source of this role): renewed automatically with its refresh token.",
+}
+
+
+def renewal(code: str, what: str = "", remaining: dt.timedelta | None = None, until: dt.datetime | None = None) -> str:
+    """A sentence about renewing credentials in place (``code``: a key of :data:`RENEWAL`)."""
+    what = _WHAT.get(what, what)
+    left = format_remaining(remaining) if remaining is not None else ""
+    return RENEWAL[code].format(what=what, left=left, until=clock_time(until) if until is not None else "")

@@ -1,13 +1,14 @@
 """The MFA code box: answers the code botocore is waiting for, when it waits in the background.
 
 It appears while ``manager.mfa_request`` is set (a verification running in a
-background thread needs a code) and disappears when the request is answered,
-cancelled or times out. Typing the sixth digit submits. The code is cleared
-from the (synced) text box as soon as it is handed over.
+background thread needs a code, or the expiry ticker renews an MFA role's
+credentials in place inside botocore's refresh window) and disappears when the
+request is answered, cancelled or times out. Typing the sixth digit submits. The
+code is cleared from the (synced) text box as soon as it is handed over.
 
-A code asked on the main thread while a cell runs is not asked here: the
-kernel cannot deliver widget events then, so ipykernel's own input prompt
-appears under the cell instead (see :mod:`awswidget.mfa`).
+A code asked while a cell runs (on any thread) is not asked here: the kernel
+cannot deliver widget events then, so ipykernel's own password prompt appears
+under the cell instead (see :mod:`awswidget.mfa`).
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ class ProfilePicker(VBox):
         self.profile_select = Dropdown(description="Profile", style=narrow, layout=Layout(width="auto", min_width="14em"))
         self.region_select = Dropdown(description="Region", style=narrow, layout=Layout(width="auto", min_width="12em"))
         self.refresh_button = Button(
-            icon="refresh", tooltip="Re-read the shared files and verify again", layout=Layout(width="2.6em")
+            icon="refresh", tooltip="Re-read the shared files, verify again, and renew now what needs an MFA code", layout=Layout(width="2.6em")
         )
         self.add_button = Button(description="Add profile", icon="plus", tooltip="Show or hide the setup form")
         self.status = HTML()
