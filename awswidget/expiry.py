@@ -101,6 +101,14 @@ def _chain_has_mfa(name: str, profiles: dict[str, Any]) -> bool:
     return False
 
 
+def _console_login_status(info: ProfileInfo, config: dict[str, Any], now: dt.datetime) -> ExpiryStatus | None:
+    """A console login (``aws login``): its cached credentials' end; botocore renews them while the refresh token lasts."""
+    from . import console
+
+    ends = console.token_expiry(config, info.name)
+    return None if ends is None else describe(ends, now, what="Console login credentials", action="console-login", renews=True)
+
+
 def status_for(
     session: boto3.Session | None,
     info: ProfileInfo | None,
@@ -125,6 +133,8 @@ def status_for(
         if login_ends is None:
             return None
         return describe(login_ends, now, what="SSO login", action="sso-login", renews=False)
+    if info.kind == "login":
+        return _console_login_status(info, config, now)
     expires_at = credentials_expiry(session)
     if expires_at is None:
         return None

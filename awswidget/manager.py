@@ -24,9 +24,10 @@ from typing import Any, Literal, overload
 
 from traitlets import Bool, Enum, Float, Instance, Tuple, Unicode
 
-from . import _redact, _session, environment, files, selection, texts
+from . import _redact, _session, console, environment, files, selection, texts
 from ._publish import Publisher
 from .catalog import Catalog
+from .console import ConsoleLogin
 from .environment import exporter, ownership, user_env
 from .errors import AwsWidgetError, ProfileNotFoundError, SelectionError, ValidationError, VerificationError
 from .expiry import ExpiryStatus
@@ -475,6 +476,30 @@ class CredentialsManager(Publisher):
                             target=target, duration_seconds=duration_seconds)
         return self.add_profile(target, creds["AccessKeyId"], creds["SecretAccessKey"], session_token=creds["SessionToken"],
                                 region=info.region, endpoint_url=info.endpoint_url, overwrite=True, select=select)
+
+    def console_login(self, profile: str | None = None, *, region: str | None = None, replace: bool = False,
+                      **options: Any) -> ConsoleLogin:
+        """Log ``profile`` in with the AWS console's session, like ``aws login --remote``: open the returned login's
+        ``url`` anywhere, sign in, then ``finish(code)`` with the code the page shows. The tokens are cached where
+        ``aws login`` caches them and the profile gets ``login_session``; see :class:`~awswidget.console.ConsoleLogin`."""
+        name = self.profile_info(profile).name
+        return ConsoleLogin(name, config=self._catalog.config, files=(self.files.config_file, self.files.credentials_file),
+                            save_settings=self.store.set_settings, region=region, replace=replace,
+                            on_done=lambda _state: self._after_console_login(name, verify=True), **options)
+
+    def console_logout(self, profile: str | None = None) -> bool:
+        """Remove ``profile``'s cached console login, as ``aws logout`` does; ``True`` if there was one."""
+        name = self.profile_info(profile).name
+        removed = console.logout(self._catalog.config, name)
+        self._after_console_login(name, verify=False)
+        return removed
+
+    def _after_console_login(self, name: str, *, verify: bool) -> None:
+        self.reload()
+        if name == self.profile:
+            self.select(fresh=True)  # a new session reads the new (or missing) token file
+            if verify:
+                self.verify(block=False)
 
     # ------------------------------------------------------------------ writing
 
