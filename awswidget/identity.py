@@ -142,7 +142,12 @@ def _console_login_error(exc: BaseException) -> VerificationError | None:
         )
     if isinstance(exc, be.LoginTokenLoadError):
         # Its text names the session and the cache only; worded here as the one sentence every kind gets.
-        return VerificationError(f"There is no usable console login for this profile yet: {LOGIN_REMEDY}.", None, "LoginTokenLoad")
+        return VerificationError(
+            "No console login is cached for this profile (never made here, or logged out): log in (aws login, or log in "
+            "from the notebook).",
+            None,
+            "LoginTokenLoad",
+        )
     if isinstance(exc, be.LoginError):
         return VerificationError(f"The console login could not be used or renewed: {LOGIN_REMEDY}.", None, type(exc).__name__)
     return None

@@ -14,6 +14,7 @@ import html
 import json
 import logging
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -186,7 +187,7 @@ def test_login_errors_become_sentences() -> None:
     cases = {
         be.LoginRefreshRequired(): "console login has ended",
         be.LoginInsufficientPermissions(): "signin:CreateOAuth2Token",
-        be.LoginTokenLoadError(error_msg="x"): "no usable console login",
+        be.LoginTokenLoadError(error_msg="x"): "No console login is cached",
         be.LoginError(): "could not be used or renewed",
         be.MissingDependencyException(msg="x"): 'pip install "botocore[crt]"',
     }
@@ -199,7 +200,7 @@ def test_a_profile_without_a_login_yet_asks_for_one(files: AwsFiles) -> None:
     files.write(CONFIG.format(session="login_session = arn:aws:iam::123456789012:user/nobody", signin="http://127.0.0.1:9", sts="http://127.0.0.1:9"))
     m = CredentialsManager(activate=False)
     m.profile = "console"
-    with pytest.raises(VerificationError, match="no usable console login for this profile yet"):
+    with pytest.raises(VerificationError, match="No console login is cached for this profile"):
         m.verify()
 
 
@@ -239,6 +240,22 @@ def test_aws_login_cache_directory_is_honoured(files: AwsFiles, server: LoginSer
     assert console.token_expiry(m._catalog.config, "console") is not None
 
 
+def test_the_aws_cli_uses_a_login_made_here(files: AwsFiles, server: LoginServer) -> None:
+    """The AWS CLI, as a subprocess, reads the cache awswidget wrote (and renews it through the server)."""
+    aws = shutil.which("aws")
+    if aws is None:
+        pytest.skip("no aws CLI on PATH")
+    server.expires_in = 120
+    log_in(CredentialsManager(activate=False), server)
+    done = subprocess.run([aws, "sts", "get-caller-identity", "--profile", "console", "--output", "json"],
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    if done.returncode != 0 and "login_session" in done.stderr:
+        pytest.skip(f"this aws CLI predates console logins: {done.stderr[:200]}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ":assumed-role/" in json.loads(done.stdout)["Arn"]
+    assert ("refresh_token", "ok") in server.calls
+
+
 # ------------------------------------------------------------------ log out
 
 
@@ -257,7 +274,7 @@ def test_logout_removes_exactly_what_the_cli_removes(files: AwsFiles, server: Lo
     assert sorted(p.name for p in folder.iterdir()) == [other.name]  # aws logout: <sha256 of login_session>.json only
     assert sso.exists() and files.config.read_text() == config_before  # the profile keeps its login_session
     assert m.status == "unverified"
-    with pytest.raises(VerificationError, match="no usable console login"):
+    with pytest.raises(VerificationError, match="No console login is cached"):
         m.verify()
     assert m.console_logout() is False  # nothing left to remove (the CLI says "no login session" and succeeds)
     with pytest.raises(ConsoleLoginError, match="not a console login"):
