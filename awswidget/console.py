@@ -50,8 +50,10 @@ __all__ = [
     "ConsoleLoginState",
     "cache_dir",
     "crt_missing",
+    "dpop_proof",
     "login_session",
     "logout",
+    "parse_code",
     "token_expiry",
     "token_path",
 ]
@@ -286,7 +288,8 @@ class ConsoleLogin:
                     "login: log in with another profile name, or remove those settings first.",
                     "other-kind",
                 )
-        region = region or (values.get("region") if isinstance(values.get("region"), str) else None)
+        own_region = values.get("region") if isinstance(values.get("region"), str) else None
+        region = region or own_region
         if not region:
             raise ConsoleLoginError(f"Profile '{profile}' has no region: pass the region to log in to.", "no-region")
         if crt_missing():
@@ -294,7 +297,7 @@ class ConsoleLogin:
         from awscrt.crypto import EC, ECType
 
         self.profile, self.region, self.replace = profile, region, replace
-        self._region_saved = values.get("region") == region
+        self._region_saved = bool(own_region)  # the CLI writes a region only to a profile that has none
         self._existing = login_session(config, profile)
         self._files, self._save = files, save_settings
         self._client = client

@@ -154,6 +154,9 @@ def test_botocore_renews_through_the_server_with_the_cached_key(files: AwsFiles,
     assert after["refreshToken"] != before["refreshToken"]  # rotated: the server refuses the old one from now on
     assert after["accessToken"]["accessKeyId"] == server.minted[-1]["AccessKeyId"] != before["accessToken"]["accessKeyId"]  # type: ignore[attr-defined]
     assert list(after) == CLI_FIELDS and after["dpopKey"] == before["dpopKey"]
+    # awswidget reads what botocore wrote: the time left is the renewed credentials'.
+    ends = console.token_expiry(m._catalog.config, "console")
+    assert ends is not None and ends.strftime("%Y-%m-%dT%H:%M:%SZ") == after["accessToken"]["expiresAt"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sts_arn()  # a second renewal works only if botocore saved the rotated refresh token
     assert server.calls.count(("refresh_token", "ok")) == 2
@@ -418,3 +421,18 @@ def test_console_login_objects_hold_what_they_should(files: AwsFiles) -> None:
     assert login.url.startswith(files.config.read_text().split("endpoint_url = ")[1].split()[0] + "/v1/authorize?")
     login.cancel()
     assert login.state.status == "cancelled"
+
+
+def test_a_region_is_saved_only_to_a_profile_that_has_none(aws_env: AwsFiles, server: LoginServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the CLI: a region it had to ask for goes into the profile; a profile's own region is never replaced."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SIGNIN", server.endpoint_url)  # botocore's per-service endpoint variable
+    aws_env.write("[profile bare]\noutput = json\n\n[profile placed]\nregion = eu-west-1\n")
+    m = CredentialsManager(activate=False)
+    with pytest.raises(ConsoleLoginError) as caught:
+        m.console_login("bare")
+    assert caught.value.code == "no-region"
+    log_in(m, server, "bare", region="ap-southeast-2")
+    log_in(m, server, "placed", region="us-west-2", replace=True)
+    bare, placed = m.profile_info("bare"), m.profile_info("placed")
+    assert (bare.kind, bare.region, bare.login_session) == ("login", "ap-southeast-2", server.principal)
+    assert (placed.kind, placed.region) == ("login", "eu-west-1")
