@@ -436,3 +436,48 @@ def test_a_region_is_saved_only_to_a_profile_that_has_none(aws_env: AwsFiles, se
     bare, placed = m.profile_info("bare"), m.profile_info("placed")
     assert (bare.kind, bare.region, bare.login_session) == ("login", "ap-southeast-2", server.principal)
     assert (placed.kind, placed.region) == ("login", "eu-west-1")
+
+
+def test_the_local_sign_in_service_refuses_what_the_real_one_would(server: LoginServer) -> None:
+    """The anchor is only as good as the server's checks: no DPoP proof, a wrong PKCE verifier, another key."""
+    import base64 as b64
+    from urllib.parse import parse_qs
+
+    from awscrt.crypto import EC, ECType
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    client = boto3.Session().client("signin", region_name="us-east-1", endpoint_url=server.endpoint_url,
+                                    config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+    keys = {"now": EC.new_generate(ECType.P_256)}
+
+    def proof(params: dict[str, Any], **_: Any) -> None:
+        if "key" in keys:
+            params["headers"]["DPoP"] = console.dpop_proof(keys["key"], params["url"])
+
+    client.meta.events.register("before-call.signin.CreateOAuth2Token", proof)
+    verifier = "v" * 64
+    challenge = b64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    redirect = f"{server.endpoint_url}/v1/sessions/confirmation"
+
+    def code() -> str:
+        url = (f"{server.endpoint_url}/v1/authorize?response_type=code&client_id={console.CLIENT_ID}&state=s"
+               f"&code_challenge_method=SHA-256&scope=openid&redirect_uri={redirect}&code_challenge={challenge}")
+        shown = b64.b64decode(server.sign_in(url)).decode()
+        return parse_qs(shown)["code"][0]
+
+    def redeem(verifier_: str) -> dict[str, Any]:
+        body = {"clientId": console.CLIENT_ID, "grantType": "authorization_code", "code": code(),
+                "codeVerifier": verifier_, "redirectUri": redirect}
+        return client.create_o_auth2_token(tokenInput=body)["tokenOutput"]  # type: ignore[no-any-return]
+
+    with pytest.raises(be.ClientError, match="DPoP"):
+        redeem(verifier)  # no proof at all
+    keys["key"] = keys["now"]
+    with pytest.raises(be.ClientError, match="PKCE"):
+        redeem("w" * 64)
+    output = redeem(verifier)
+    keys["key"] = EC.new_generate(ECType.P_256)  # another key than the one the refresh token is bound to
+    with pytest.raises(be.ClientError, match="DPoP key differs"):
+        client.create_o_auth2_token(tokenInput={"clientId": console.CLIENT_ID, "grantType": "refresh_token",
+                                                "refreshToken": output["refreshToken"]})
