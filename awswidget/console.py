@@ -366,9 +366,12 @@ class ConsoleLogin:
             self._on_change(self._state)
 
     def cancel(self) -> None:
-        """Forget this login (its link stops being useful here); a pasted code is refused afterwards."""
+        """Forget this login (its link stops being useful here); a pasted code is refused afterwards.
+
+        An exchange already under way is not interrupted (the code was spent): it ends by itself.
+        """
         with self._lock:
-            if self._state.done:
+            if self._state.done or self._state.status == "exchanging":
                 return
             self._verifier = self._key = None
         self._set(status="cancelled", message="The console login was cancelled.")

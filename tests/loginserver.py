@@ -10,8 +10,9 @@ as the service would have to:
   (base64 of ``state=...&code=...``, which the CLI decodes);
 * ``POST /v1/token`` (``signin:CreateOAuth2Token``, rest-json, payload ``tokenInput``):
   ``authorization_code`` (the code once, unexpired, the same client and redirect URI, the PKCE verifier
-  whose SHA-256 is the challenge) and ``refresh_token`` (a known, current refresh token, rotated on every
-  use). Both need a DPoP proof (RFC 9449) whose ES256 signature verifies, for this URL and method, fresh
+  whose SHA-256 is the challenge) and ``refresh_token`` (a known refresh token, rotated on every use; a
+  used one gets the same answer again for ``reuse_window`` seconds, as the service's refresh is
+  idempotent within its validity window, and is refused after that). Both need a DPoP proof (RFC 9449) whose ES256 signature verifies, for this URL and method, fresh
   and never replayed; a refresh token is bound to the key that obtained it (its RFC 7638 thumbprint).
 
 Errors are the service's modeled ``AccessDeniedException`` (``error``: ``AUTHCODE_EXPIRED``,
@@ -99,6 +100,8 @@ class _Refresh:
     client_id: str
     jkt: str
     active: bool = True
+    result: dict[str, Any] | None = None  # what its one renewal returned
+    used_at: float = 0.0
 
 
 @dataclass
@@ -114,6 +117,7 @@ class LoginServer:
     mint: Callable[[], dict[str, str]]
     expires_in: int = 900
     code_lifetime: float = 300.0
+    reuse_window: float = 30.0
     calls: list[tuple[str, str]] = field(default_factory=list)  # (grant type, outcome)
     requests: list[dict[str, Any]] = field(default_factory=list)  # every token request's body
     _codes: dict[str, _Code] = field(default_factory=dict)
@@ -280,5 +284,12 @@ class LoginServer:
             raise Refused(400, "ValidationException", "refresh token belongs to another client")
         if token.jkt != jkt:
             raise Refused(400, "ValidationException", "DPoP key differs from the one the refresh token is bound to")
-        token.active = False  # rotated: the next refresh must use the new one (botocore saves it to the cache)
-        return self._tokens(token.client_id, jkt, with_id_token=False)
+        if token.result is not None:
+            # The service's refresh is idempotent within the token's validity window: two sessions renewing at
+            # once get the same answer. Past that window a used refresh token is refused: the next renewal must
+            # present the rotated one, which botocore saved to the cache.
+            if time.time() - token.used_at > self.reuse_window:
+                raise Refused(401, "AccessDeniedException", "refresh token already used", "TOKEN_EXPIRED")
+            return token.result
+        token.result, token.used_at = self._tokens(token.client_id, jkt, with_id_token=False), time.time()
+        return token.result

@@ -158,8 +158,10 @@ def test_botocore_renews_through_the_server_with_the_cached_key(files: AwsFiles,
     ends = console.token_expiry(m._catalog.config, "console")
     assert ends is not None and ends.strftime("%Y-%m-%dT%H:%M:%SZ") == after["accessToken"]["expiresAt"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    server.reuse_window = 0  # from now on a used refresh token is refused
     assert sts_arn()  # a second renewal works only if botocore saved the rotated refresh token
     assert server.calls.count(("refresh_token", "ok")) == 2
+    assert server.requests[-1]["refreshToken"] == after["refreshToken"]
 
 
 def test_the_manager_verifies_a_console_login_and_reports_automatic_renewal(files: AwsFiles, server: LoginServer) -> None:

@@ -122,6 +122,7 @@ class ConsoleLoginPanel(VBox):
 
     @shows_errors(_report)
     def _on_cancel(self, _button: Any) -> None:
+        self.code.value = ""
         if self.login is not None:
             self.login.cancel()
 
