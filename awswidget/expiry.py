@@ -144,6 +144,14 @@ def _sso_status(config: dict[str, Any], root: str, now: dt.datetime, sso_dir: st
     return describe(login_ends, now, what="SSO login", action="sso-login", renews=False)
 
 
+def _console_login_status(info: ProfileInfo, config: dict[str, Any], now: dt.datetime) -> ExpiryStatus | None:
+    """A console login (``aws login``): its cached credentials' end; botocore renews them while the refresh token lasts."""
+    from . import console
+
+    ends = console.token_expiry(config, info.name)
+    return None if ends is None else describe(ends, now, what="Console login credentials", action="console-login", renews=True)
+
+
 def status_for(
     session: boto3.Session | None,
     info: ProfileInfo | None,
@@ -163,6 +171,8 @@ def status_for(
     root = _sso_root(info.name, profiles)
     if root is not None and not _chain_has_mfa(info.name, profiles):
         return _sso_status(config, root, now, sso_dir, via_role=root != info.name)
+    if info.kind == "login":
+        return _console_login_status(info, config, now)
     held = _botocore.resolved_credentials(session) if session is not None else None
     if credentials_file is not None and (credentials_file, info.name) in _sessions:
         ends = _sessions[(credentials_file, info.name)]

@@ -118,6 +118,41 @@ def _credential_error(exc: BaseException) -> VerificationError | None:
     return None
 
 
+#: What to do when a console login (``aws login``) is missing or has ended.
+LOGIN_REMEDY = "log in to the console again (aws login, or log in from the notebook)"
+CRT_MISSING = (
+    'Console login profiles need the awscrt package, which botocore uses to sign their renewal: run  pip install "botocore[crt]"  '
+    "in this kernel's environment, then restart the kernel."
+)
+
+
+def _console_login_error(exc: BaseException) -> VerificationError | None:
+    """botocore's login provider (``login_session`` profiles, written by ``aws login``); ``None`` otherwise."""
+    import botocore.exceptions as be
+
+    if isinstance(exc, be.MissingDependencyException):
+        return VerificationError(CRT_MISSING, None, "MissingDependency")
+    if isinstance(exc, be.LoginRefreshRequired):
+        return VerificationError(f"The console login has ended (or the password changed): {LOGIN_REMEDY}.", None, "LoginRefreshRequired")
+    if isinstance(exc, be.LoginInsufficientPermissions):
+        return VerificationError(
+            "The console login cannot be renewed: the signed-in principal lacks permission for signin:CreateOAuth2Token.",
+            None,
+            "LoginInsufficientPermissions",
+        )
+    if isinstance(exc, be.LoginTokenLoadError):
+        # Its text names the session and the cache only; worded here as the one sentence every kind gets.
+        return VerificationError(
+            "No console login is cached for this profile (never made here, or logged out): log in (aws login, or log in "
+            "from the notebook).",
+            None,
+            "LoginTokenLoad",
+        )
+    if isinstance(exc, be.LoginError):
+        return VerificationError(f"The console login could not be used or renewed: {LOGIN_REMEDY}.", None, type(exc).__name__)
+    return None
+
+
 def explain(exc: BaseException, endpoint: str | None = None) -> VerificationError:
     """The one translation of a botocore (or credential provider) failure into a sentence with no secret.
 
@@ -126,7 +161,7 @@ def explain(exc: BaseException, endpoint: str | None = None) -> VerificationErro
     """
     import botocore.exceptions as be
 
-    known = _credential_error(exc)  # MFA, credential_process, role chains: clearer sentences
+    known = _credential_error(exc) or _console_login_error(exc)  # MFA, processes, role chains, console logins
     if known is not None:
         return known
     if isinstance(exc, be.ClientError):

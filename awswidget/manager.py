@@ -33,7 +33,7 @@ from .expiry import ExpiryStatus
 from .follow import Followers, Selection
 from .identity import Identity, Verifier, get_caller_identity
 from .keys import validate_keys, validate_profile
-from .logins import Logins, mfa_session
+from .logins import Logins
 from .mfa import DEFAULT_TIMEOUT as MFA_TIMEOUT
 from .mfa import MfaRequest
 from .onboarding import Onboarding
@@ -491,17 +491,6 @@ class CredentialsManager(Onboarding, Publisher):
         with contextlib.suppress(AwsWidgetError):
             if info is not None and info.kind == "sso" and sso_config(self._catalog.config, info.name).cache_key == cache_key:
                 self.verify(block=False)
-
-    def mfa_login(self, code: str, profile: str | None = None, *, target: str | None = None,
-                  duration_seconds: int | None = None, select: bool = True) -> ProfileInfo:
-        """MFA for plain keys (STS GetSessionToken, like ``aws configure mfa-login``), saved as ``<profile>-mfa``."""
-        info = self.profile_info(profile)
-        target = target or f"{info.name}-mfa"
-        existing = self._catalog.get(target)
-        creds = mfa_session(info, code, self.files, replaces=existing.kind if existing is not None else None,
-                            target=target, duration_seconds=duration_seconds)
-        return self.add_profile(target, creds["AccessKeyId"], creds["SecretAccessKey"], session_token=creds["SessionToken"],
-                                region=info.region, endpoint_url=info.endpoint_url, overwrite=True, select=select)
 
     # ------------------------------------------------------------------ writing
 

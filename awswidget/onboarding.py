@@ -1,16 +1,21 @@
-"""Onboarding beyond access keys: role profiles, settings edits and IAM Identity Center, on the manager.
+"""Onboarding beyond access keys, on the manager: role profiles, settings edits, IAM Identity Center,
+console logins and MFA sessions.
 
 The methods of :class:`~awswidget.manager.CredentialsManager` that create profiles
-other than keys (the logic is in :mod:`awswidget.roles` and
-:mod:`awswidget.sso_setup`; these are the thin entry points, kept here so the
-manager module stays one screenful of jobs).
+other than keys, or the logins they rest on. The logic is in :mod:`awswidget.roles`,
+:mod:`awswidget.sso_setup`, :mod:`awswidget.console` and :mod:`awswidget.logins`;
+these are the thin entry points, kept here so the manager module keeps to the
+selection and what it publishes.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from . import _session, roles, sso_setup
+from . import _session, console, roles, sso_setup
+from .console import ConsoleLogin
+from .logins import mfa_session
 from .profiles import ProfileInfo
 
 if TYPE_CHECKING:
@@ -24,7 +29,7 @@ __all__ = ["Onboarding"]
 
 
 class Onboarding:
-    """Role profiles, settings edits and IAM Identity Center onboarding (mixed into the manager)."""
+    """Role profiles, settings edits, IAM Identity Center, console logins, MFA sessions (mixed into the manager)."""
 
     if TYPE_CHECKING:  # what the manager provides
         files: SharedFiles
@@ -32,11 +37,20 @@ class Onboarding:
         logins: Logins
         _catalog: Catalog
         profiles: tuple[str, ...]
+        profile: str | None
 
         def _after_write(self, name: str, select: bool, identity: Identity | None) -> ProfileInfo: ...
         def reload(self) -> None: ...
         def select(self, profile: str | None = ..., region: str | None = ..., *, fresh: bool = False) -> None: ...
         def profile_info(self, name: str | None = None) -> ProfileInfo: ...
+        @overload
+        def verify(self, block: Literal[True] = ...) -> Identity: ...
+        @overload
+        def verify(self, block: Literal[False]) -> Future[Identity]: ...
+        def verify(self, block: bool = True) -> Identity | Future[Identity]: ...
+        def add_profile(self, name: str, access_key_id: str, secret_access_key: str, *, region: str | None = None,
+                        session_token: str | None = None, overwrite: bool = False, output: str | None = None,
+                        endpoint_url: str | None = None, select: bool = False, identity: Identity | None = None) -> ProfileInfo: ...
 
     def add_role_profile(self, name: str, role_arn: str, *, source_profile: str | None = None, credential_source: str | None = None,
                          mfa_serial: str | None = None, external_id: str | None = None, role_session_name: str | None = None,
@@ -84,3 +98,40 @@ class Onboarding:
         if select is not None:
             self.select(select)
         return result
+
+    # ------------------------------------------------------------------ MFA sessions and console logins
+
+    def mfa_login(self, code: str, profile: str | None = None, *, target: str | None = None,
+                  duration_seconds: int | None = None, select: bool = True) -> ProfileInfo:
+        """MFA for plain keys (STS GetSessionToken, like ``aws configure mfa-login``), saved as ``<profile>-mfa``."""
+        info = self.profile_info(profile)
+        target = target or f"{info.name}-mfa"
+        existing = self._catalog.get(target)
+        creds = mfa_session(info, code, self.files, replaces=existing.kind if existing is not None else None,
+                            target=target, duration_seconds=duration_seconds)
+        return self.add_profile(target, creds["AccessKeyId"], creds["SecretAccessKey"], session_token=creds["SessionToken"],
+                                region=info.region, endpoint_url=info.endpoint_url, overwrite=True, select=select)
+
+    def console_login(self, profile: str | None = None, *, region: str | None = None, replace: bool = False,
+                      **options: Any) -> ConsoleLogin:
+        """Log ``profile`` in with the AWS console's session, like ``aws login --remote``: open the returned login's
+        ``url`` anywhere, sign in, then ``finish(code)`` with the code the page shows. The tokens are cached where
+        ``aws login`` caches them and the profile gets ``login_session``; see :class:`~awswidget.console.ConsoleLogin`."""
+        name = self.profile_info(profile).name
+        return ConsoleLogin(name, config=self._catalog.config, files=(self.files.config_file, self.files.credentials_file),
+                            save_settings=self.store.set_settings, region=region, replace=replace,
+                            on_done=lambda _state: self._after_console_login(name, verify=True), **options)
+
+    def console_logout(self, profile: str | None = None) -> bool:
+        """Remove ``profile``'s cached console login, as ``aws logout`` does; ``True`` if there was one."""
+        name = self.profile_info(profile).name
+        removed = console.logout(self._catalog.config, name)
+        self._after_console_login(name, verify=False)
+        return removed
+
+    def _after_console_login(self, name: str, *, verify: bool) -> None:
+        self.reload()
+        if name == self.profile:
+            self.select(fresh=True)  # a new session reads the new (or missing) token file
+            if verify:
+                self.verify(block=False)

@@ -96,6 +96,7 @@ class ProfileInfo:
     sso_start_url: str | None = None
     sso_account_id: str | None = None
     sso_role_name: str | None = None
+    login_session: str | None = None
     settings: tuple[tuple[str, str, str], ...] = ()
 
     @property
@@ -215,6 +216,7 @@ def build_profiles(
             sso_start_url=_scalar(values, "sso_start_url"),
             sso_account_id=_scalar(values, "sso_account_id"),
             sso_role_name=_scalar(values, "sso_role_name"),
+            login_session=_scalar(values, "login_session"),
             settings=settings,
         )
     return infos

@@ -25,6 +25,7 @@ from .. import texts
 from ..errors import ProfileNotFoundError
 from ..validate import partition_of
 from ._common import COLORS, NO_REGION, escape, follow, region_options, resolve_manager, shows_errors
+from .console_login import ConsoleLoginPanel
 from .keys_notice import KeysNotice
 from .mfa import MfaPrompt
 from .settings_edit import SettingsEditor
@@ -186,15 +187,16 @@ class ProfilePicker(VBox):
         self._form_box = VBox()
         self.mfa_prompt = MfaPrompt(manager=self.manager)  # shown while botocore waits for an MFA code
         self.sso_panel = SsoLoginPanel(manager=self.manager)  # shown for SSO profiles
+        self.console_panel = ConsoleLoginPanel(manager=self.manager)  # shown for console logins that need one
         self.keys_notice = KeysNotice(self._open_form)  # keys pasted into a cell: move them into a profile
         row = HBox(
             [self.profile_filter, self.match_note, self.profile_select, self.region_select, self.refresh_button, self.add_button],
             layout=Layout(flex_flow="row wrap", align_items="center"),
         )
-        super().__init__(children=(row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self.details, self._form_box),
-                         **kwargs)
-        self._parts = (*row.children, row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self._details_body,
-                       self._edit_box, self.details, self._form_box)
+        super().__init__(children=(row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self.console_panel,
+                                   self.details, self._form_box), **kwargs)
+        self._parts = (*row.children, row, self.status, self.keys_notice, self.mfa_prompt, self.sso_panel, self.console_panel,
+                       self._details_body, self._edit_box, self.details, self._form_box)
         # Stable CSS classes: selectors for custom styling and the browser tests.
         self.add_class("awswidget-picker")
         for name in ("profile_filter", "profile_select", "region_select", "refresh_button", "add_button", "status"):
