@@ -41,3 +41,20 @@ def test_the_role_reads_as_account_b(two_account_files: TwoAccounts) -> None:
     assert _read(session, world, world.b.bucket) == "B"
     with pytest.raises(botocore.exceptions.ClientError):
         _read(session, world, world.a.bucket)
+
+
+def test_a_session_of_long_term_keys_reads_as_its_own_account(two_account_files: TwoAccounts) -> None:
+    # What DuckDB secrets and Dask workers get for profiles A and B: GetSessionToken's credentials
+    # (moto answered everyone with one example key, read as its default account, before the endpoint's fix).
+    from awswidget.follow._temporary import temporary_credentials
+
+    world = two_account_files
+    for account in (world.a, world.b):
+        made = temporary_credentials(boto3.Session(profile_name=account.letter), account.letter)
+        session = boto3.Session(aws_access_key_id=made.access_key_id, aws_secret_access_key=made.secret_access_key,
+                                aws_session_token=made.session_token, region_name=account.region)
+        s3 = session.client("s3", endpoint_url=world.endpoint_url)
+        assert account_of(s3.get_object(Bucket=account.bucket, Key="data.csv")["Body"].read()) == account.letter
+        other = world.b if account is world.a else world.a
+        with pytest.raises(botocore.exceptions.ClientError):
+            s3.get_object(Bucket=other.bucket, Key="data.csv")
