@@ -1,0 +1,195 @@
+"""fsspec and s3fs (and pandas' ``s3://`` reads and writes through them) follow the selection.
+
+An ``S3FileSystem()``, ``fsspec.filesystem("s3")``, ``fsspec.open("s3://…")`` or
+``pd.read_csv("s3://…")`` without options builds its aiobotocore session from the
+environment, which the owner exports (``AWS_PROFILE``, ``AWS_REGION``, the files), and
+aiobotocore resolves the profile itself: static keys, roles through ``source_profile``,
+SSO, ``credential_process``, and the profile's ``endpoint_url`` and region. What kept
+the previous account is fsspec's instance cache (keyed by class, pid and arguments, not
+by the environment), so a switch empties it: the next filesystem is a new one.
+Filesystems kept from before keep their credentials, as boto3 clients do.
+
+Nothing is put into ``fsspec.config.conf`` for a profile aiobotocore can resolve, so a
+filesystem pickled to Dask workers carries no profile name (the workers have their own
+environment). A role that needs an MFA code is the exception: aiobotocore would ask with
+``getpass`` in s3fs's event-loop thread, and for a second code. Its filesystems get,
+through ``conf["s3"]["session"]``, an aiobotocore session whose credentials come from the
+manager's session (the code asked once, in the widget); the session object holds no
+secret when printed, and pickles to a plain aiobotocore session.
+
+s3fs is touched only when it is in ``sys.modules``: imported later, it reads the
+environment of the selection when it first builds a session, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import Any
+
+from . import Selection, register_automatic
+
+__all__ = ["FsspecFollower"]
+
+log = logging.getLogger(__name__)
+
+_CONF_KEY = "session"  # the one fsspec.config.conf["s3"] entry this module ever sets
+
+
+class FsspecFollower:
+    """Empties s3fs's instance cache on every switch and renewal; routes MFA roles through the manager."""
+
+    name = "fsspec/s3fs"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ours: Any = None  # the aiobotocore session we put into fsspec.config, if any
+        self._warned: set[str] = set()
+
+    def follow(self, selection: Selection) -> None:
+        s3fs = sys.modules.get("s3fs")
+        if s3fs is None:
+            return  # not imported: when it is, it reads the environment of the selection
+        cls = getattr(s3fs, "S3FileSystem", None)
+        if not callable(getattr(cls, "clear_instance_cache", None)):
+            self._warn_once("old", "awswidget: this s3fs is too old to follow account switches "
+                            "(no S3FileSystem.clear_instance_cache): pip install -U s3fs fsspec")
+            return
+        with self._lock:
+            self._set_session(_mfa_session(selection) if _needs_mfa(selection) else None)
+            cls.clear_instance_cache()  # type: ignore[union-attr]
+        if selection.profile is not None and not _environment_names(selection):
+            self._warn_once("env", "awswidget: s3fs and pandas read the AWS settings of the environment, which "
+                            "this manager does not export (export_env=False or other files): they do not follow it")
+
+    def stop(self) -> None:
+        with self._lock:
+            self._set_session(None)
+
+    def _set_session(self, session: Any) -> None:
+        conf = _conf()
+        if conf is None:
+            return
+        s3 = conf.get("s3")
+        if self._ours is not None and isinstance(s3, dict) and s3.get(_CONF_KEY) is self._ours:
+            del s3[_CONF_KEY]  # ours: a session the user put there is never removed
+            if not s3:
+                del conf["s3"]
+        self._ours = None
+        if session is not None:
+            s3 = conf.setdefault("s3", {})
+            if _CONF_KEY in s3:
+                self._warn_once("user", "awswidget: fsspec.config.conf['s3'] names a session of yours: "
+                                "s3fs keeps it, and does not follow the switch")
+                return
+            s3[_CONF_KEY] = self._ours = session
+
+    def _warn_once(self, what: str, message: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            log.warning(message)
+
+
+def _conf() -> dict[str, Any] | None:
+    config = sys.modules.get("fsspec.config")
+    conf = getattr(config, "conf", None)
+    return conf if isinstance(conf, dict) else None
+
+
+def _environment_names(selection: Selection) -> bool:
+    """Whether the environment names the selection's profile and files (what aiobotocore reads)."""
+    env = os.environ
+    if (env.get("AWS_DEFAULT_PROFILE") or env.get("AWS_PROFILE")) != selection.profile:
+        return False
+    for name, path, default in (("AWS_CONFIG_FILE", selection.config_file, "~/.aws/config"),
+                                ("AWS_SHARED_CREDENTIALS_FILE", selection.credentials_file, "~/.aws/credentials")):
+        if path is not None and _same(env.get(name) or default, path) is False:
+            return False
+    return True
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.abspath(os.path.expanduser(a)) == os.path.abspath(os.path.expanduser(b))
+
+
+def _needs_mfa(selection: Selection) -> bool:
+    """Whether the selection is a role whose chain asks for an MFA code (botocore's own config, no network)."""
+    if selection.session is None:
+        return False
+    try:
+        bs = selection.session._session
+        profiles = bs.full_config.get("profiles", {})
+    except Exception:
+        return False
+    name, seen = selection.profile, set()
+    while name is not None and name not in seen:
+        seen.add(name)
+        profile = profiles.get(name) or {}
+        if not profile.get("role_arn"):
+            return False
+        if profile.get("mfa_serial"):
+            return True
+        name = profile.get("source_profile")
+    return False
+
+
+def _mfa_session(selection: Selection) -> Any:
+    """An aiobotocore session whose credentials are the manager's session's (its MFA code asked once)."""
+    import asyncio
+    import datetime as dt
+
+    from aiobotocore.credentials import AioDeferredRefreshableCredentials
+
+    from .. import _botocore
+
+    credentials = selection.session.get_credentials()  # deferred for a role: no network, no prompt here
+
+    def frozen() -> dict[str, Any]:
+        # In a worker thread: botocore may ask for the code through the manager's prompter (the widget).
+        f = credentials.get_frozen_credentials()
+        expiry = _botocore.expiry_of(credentials)
+        # Asked again at botocore's expiry, or every 15 minutes when it does not say (it caches its own).
+        expiry = expiry or dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15)
+        return {"access_key": f.access_key, "secret_key": f.secret_key, "token": f.token, "expiry_time": expiry.isoformat()}
+
+    async def refresh() -> dict[str, Any]:
+        return await asyncio.to_thread(frozen)
+
+    session = _new_session(selection.profile)
+    for variable, value in (("config_file", selection.config_file), ("credentials_file", selection.credentials_file),
+                            ("region", selection.region)):
+        if value:
+            session.set_config_variable(variable, value)  # the manager's files and region, whatever the environment says
+    session._credentials = AioDeferredRefreshableCredentials(refresh_using=refresh, method="awswidget")
+    return session
+
+
+def _session_class() -> type:
+    from aiobotocore.session import AioSession
+
+    class SelectionSession(AioSession):  # type: ignore[misc]
+        """An aiobotocore session on the manager's credentials; pickles to a plain one (a Dask worker's own)."""
+
+        def __repr__(self) -> str:
+            # fsspec's cache token is the repr of the arguments: one per session object.
+            return f"<awswidget session of profile {self.profile!r} at {id(self):#x}>"
+
+        def __reduce__(self) -> tuple[Any, tuple[()]]:
+            return (AioSession, ())
+
+    return SelectionSession
+
+
+def _new_session(profile: str | None) -> Any:
+    global _session_cls
+    if _session_cls is None:
+        _session_cls = _session_class()
+    return _session_cls(profile=profile)
+
+
+_session_cls: type | None = None
+
+FOLLOWER = FsspecFollower()
+register_automatic(FOLLOWER)
