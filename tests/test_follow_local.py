@@ -6,14 +6,22 @@ region and endpoint it resolved, and the data read back names its account.
 
 from __future__ import annotations
 
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import types
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import boto3
 import botocore.exceptions
 import pytest
 
-from awswidget import CredentialsManager, _session
+from awswidget import CredentialsManager, VerificationError, _session
 from tests.accounts import TwoAccounts, account_of, two_account_files_fixture, two_accounts_fixture  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.integration
@@ -219,3 +227,236 @@ def test_every_read_follows_the_switches(world: TwoAccounts, library: str) -> No
     m.profile = "R"
     m._renewed()  # new temporary credentials for the same selection
     assert _reads(read, world) == AS_B
+
+
+@pytest.mark.parametrize("library", ["s3fs.S3FileSystem", "pandas.read_csv", "polars.read_csv"])
+def test_a_profile_that_fails_to_verify_reads_nothing_of_the_previous_account(world: TwoAccounts, library: str,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLARS_MAX_RETRIES", "0")  # the dead endpoint refuses at once; no need to retry
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    read = READERS[library]
+    m = CredentialsManager(profile="A")
+    assert _reads(read, world) == AS_A
+    m.profile = "Broken"  # its endpoint_url is a port nothing listens on
+    with pytest.raises(VerificationError):
+        m.verify()
+    assert _reads(read, world) == NOTHING
+    m.profile = "A"
+    assert _reads(read, world) == AS_A
+
+
+def test_a_manager_that_does_not_own_the_process_touches_no_library(world: TwoAccounts) -> None:
+    import fsspec
+    import polars as pl
+    import s3fs
+    from polars.io.cloud.credential_provider import _builder
+
+    owner = CredentialsManager(profile="A")
+    fs, provider = s3fs.S3FileSystem(), _builder.DEFAULT_CREDENTIAL_PROVIDER
+    other = CredentialsManager(profile="A", activate=False)
+    assert owner.owns_process and not other.owns_process
+    other.profile = "B"
+    other.profile = "RM"  # an MFA role: not even fsspec's config is touched
+    other._renewed()
+    assert s3fs.S3FileSystem() is fs and _builder.DEFAULT_CREDENTIAL_PROVIDER is provider
+    assert "s3" not in fsspec.config.conf
+    assert _reads(_s3fs, world) == AS_A and _reads(_polars_read_csv, world) == AS_A
+    assert pl.read_csv(world.a.csv_url)["account"].to_list() == ["A"]
+
+
+def test_objects_kept_from_before_a_switch_keep_their_account(world: TwoAccounts) -> None:
+    import s3fs
+
+    m = CredentialsManager(profile="A")
+    kept = s3fs.S3FileSystem()
+    assert account_of(kept.cat(world.a.csv_url)) == "A"
+    m.profile = "B"
+    assert s3fs.S3FileSystem() is not kept  # a new one, on B
+    assert account_of(kept.cat(world.a.csv_url)) == "A"  # as a boto3 client kept from before: documented
+
+
+def test_renewal_makes_new_filesystems_and_a_new_polars_provider(world: TwoAccounts) -> None:
+    import s3fs
+    from polars.io.cloud.credential_provider import _builder
+
+    m = CredentialsManager(profile="R")
+    fs, provider = s3fs.S3FileSystem(), _builder.DEFAULT_CREDENTIAL_PROVIDER
+    assert provider != "auto"
+    m._renewed()
+    assert s3fs.S3FileSystem() is not fs
+    assert _builder.DEFAULT_CREDENTIAL_PROVIDER is not provider and _builder.DEFAULT_CREDENTIAL_PROVIDER != "auto"
+    assert _reads(_s3fs, world) == AS_B and _reads(_polars_read_csv, world) == AS_B
+
+
+def test_nothing_selected_gives_the_libraries_back_their_own_chain(world: TwoAccounts) -> None:
+    import s3fs
+    from polars.io.cloud.credential_provider import _builder
+
+    m = CredentialsManager(profile="B")
+    assert _reads(_s3fs, world) == AS_B
+    m.profile = None
+    assert _builder.DEFAULT_CREDENTIAL_PROVIDER == "auto"
+    assert "AWS_PROFILE" not in os.environ
+    assert _reads(_s3fs, world) == NOTHING  # no credentials anywhere: not B's
+    m.release()
+    assert isinstance(s3fs.S3FileSystem(), s3fs.S3FileSystem)
+
+
+# --------------------------------------------------------------------------- a role with MFA
+
+
+class _Requests:
+    def __init__(self, manager: CredentialsManager) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue()
+        manager.observe(self._seen, names="mfa_request")
+
+    def _seen(self, change: Any) -> None:
+        if change.new is not None:
+            self.queue.put(change.new)
+
+
+def test_an_mfa_role_asks_once_in_the_widget_and_every_library_uses_that_session(world: TwoAccounts) -> None:
+    import fsspec
+    import pandas as pd
+
+    m = CredentialsManager(profile="A")
+    assumed: list[dict[str, Any]] = []
+    m.observe(lambda change: change.new is not None and change.new._session.register(
+        "before-parameter-build.sts.AssumeRole", lambda params, **_: assumed.append(dict(params))), names="session")
+    requests = _Requests(m)
+    m.profile = "RM"
+    future = m.verify(block=False)
+    requests.queue.get(timeout=15).answer("123456")
+    assert future.result(timeout=30).account == world.b.account_id
+    assert _reads(_s3fs, world) == AS_B
+    assert account_of(pd.read_csv(world.b.csv_url)) == "B"
+    assert _reads(_polars_read_csv, world) == AS_B
+    assert requests.queue.empty() and len(assumed) == 1  # one code, one AssumeRole: the libraries asked nobody
+    session = fsspec.config.conf["s3"]["session"]
+    assert "RM" in repr(session)
+    text = repr(fsspec.config.conf) + str(dict(os.environ))
+    frozen = m.session.get_credentials().get_frozen_credentials()  # type: ignore[union-attr]
+    assert frozen.secret_key not in text and frozen.token not in text
+    assert world.a.secret_access_key not in text
+    m.profile = "A"  # an MFA-free selection: our session leaves fsspec's config
+    assert "s3" not in fsspec.config.conf
+    assert _reads(_s3fs, world) == AS_A
+
+
+def test_a_filesystem_of_an_mfa_role_pickles_without_credentials(world: TwoAccounts) -> None:
+    import s3fs
+    from aiobotocore.session import AioSession
+
+    m = CredentialsManager(profile="RM")
+    requests = _Requests(m)
+    future = m.verify(block=False)
+    requests.queue.get(timeout=15).answer("123456")
+    future.result(timeout=30)
+    fs = s3fs.S3FileSystem()
+    assert account_of(fs.cat(world.b.csv_url)) == "B"
+    data = pickle.dumps(fs)  # what Dask ships to its workers
+    frozen = m.session.get_credentials().get_frozen_credentials()  # type: ignore[union-attr]
+    assert frozen.secret_key.encode() not in data and frozen.token.encode() not in data
+    s3fs.S3FileSystem.clear_instance_cache()
+    there = pickle.loads(data)  # noqa: S301  (our own bytes)
+    assert type(there.storage_options["session"]) is AioSession  # a worker's own, from its environment
+
+
+def test_a_session_of_the_users_own_in_fsspec_config_is_kept(world: TwoAccounts) -> None:
+    import fsspec
+    from aiobotocore.session import AioSession
+
+    mine = AioSession(profile="A")
+    fsspec.config.conf["s3"] = {"session": mine}
+    try:
+        m = CredentialsManager(profile="RM")
+        assert fsspec.config.conf["s3"]["session"] is mine
+        m.profile = "B"
+        assert fsspec.config.conf["s3"] == {"session": mine}
+    finally:
+        fsspec.config.conf.pop("s3", None)
+
+
+def test_a_polars_provider_of_the_users_own_is_kept(world: TwoAccounts, caplog: pytest.LogCaptureFixture) -> None:
+    import polars as pl
+    from polars.io.cloud.credential_provider import _builder
+
+    mine = pl.CredentialProviderAWS(profile_name="A")
+    pl.Config.set_default_credential_provider(mine)
+    try:
+        m = CredentialsManager(profile="B")
+        m.profile = "R"
+        assert _builder.DEFAULT_CREDENTIAL_PROVIDER is mine
+        assert account_of(pl.read_csv(world.a.csv_url)) == "A"  # the user asked for A
+        assert "polars has a default credential provider of yours" in caplog.text
+    finally:
+        pl.Config.set_default_credential_provider("auto")
+
+
+# --------------------------------------------------------------------------- imported after the switch
+
+CHILD = """
+import sys, time
+import awswidget
+
+DATA = ("pandas", "fsspec", "s3fs", "polars", "pyarrow", "aiobotocore", "duckdb", "dask")
+m = awswidget.CredentialsManager(profile=sys.argv[1])
+if m.profile_info().mfa_serial:
+    requests = []
+    m.observe(lambda change: change.new is not None and requests.append(change.new), names="mfa_request")
+    future = m.verify(block=False)
+    while not requests:
+        time.sleep(0.05)
+    requests[0].answer("123456")
+    future.result(timeout=30)
+print("imported:", [name for name in DATA if name in sys.modules])
+url = sys.argv[2]
+if sys.argv[3] == "polars":
+    import polars as pl
+    print("read:", pl.read_csv(url)["account"][0])
+elif sys.argv[3] == "pandas":
+    import pandas as pd
+    print("read:", pd.read_csv(url)["account"][0])
+else:
+    import s3fs
+    print("read:", s3fs.S3FileSystem().cat(url).decode().splitlines()[1][0])
+"""
+
+
+@pytest.mark.parametrize("library", ["polars", "pandas", "s3fs"])
+@pytest.mark.parametrize("profile", ["B", "RM"])
+def test_a_library_imported_after_the_selection_reads_with_it(world: TwoAccounts, library: str, profile: str,
+                                                              tmp_path: Path) -> None:
+    # A fresh interpreter: the selection is made before the library is imported at all. stdin is closed:
+    # a library asking for the MFA code itself (getpass) would fail.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, "-c", CHILD, profile, world.b.csv_url, library], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "imported: []" in done.stdout  # awswidget and a switch import none of the data libraries
+    assert "read: B" in done.stdout
+
+
+# --------------------------------------------------------------------------- versions too old
+
+
+def test_a_library_too_old_for_its_hook_gets_one_clear_warning(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    # Stand-ins for releases without the hooks (s3fs without clear_instance_cache, polars without
+    # Config.set_default_credential_provider): only the follower's check is under test here.
+    from awswidget.follow import Selection
+    from awswidget.follow.fsspec import FsspecFollower
+    from awswidget.follow.polars import PolarsFollower
+
+    old_s3fs, old_polars = types.ModuleType("s3fs"), types.ModuleType("polars")
+    old_s3fs.S3FileSystem = type("S3FileSystem", (), {})  # type: ignore[attr-defined]
+    old_polars.Config = type("Config", (), {})  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "s3fs", old_s3fs)
+    monkeypatch.setitem(sys.modules, "polars", old_polars)
+    selection = Selection("A", "us-east-1", None, 1)
+    for follower in (FsspecFollower(), PolarsFollower()):
+        follower.follow(selection)
+        follower.follow(selection)
+    assert caplog.text.count("this s3fs is too old to follow account switches") == 1
+    assert caplog.text.count("this polars is too old to follow account switches") == 1
+    assert "pip install -U s3fs" in caplog.text and "pip install -U polars" in caplog.text

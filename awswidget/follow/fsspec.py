@@ -17,8 +17,8 @@ through ``conf["s3"]["session"]``, an aiobotocore session whose credentials come
 manager's session (the code asked once, in the widget); the session object holds no
 secret when printed, and pickles to a plain aiobotocore session.
 
-s3fs is touched only when it is in ``sys.modules``: imported later, it reads the
-environment of the selection when it first builds a session, so nothing is missed.
+s3fs is touched only when it is in ``sys.modules``; imported later, a one-shot import hook
+applies the selection as it arrives (:mod:`._importhook`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import threading
 from typing import Any
 
 from . import Selection, register_automatic
+from ._importhook import when_imported
 
 __all__ = ["FsspecFollower"]
 
@@ -44,14 +45,32 @@ class FsspecFollower:
     name = "fsspec/s3fs"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._ours: Any = None  # the aiobotocore session we put into fsspec.config, if any
         self._warned: set[str] = set()
+        self._last: Selection | None = None
+        self._watching = False
 
     def follow(self, selection: Selection) -> None:
-        s3fs = sys.modules.get("s3fs")
-        if s3fs is None:
-            return  # not imported: when it is, it reads the environment of the selection
+        with self._lock:
+            self._last = selection
+            s3fs = sys.modules.get("s3fs")
+            if s3fs is None:
+                # It reads the environment of the selection when it first builds a session; an MFA
+                # role's session must be in fsspec's config by then: apply the selection on import.
+                if not self._watching:
+                    self._watching = True
+                    when_imported("s3fs", self._imported)
+                return
+        self._apply(s3fs, selection)
+
+    def _imported(self, module: Any) -> None:
+        with self._lock:
+            self._watching = False
+            if self._last is not None:
+                self._apply(module, self._last)
+
+    def _apply(self, s3fs: Any, selection: Selection) -> None:
         cls = getattr(s3fs, "S3FileSystem", None)
         if not callable(getattr(cls, "clear_instance_cache", None)):
             self._warn_once("old", "awswidget: this s3fs is too old to follow account switches "
@@ -66,6 +85,7 @@ class FsspecFollower:
 
     def stop(self) -> None:
         with self._lock:
+            self._last = None
             self._set_session(None)
 
     def _set_session(self, session: Any) -> None:

@@ -16,8 +16,6 @@ one-shot import hook, so its first read already uses the selection.
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import logging
 import os
 import sys
@@ -25,6 +23,7 @@ import threading
 from typing import Any
 
 from . import Selection, register_automatic
+from ._importhook import when_imported
 
 __all__ = ["PolarsFollower"]
 
@@ -40,7 +39,7 @@ class PolarsFollower:
         self._lock = threading.RLock()
         self._last: Selection | None = None
         self._ours: Any = None  # the provider we set (kept: polars may key a cache by its address)
-        self._hook: _ImportHook | None = None
+        self._watching = False
         self._warned: set[str] = set()
 
     def follow(self, selection: Selection) -> None:
@@ -80,18 +79,15 @@ class PolarsFollower:
         self._ours = None if provider == "auto" else provider
 
     def _watch_import(self) -> None:
-        if self._hook is None:
-            self._hook = _ImportHook("polars", self._imported)
-            sys.meta_path.insert(0, self._hook)
+        if not self._watching:
+            self._watching = True
+            when_imported("polars", self._imported)
 
     def _imported(self, module: Any) -> None:
         with self._lock:
-            self._hook = None
+            self._watching = False
             if self._last is not None:
-                try:
-                    self._apply(module, self._last)
-                except Exception as error:  # never break the user's import
-                    log.warning("awswidget: polars could not follow the selection (%s)", type(error).__name__)
+                self._apply(module, self._last)
 
     def _warn_once(self, what: str, message: str) -> None:
         if what not in self._warned:
@@ -136,33 +132,6 @@ def _provider_class(base: type) -> type:
 
     _classes[base] = SelectionProvider
     return SelectionProvider
-
-
-class _ImportHook(importlib.abc.MetaPathFinder):
-    """Calls ``then(module)`` once ``name`` has been imported, then leaves ``sys.meta_path``."""
-
-    def __init__(self, name: str, then: Any) -> None:
-        self.name = name
-        self.then = then
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != self.name:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        loader, then = spec.loader, self.then
-        run = loader.exec_module
-
-        def exec_module(module: Any) -> None:
-            run(module)
-            then(module)
-
-        # On this spec's own loader object: the module keeps its real loader (resources, metadata).
-        loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
 
 
 FOLLOWER = PolarsFollower()
