@@ -29,6 +29,7 @@ import sys
 import threading
 from typing import Any
 
+from .. import _botocore
 from . import Selection, register_automatic
 from ._importhook import when_imported
 
@@ -139,7 +140,7 @@ def _needs_mfa(selection: Selection) -> bool:
     if selection.session is None:
         return False
     try:
-        bs = selection.session._session
+        bs = _botocore.botocore_session(selection.session)
         profiles = bs.full_config.get("profiles", {})
     except Exception:
         return False
@@ -162,8 +163,6 @@ def _mfa_session(selection: Selection) -> Any:
 
     from aiobotocore.credentials import AioDeferredRefreshableCredentials
 
-    from .. import _botocore
-
     credentials = selection.session.get_credentials()  # deferred for a role: no network, no prompt here
 
     def frozen() -> dict[str, Any]:
@@ -182,7 +181,9 @@ def _mfa_session(selection: Selection) -> Any:
                             ("region", selection.region)):
         if value:
             session.set_config_variable(variable, value)  # the manager's files and region, whatever the environment says
-    session._credentials = AioDeferredRefreshableCredentials(refresh_using=refresh, method="awswidget")
+    provider = _provider_class()(AioDeferredRefreshableCredentials(refresh_using=refresh, method="awswidget"))
+    # First in its chain (with a profile named, botocore's chain has no "env" link to insert before).
+    session.get_component("credential_provider").providers.insert(0, provider)
     return session
 
 
@@ -200,6 +201,24 @@ def _session_class() -> type:
             return (AioSession, ())
 
     return SelectionSession
+
+
+def _provider_class() -> type:
+    from botocore.credentials import CredentialProvider
+
+    class ManagerCredentials(CredentialProvider):  # type: ignore[misc]
+        """The first link of the aiobotocore session's chain: the manager's credentials."""
+
+        METHOD = CANONICAL_NAME = "awswidget"
+
+        def __init__(self, credentials: Any) -> None:
+            super().__init__()
+            self.credentials = credentials
+
+        async def load(self) -> Any:  # aiobotocore awaits its providers
+            return self.credentials
+
+    return ManagerCredentials
 
 
 def _new_session(profile: str | None) -> Any:
