@@ -157,11 +157,45 @@ def _needs_mfa(selection: Selection) -> bool:
 
 
 def _mfa_session(selection: Selection) -> Any:
-    """An aiobotocore session whose credentials are the manager's session's (its MFA code asked once)."""
+    """A stand-in for an aiobotocore session on the manager's credentials (made at its first use)."""
+    return _LazySession(selection)
+
+
+class _LazySession:
+    """What s3fs gets as ``session``: an aiobotocore session made at first use (one costs ~30 ms, too
+    much for a switch), whose credentials are the manager's session's. It holds no secret when
+    printed, and pickles to a plain aiobotocore session (a Dask worker's own, from its environment)."""
+
+    def __init__(self, selection: Selection) -> None:
+        self._selection = selection
+        self._real: Any = None
+        self._lock = threading.Lock()
+        self.profile = selection.profile
+
+    def __getattr__(self, name: str) -> Any:  # only what this object has not: the real session's
+        if name.startswith("__") or name in ("_selection", "_real", "_lock"):
+            raise AttributeError(name)
+        with self._lock:
+            if self._real is None:
+                self._real = _aio_session(self._selection)
+        return getattr(self._real, name)
+
+    def __repr__(self) -> str:
+        # fsspec's cache token is the repr of the arguments: one per session object.
+        return f"<awswidget session of profile {self.profile!r} at {id(self):#x}>"
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        from aiobotocore.session import AioSession
+
+        return (AioSession, ())
+
+
+def _aio_session(selection: Selection) -> Any:
     import asyncio
     import datetime as dt
 
     from aiobotocore.credentials import AioDeferredRefreshableCredentials
+    from aiobotocore.session import AioSession
 
     credentials = selection.session.get_credentials()  # deferred for a role: no network, no prompt here
 
@@ -176,7 +210,7 @@ def _mfa_session(selection: Selection) -> Any:
     async def refresh() -> dict[str, Any]:
         return await asyncio.to_thread(frozen)
 
-    session = _new_session(selection.profile)
+    session = AioSession(profile=selection.profile)
     for variable, value in (("config_file", selection.config_file), ("credentials_file", selection.credentials_file),
                             ("region", selection.region)):
         if value:
@@ -185,22 +219,6 @@ def _mfa_session(selection: Selection) -> Any:
     # First in its chain (with a profile named, botocore's chain has no "env" link to insert before).
     session.get_component("credential_provider").providers.insert(0, provider)
     return session
-
-
-def _session_class() -> type:
-    from aiobotocore.session import AioSession
-
-    class SelectionSession(AioSession):  # type: ignore[misc]
-        """An aiobotocore session on the manager's credentials; pickles to a plain one (a Dask worker's own)."""
-
-        def __repr__(self) -> str:
-            # fsspec's cache token is the repr of the arguments: one per session object.
-            return f"<awswidget session of profile {self.profile!r} at {id(self):#x}>"
-
-        def __reduce__(self) -> tuple[Any, tuple[()]]:
-            return (AioSession, ())
-
-    return SelectionSession
 
 
 def _provider_class() -> type:
@@ -220,15 +238,6 @@ def _provider_class() -> type:
 
     return ManagerCredentials
 
-
-def _new_session(profile: str | None) -> Any:
-    global _session_cls
-    if _session_cls is None:
-        _session_cls = _session_class()
-    return _session_cls(profile=profile)
-
-
-_session_cls: type | None = None
 
 FOLLOWER = FsspecFollower()
 register_automatic(FOLLOWER)
