@@ -6,6 +6,7 @@ region and endpoint it resolved, and the data read back names its account.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import queue
@@ -460,3 +461,44 @@ def test_a_library_too_old_for_its_hook_gets_one_clear_warning(monkeypatch: pyte
     assert caplog.text.count("this s3fs is too old to follow account switches") == 1
     assert caplog.text.count("this polars is too old to follow account switches") == 1
     assert "pip install -U s3fs" in caplog.text and "pip install -U polars" in caplog.text
+
+
+# --------------------------------------------------------------------------- other kinds, region, no export
+
+
+def test_a_credential_process_profile_is_followed(world: TwoAccounts, aws_env: Any, tmp_path: Path) -> None:
+    script = tmp_path / "creds.py"
+    reply = json.dumps({"Version": 1, "AccessKeyId": world.b.access_key_id, "SecretAccessKey": world.b.secret_access_key})
+    script.write_text(f"print({reply!r})\n")
+    world.write_profiles(aws_env, extra_config=f"\n[profile P]\ncredential_process = {sys.executable} {script}\n"
+                                               f"region = eu-west-1\nendpoint_url = {world.endpoint_url}\n")
+    m = CredentialsManager(profile="A")
+    m.profile = "P"
+    for read in (_s3fs, _pandas_read_csv, _polars_read_csv):
+        assert _reads(read, world) == AS_B
+
+
+def test_the_selected_region_reaches_s3fs_and_polars(world: TwoAccounts) -> None:
+    import s3fs
+    from polars.io.cloud.credential_provider import _builder
+
+    m = CredentialsManager(profile="B")
+    m.region = "ap-southeast-2"  # not the profile's own
+    fs = s3fs.S3FileSystem()
+    fs.connect()
+    assert fs.s3.meta.region_name == "ap-southeast-2"
+    provider = _builder.DEFAULT_CREDENTIAL_PROVIDER
+    assert provider._storage_update_options()["region"] == "ap-southeast-2"  # type: ignore[union-attr]
+    assert provider._storage_update_options()["endpoint_url"] == world.endpoint_url  # type: ignore[union-attr]
+    assert _reads(_s3fs, world) == AS_B and _reads(_polars_read_csv, world) == AS_B
+
+
+def test_without_exporting_polars_follows_and_s3fs_says_it_cannot(world: TwoAccounts, aws_env: Any,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    m = CredentialsManager(profile="A")
+    m.export_env = False
+    os.environ["AWS_PROFILE"] = "A"  # what the user's environment says, and keeps saying
+    m.profile = "B"
+    assert _reads(_polars_read_csv, world) == AS_B  # polars uses the manager's session itself
+    assert _reads(_s3fs, world) == AS_A  # s3fs reads the environment, as it was told
+    assert "s3fs and pandas read the AWS settings of the environment" in caplog.text
