@@ -37,7 +37,9 @@ class LocalAws:
     unauthenticated set-up calls (moto's ``INITIAL_NO_AUTH_ACTION_COUNT``):
     then a wrong secret gets ``SignatureDoesNotMatch`` and an unknown key
     ``InvalidClientTokenId``, as AWS answers. :meth:`check_signatures` turns
-    them on at any time (after seeding with made-up keys, say).
+    them on at any time (after seeding with made-up keys, say). ``env`` adds
+    variables to the server's environment only (moto's settings, such as
+    ``MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS``).
 
     The server stops by itself when this process is gone (its owner), unless
     ``detached``; ``remove_on_exit`` names a temporary sandbox folder it
@@ -57,12 +59,14 @@ class LocalAws:
         log_file: str | None = None,
         detached: bool = False,
         remove_on_exit: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = port or free_port(self.host)
         self.auth_after = auth_after
         self.log_file = log_file
         self.detached = detached
         self.remove_on_exit = remove_on_exit
+        self.env = dict(env or {})  # moto's own settings (MOTO_*), for the server's process only
         self.process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -86,6 +90,7 @@ class LocalAws:
         # The endpoint runs this very copy of awswidget (its fixes), whatever the caller's sys.path.
         package_root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+        env.update(self.env)
         if self.auth_after is not None:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(self.auth_after)
         self._log = open(self.log_file, "ab") if self.log_file else None  # closed in stop()

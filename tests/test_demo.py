@@ -582,7 +582,7 @@ def notebook_problems(nb: nbformat.NotebookNode) -> list[str]:
 
 def test_the_notebooks_are_there() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
-        "01-connect", "02-switch-accounts", "03-onboarding", "04-roles-mfa-sso", "06-keys-never-reach-git",
+        "01-connect", "02-switch-accounts", "03-onboarding", "04-roles-mfa-sso", "05-data-libraries", "06-keys-never-reach-git",
     ]
 
 

@@ -29,6 +29,11 @@ and the conditions ``Bool``/``BoolIfExists`` and ``StringEquals``/``StringEquals
 any other condition refuses. A ``SerialNumber`` that is not an MFA device of the calling IAM user, or a
 ``TokenCode`` that is not six digits, is refused as AWS refuses a failed MFA check.
 
+**Session tokens in the caller's account.** moto's ``GetSessionToken`` answers every caller with one
+fixed example key that no account owns, so what a session of account B's keys reads, moto reads as its
+default account's. Fixed here: the reply is a new temporary key of the caller's own account, as AWS's
+session credentials act for the user who asked (with signature checks on, moto still refuses them).
+
 **What the endpoint still cannot refuse.** MFA codes are not checked against the device's secret (any
 six digits pass: the demo has no authenticator app); root keys do not exist (the endpoint only issues IAM
 users' keys); inactive keys, resource-based policies (bucket policies), permission boundaries, SCPs and
@@ -185,6 +190,17 @@ def _check_role_trust_relationship(self: Any, role_arn: str) -> bool:
     return trust_allows(policy, caller_arn=caller, account=self.account_id, context=context)
 
 
+def _get_session_token(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.iam.models import iam_backends
+    from moto.sts.utils import random_session_token
+
+    token = self.backend.get_session_token(duration=self._get_int_param("DurationSeconds", 43200))
+    key = iam_backends[self.current_account][self.partition].create_temp_access_key()
+    return ActionResult({"Credentials": {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
+                                         "SessionToken": random_session_token(), "Expiration": token.expiration}})
+
+
 def _raw_uri(headers: Any) -> str | None:
     # werkzeug's request headers keep the WSGI environ, where its server puts the request line's URI.
     environ = getattr(headers, "environ", None)
@@ -202,6 +218,7 @@ def apply_fixes() -> None:
     """Patch moto's request checks in this process (the endpoint's): see the module's docstring."""
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMRequestBase
+    from moto.sts.responses import TokenResponse
 
     if getattr(IAMRequestBase, "_awswidget_fixed", False):
         return
@@ -232,6 +249,7 @@ def apply_fixes() -> None:
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action  # type: ignore[method-assign]
     IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation  # type: ignore[method-assign]
     IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship  # type: ignore[method-assign]
+    TokenResponse.get_session_token = _get_session_token  # type: ignore[method-assign]
     IAMRequestBase._awswidget_fixed = True  # type: ignore[attr-defined]
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .._session import SSO_CACHE_VAR
 from ..localaws import LocalAws, pid_alive
-from .world import ACCOUNTS, DEFAULT_PROFILE, config_text, credentials_text, seed
+from .world import ACCOUNTS, DEFAULT_PROFILE, ENDPOINT_ENV, config_text, credentials_text, seed
 
 __all__ = [
     "MARKER",
@@ -164,7 +164,7 @@ def _create(path: Path | None, temporary: bool | None, detached: bool) -> Sandbo
     folder, created = _prepare_folder(path)
     temporary = created if temporary is None else temporary
     server = LocalAws(
-        log_file=str(folder / "moto.log"), detached=detached, remove_on_exit=folder if temporary else None
+        log_file=str(folder / "moto.log"), detached=detached, remove_on_exit=folder if temporary else None, env=ENDPOINT_ENV
     ).start()
     try:
         keys = seed(server.endpoint_url)  # with made-up keys, before the checks start

@@ -15,13 +15,18 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACCOUNTS", "DEFAULT_PROFILE", "LEGACY_ACCOUNT", "SEED", "Keys", "config_text", "credentials_text", "seed"]
+__all__ = ["ACCOUNTS", "DEFAULT_PROFILE", "ENDPOINT_ENV", "LEGACY_ACCOUNT", "SEED", "Keys", "config_text", "credentials_text", "seed"]
 
 #: The made-up accounts of the sandbox (AWS's documentation account IDs).
 ACCOUNTS = {"analytics": "111122223333", "production": "444455556666", "tools": "777788889999"}
 
 #: The account of the ``root-legacy`` profile's keys: none of the three above, like a forgotten account.
 LEGACY_ACCOUNT = "123456789012"
+
+#: moto's settings for the endpoint's process: a bucket answers its own account only, as AWS does for a
+#: bucket without a bucket policy (moto lets every account read every bucket by default), so a library
+#: still reading with the previous account after a switch gets AccessDenied, not the other account's data.
+ENDPOINT_ENV = {"MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"}
 
 #: The profile a sandbox starts with (exported as ``AWS_PROFILE``).
 DEFAULT_PROFILE = "analyst"

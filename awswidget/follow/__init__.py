@@ -151,3 +151,5 @@ def _load_followers() -> None:
     if not _loaded:
         _loaded = True
         # The follower modules are added here as they land (each registers itself).
+        from . import fsspec as _fsspec  # noqa: F401
+        from . import polars as _polars  # noqa: F401
