@@ -232,11 +232,13 @@ def is_renewing(credentials: Any) -> bool:
     return isinstance(credentials, renewing_credentials_class())
 
 
-def aio_session_following(session: Any) -> Any:
+def aio_session_following(session: Any, **config: str | None) -> Any:
     """An aiobotocore session (s3fs takes one: ``S3FileSystem(session=...)``) whose credentials are read from
     ``session``'s at each refresh, so a renewal in place (a new MFA code) reaches it at the same moment.
 
-    aiobotocore resolves profiles with its own chain (and ``getpass`` for MFA); this one resolves nothing.
+    aiobotocore resolves profiles with its own chain (and ``getpass`` for MFA); this one resolves no
+    credentials. ``config`` (``profile``, ``config_file``, ``credentials_file``, ``region``) is set on it so
+    that it reads the same files, region and endpoint as ``session``.
     """
     import asyncio
 
@@ -246,17 +248,22 @@ def aio_session_following(session: Any) -> Any:
     source = botocore_session(session)
 
     def read() -> dict[str, Any]:
+        # In a worker thread: botocore may renew here, and ask for a code through the manager's prompter.
         held = source.get_credentials()
-        frozen = held.get_frozen_credentials()  # may renew (and ask for a code) in this worker thread
-        ends = expiry_of(held) or dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)  # static: look again hourly
+        frozen = held.get_frozen_credentials()
+        # Asked again at botocore's expiry, or every 15 minutes when it does not say (botocore caches its own).
+        ends = expiry_of(held) or dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15)
         return {"access_key": frozen.access_key, "secret_key": frozen.secret_key, "token": frozen.token,
                 "expiry_time": ends.isoformat()}
 
     async def refresh() -> dict[str, Any]:
         return await asyncio.to_thread(read)
 
-    aio = AioSession()
-    aio._credentials = AioDeferredRefreshableCredentials(refresh, "awswidget")
+    aio = AioSession(profile=config.pop("profile", None))
+    for variable, value in config.items():
+        if value:
+            aio.set_config_variable(variable, value)
+    aio._credentials = AioDeferredRefreshableCredentials(refresh, "awswidget")  # botocore returns preset credentials first
     return aio
 
 

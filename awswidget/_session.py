@@ -331,9 +331,10 @@ def _no_prompter(profile: str) -> Callable[[str], str]:
     return ask
 
 
-def aio_session(session: boto3.Session) -> Any:
-    """An aiobotocore session (for s3fs) that follows ``session``'s credentials, MFA renewals in place included."""
-    return _botocore.aio_session_following(session)
+def aio_session(session: boto3.Session, **config: str | None) -> Any:
+    """An aiobotocore session (for s3fs) that follows ``session``'s credentials, MFA renewals in place included;
+    ``config``: ``profile``, ``config_file``, ``credentials_file``, ``region`` for its files, region and endpoint."""
+    return _botocore.aio_session_following(session, **config)
 
 
 def key_session(access_key_id: str, secret_access_key: str, session_token: str | None, region: str | None) -> boto3.Session:

@@ -29,7 +29,7 @@ import sys
 import threading
 from typing import Any
 
-from .. import _botocore
+from .. import _botocore, _session
 from . import Selection, register_automatic
 from ._importhook import when_imported
 
@@ -191,52 +191,8 @@ class _LazySession:
 
 
 def _aio_session(selection: Selection) -> Any:
-    import asyncio
-    import datetime as dt
-
-    from aiobotocore.credentials import AioDeferredRefreshableCredentials
-    from aiobotocore.session import AioSession
-
-    credentials = selection.session.get_credentials()  # deferred for a role: no network, no prompt here
-
-    def frozen() -> dict[str, Any]:
-        # In a worker thread: botocore may ask for the code through the manager's prompter (the widget).
-        f = credentials.get_frozen_credentials()
-        expiry = _botocore.expiry_of(credentials)
-        # Asked again at botocore's expiry, or every 15 minutes when it does not say (it caches its own).
-        expiry = expiry or dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=15)
-        return {"access_key": f.access_key, "secret_key": f.secret_key, "token": f.token, "expiry_time": expiry.isoformat()}
-
-    async def refresh() -> dict[str, Any]:
-        return await asyncio.to_thread(frozen)
-
-    session = AioSession(profile=selection.profile)
-    for variable, value in (("config_file", selection.config_file), ("credentials_file", selection.credentials_file),
-                            ("region", selection.region)):
-        if value:
-            session.set_config_variable(variable, value)  # the manager's files and region, whatever the environment says
-    provider = _provider_class()(AioDeferredRefreshableCredentials(refresh_using=refresh, method="awswidget"))
-    # First in its chain (with a profile named, botocore's chain has no "env" link to insert before).
-    session.get_component("credential_provider").providers.insert(0, provider)
-    return session
-
-
-def _provider_class() -> type:
-    from botocore.credentials import CredentialProvider
-
-    class ManagerCredentials(CredentialProvider):  # type: ignore[misc]
-        """The first link of the aiobotocore session's chain: the manager's credentials."""
-
-        METHOD = CANONICAL_NAME = "awswidget"
-
-        def __init__(self, credentials: Any) -> None:
-            super().__init__()
-            self.credentials = credentials
-
-        async def load(self) -> Any:  # aiobotocore awaits its providers
-            return self.credentials
-
-    return ManagerCredentials
+    return _session.aio_session(selection.session, profile=selection.profile, config_file=selection.config_file,
+                                credentials_file=selection.credentials_file, region=selection.region)
 
 
 FOLLOWER = FsspecFollower()
