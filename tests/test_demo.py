@@ -39,7 +39,7 @@ from awswidget.localaws import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-PROFILES = {"analyst", "prod", "prod-admin", "root-legacy", "sso-dev", "tools-local"}
+PROFILES = {"analyst", "console-dev", "prod", "prod-admin", "root-legacy", "sso-dev", "tools-local"}
 WAIT = 120.0  # seconds: a bound on starting JupyterLab on a busy two-core machine
 LEAK_KEY = "AKIALEAKLEAKLEAKLEAK"  # a "real" key in the caller's environment that must never reach a kernel
 

@@ -238,6 +238,11 @@ region = us-east-1
 sso_start_url = https://awswidget-demo.invalid/start
 sso_region = us-east-1
 sso_registration_scopes = sso:account:access
+
+# A console login (`aws login`) of the analyst: logging in needs AWS Sign-In, which the demo has not.
+[profile console-dev]
+login_session = arn:aws:iam::{analytics}:user/analyst
+region = us-east-1
 """
 
 
