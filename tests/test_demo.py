@@ -201,6 +201,7 @@ def test_sandbox_environment_removes_every_other_aws_variable(tmp_path: Path) ->
     box.apply(env)
     assert {k for k in env if k.startswith("AWS_")} == {k for k in box.environ() if k.startswith("AWS_")}
     assert env["AWSWIDGET_SSO_CACHE"] == str(tmp_path / "sso" / "cache")  # SSO logins stay in the sandbox
+    assert env["AWS_LOGIN_CACHE_DIRECTORY"] == str(tmp_path / "login" / "cache")  # and console logins
     assert env["AWS_PROFILE"] == "analyst" and env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1"
     assert env["AWS_CONFIG_FILE"] == str(tmp_path / "config") and env["AWS_EC2_METADATA_DISABLED"] == "true"
     assert (env["HOME"], env["PATH"]) == ("/home/me", "/bin")  # HOME is left alone

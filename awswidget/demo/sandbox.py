@@ -91,6 +91,8 @@ class Sandbox:
             SANDBOX_VAR: str(self.path),
             # SSO logins of the demo stay in the sandbox, never in the real ~/.aws/sso/cache.
             SSO_CACHE_VAR: str(self.path / "sso" / "cache"),
+            # And its console logins (``aws login``) too, never in the real ~/.aws/login/cache.
+            "AWS_LOGIN_CACHE_DIRECTORY": str(self.path / "login" / "cache"),
         }
 
     def apply(self, env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
