@@ -151,3 +151,4 @@ def _load_followers() -> None:
     if not _loaded:
         _loaded = True
         # The follower modules are added here as they land (each registers itself).
+        from . import duckdb, endpoint  # noqa: F401  (handed DuckDB connections; pyarrow's C++ SDK and subprocess SDKs)
