@@ -39,7 +39,7 @@ def m(world: TwoAccounts) -> Iterator[awswidget.CredentialsManager]:
 
 def ask(token: str | None = None, *, path: str | None = None) -> tuple[int, dict[str, str]]:
     url = os.environ[ep.FULL_URI] if path is None else os.environ[ep.FULL_URI].rsplit("/awswidget", 1)[0] + path
-    request = urllib.request.Request(url)
+    request = urllib.request.Request(url)  # noqa: S310 (127.0.0.1)
     if token is not None:
         request.add_header("Authorization", token)
     try:
@@ -154,7 +154,7 @@ def test_a_released_manager_is_not_served_any_more(m: awswidget.CredentialsManag
     url, token = os.environ[ep.FULL_URI], the_token()
     m.release()
     assert ep.FULL_URI not in os.environ
-    request = urllib.request.Request(url, headers={"Authorization": token})
+    request = urllib.request.Request(url, headers={"Authorization": token})  # noqa: S310 (127.0.0.1)
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310 (127.0.0.1)
     assert refused.value.code == 503

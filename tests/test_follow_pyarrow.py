@@ -80,7 +80,7 @@ def test_read_table_and_pandas_parquet_follow(m: awswidget.CredentialsManager, w
     assert account_of(pd.read_parquet(world.b.parquet_url)) == "B"
     # to_parquet goes the same way; moto's CompleteMultipartUpload reply does not satisfy pyarrow, so
     # writing is not read back here: a write into A's bucket is refused before that step.
-    with pytest.raises(OSError, match="ACCESS_DENIED|AccessDenied"):
+    with pytest.raises(OSError, match=r"ACCESS_DENIED|AccessDenied"):
         pd.DataFrame({"account": ["B"]}).to_parquet(f"s3://{world.a.bucket}/not-allowed.parquet")
 
 
