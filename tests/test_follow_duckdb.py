@@ -24,8 +24,18 @@ UNRESOLVABLE = "\n[profile Orphan]\nrole_arn = arn:aws:iam::222222222222:role/re
                "\n[profile Empty]\nregion = us-east-1\n"
 
 
+def fresh_credentials() -> None:
+    """Credentials cached by an earlier test (roles, STS sessions) are not this test's: moto's S3 may not know them."""
+    from awswidget import _session
+    from awswidget.follow import _temporary
+
+    _session.role_cache().clear()
+    _temporary.forget()
+
+
 @pytest.fixture
 def world(two_accounts: TwoAccounts, aws_env: AwsFiles) -> TwoAccounts:
+    fresh_credentials()
     two_accounts.write_profiles(aws_env, extra_config=UNRESOLVABLE)
     return two_accounts
 

@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import queue
 import sys
 import threading
 from typing import Any
@@ -145,7 +146,7 @@ class DuckDBFollower:
                 self._finish(generation, "none", None)
                 return
             self.state, self.error = "pending", None
-        threading.Thread(target=self._resolve, args=(selection, generation), name="awswidget-duckdb", daemon=True).start()
+        _worker().put((self._resolve, selection, generation))
 
     def stop(self) -> None:
         with self._lock:
@@ -239,6 +240,34 @@ class DuckDBFollower:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+_queue: queue.SimpleQueue[tuple[Any, Selection, int]] | None = None
+_queue_lock = threading.Lock()
+
+
+def _worker() -> queue.SimpleQueue[tuple[Any, Selection, int]]:
+    """One background thread for every DuckDB follower's resolutions.
+
+    Starting a thread per switch costs the switch 3-20 ms: the new thread takes the GIL
+    at once and holds it for its CPU work (botocore's STS client) while the switch waits.
+    """
+    global _queue
+    with _queue_lock:
+        if _queue is None:
+            jobs: queue.SimpleQueue[tuple[Any, Selection, int]] = queue.SimpleQueue()
+
+            def run() -> None:
+                while True:
+                    resolve, selection, generation = jobs.get()
+                    try:
+                        resolve(selection, generation)
+                    except Exception:  # a follower's failure must not end the thread of the others
+                        log.warning("awswidget: a DuckDB secret could not be made", exc_info=False)
+
+            threading.Thread(target=run, name="awswidget-duckdb", daemon=True).start()
+            _queue = jobs
+        return _queue
 
 
 def _url_style(session: Any, default: str) -> str:

@@ -66,7 +66,7 @@ class CredentialsEndpoint:
         self._selection: Selection | None = None
         self._served: TemporaryCredentials | None = None
         self._served_generation = -1
-        self._server: http.server.ThreadingHTTPServer | None = None
+        self._server: _QuietServer | None = None
         self._folder: str | None = None
         self._token = ""
         self.requests = 0  # answered with credentials (tests, and the report's figures)
@@ -93,8 +93,7 @@ class CredentialsEndpoint:
             with os.fdopen(fd, "w") as out:
                 out.write(self._token)
             self._folder = folder
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-            server.daemon_threads = True
+            server = _QuietServer(("127.0.0.1", 0), _handler(self))
             self._server = server
         threading.Thread(target=server.serve_forever, name="awswidget-credentials-endpoint", daemon=True).start()
         atexit.register(self.stop)
@@ -154,6 +153,14 @@ class CredentialsEndpoint:
     def allowed(self, client_host: str, authorization: str | None) -> bool:
         token = self._token
         return client_host == "127.0.0.1" and bool(token) and authorization is not None and hmac.compare_digest(authorization, token)
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr (a client that hung up, say): one debug line instead.
+        log.debug("awswidget: the credentials endpoint dropped a request", exc_info=False)
 
 
 def _handler(owner: CredentialsEndpoint) -> type[http.server.BaseHTTPRequestHandler]:
