@@ -201,3 +201,20 @@ def test_stop_drops_the_secret_and_stops_following(m: awswidget.CredentialsManag
 def test_only_duckdb_connections_are_taken(m: awswidget.CredentialsManager) -> None:
     with pytest.raises(awswidget.AwsWidgetError):
         m.follow(object())
+
+
+def test_a_credential_process_profile_follows(world: TwoAccounts, aws_env: AwsFiles, tmp_path: Any,
+                                              con: duckdb.DuckDBPyConnection) -> None:
+    from tests.test_follow_pyarrow import process_profile
+
+    process_profile(world, aws_env, tmp_path)
+    m = awswidget.CredentialsManager(profile="A")
+    try:
+        follower = m.follow(con)
+        m.profile = "P"  # long-term keys from a process: DuckDB gets an STS session of them
+        assert follower.wait(), follower.error
+        assert account(con, world.b.parquet_url) == "B"
+        assert denied(con, world.a.parquet_url)
+        assert world.b.access_key_id not in str(secrets(con))
+    finally:
+        m.release()

@@ -137,3 +137,28 @@ def test_botocore_in_the_kernel_still_resolves_profiles_itself(m: awswidget.Cred
     assert sts.get_caller_identity()["Account"] == world.a.account_id
     m.profile = "Empty"  # no credentials: the selection's own session must not ask the endpoint (it would ask itself)
     assert m.session.get_credentials() is None
+
+
+def process_profile(world: TwoAccounts, aws_env: AwsFiles, tmp_path: os.PathLike[str]) -> None:
+    """A ``credential_process`` profile that prints B's keys (what a password manager's helper does)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    script = Path(tmp_path) / "helper.py"
+    script.write_text("print(" + repr(json.dumps({"Version": 1, "AccessKeyId": world.b.access_key_id,
+                                                  "SecretAccessKey": world.b.secret_access_key})) + ")\n")
+    world.write_profiles(aws_env, extra_config=f"\n[profile P]\ncredential_process = {sys.executable} {script}\n"
+                                               f"region = eu-west-1\nendpoint_url = {world.endpoint_url}\n")
+
+
+def test_a_credential_process_profile_follows(world: TwoAccounts, aws_env: AwsFiles, tmp_path: os.PathLike[str]) -> None:
+    process_profile(world, aws_env, tmp_path)
+    m = awswidget.CredentialsManager(profile="A")
+    try:
+        assert read(world.a.parquet_url) == "A"
+        m.profile = "P"
+        assert read(world.b.parquet_url) == "B"
+        assert denied(world.a.parquet_url)
+    finally:
+        m.release()
