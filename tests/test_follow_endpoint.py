@@ -193,3 +193,23 @@ def test_it_stops_with_the_kernel(world: TwoAccounts, tmp_path: Path) -> None:
     token_file = Path(done.stdout.strip())
     assert token_file.name == "token"
     assert not token_file.exists() and not token_file.parent.exists()
+
+
+def test_a_containers_own_credentials_are_left_alone(world: TwoAccounts, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ep.RELATIVE_URI, "/v2/credentials/task")  # ECS, SageMaker
+    m = awswidget.CredentialsManager(profile="R")
+    try:
+        assert ep.FULL_URI not in os.environ and ep.TOKEN_FILE not in os.environ
+        assert os.environ[ep.RELATIVE_URI] == "/v2/credentials/task"
+        assert os.environ["AWS_ENDPOINT_URL_S3"] == world.endpoint_url  # the S3 endpoint still follows
+    finally:
+        m.release()
+    assert os.environ[ep.RELATIVE_URI] == "/v2/credentials/task"
+
+
+def test_export_env_false_points_nobody_at_it(world: TwoAccounts) -> None:
+    m = awswidget.CredentialsManager(profile="R", export_env=False)
+    try:
+        assert ep.FULL_URI not in os.environ and "AWS_ENDPOINT_URL_S3" not in os.environ
+    finally:
+        m.release()
