@@ -32,6 +32,7 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import _redact
 from ..errors import AwsWidgetError
 from . import Selection, register_handed
 from ._temporary import RENEW_BEFORE, TemporaryCredentials, temporary_credentials
@@ -171,6 +172,7 @@ class DuckDBFollower:
     def _resolve(self, selection: Selection, generation: int) -> None:
         try:
             made = temporary_credentials(selection.session, selection.profile, selection.region)
+            _redact.remember(made.secret_access_key, made.session_token)
         except Exception as exc:
             self._failed(generation, selection.profile, exc)
             return

@@ -41,6 +41,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .. import _redact
 from . import Selection, register_automatic
 from ._temporary import RENEW_BEFORE, TemporaryCredentials, temporary_credentials
 
@@ -88,6 +89,7 @@ class CredentialsEndpoint:
             if self._server is not None:
                 return
             self._token = secrets.token_urlsafe(32)
+            _redact.remember(self._token)  # botocore's DEBUG log of a container request shows its header
             folder = tempfile.mkdtemp(prefix="awswidget-endpoint-")  # 0700
             fd = os.open(os.path.join(folder, "token"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
@@ -136,6 +138,7 @@ class CredentialsEndpoint:
                         if not self._served.expires_within(RENEW_BEFORE):
                             return self._served
                 made = temporary_credentials(selection.session, selection.profile, selection.region)
+                _redact.remember(made.secret_access_key, made.session_token)
                 if not made.session_token:  # never long-term keys, whatever a future caller returns
                     raise VerificationError("awswidget only hands out temporary credentials.", code="NotTemporary")
                 with self._lock:
