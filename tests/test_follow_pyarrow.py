@@ -162,3 +162,16 @@ def test_a_credential_process_profile_follows(world: TwoAccounts, aws_env: AwsFi
         assert denied(world.a.parquet_url)
     finally:
         m.release()
+
+
+def test_an_mfa_role_follows_once_its_code_is_given(m: awswidget.CredentialsManager, world: TwoAccounts) -> None:
+    import queue
+
+    requests: queue.Queue[object] = queue.Queue()
+    m.observe(lambda change: change.new is not None and requests.put(change.new), names="mfa_request")
+    m.profile = "RM"
+    future = m.verify(block=False)  # asks for the code in the notebook (here: answered below)
+    requests.get(timeout=30).answer("123456")  # type: ignore[attr-defined]
+    assert future.result(timeout=30).account == world.b.account_id
+    assert read(world.b.parquet_url) == "B"  # the endpoint serves the MFA role's credentials
+    assert denied(world.a.parquet_url)
