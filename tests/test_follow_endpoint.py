@@ -213,3 +213,34 @@ def test_export_env_false_points_nobody_at_it(world: TwoAccounts) -> None:
         assert ep.FULL_URI not in os.environ and "AWS_ENDPOINT_URL_S3" not in os.environ
     finally:
         m.release()
+
+
+def test_a_switch_makes_no_network_call_in_its_thread(world: TwoAccounts, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import duckdb
+
+    m = awswidget.CredentialsManager(profile="A")
+    con = duckdb.connect()
+    follower = m.follow(con)
+    assert follower.wait()
+    switching = threading.current_thread()
+    calls: list[object] = []
+    real = socket.socket.connect
+
+    def connect(sock: socket.socket, address: object) -> object:
+        if threading.current_thread() is switching:
+            calls.append(address)
+        return real(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    try:
+        for profile in ("B", "R", "A"):
+            m.profile = profile  # the endpoint follower and the DuckDB follower run in this thread
+        assert calls == []
+        assert follower.wait()  # resolved in the background
+    finally:
+        monkeypatch.undo()
+        follower.stop()
+        con.close()
+        m.release()
