@@ -25,7 +25,12 @@ pytestmark = pytest.mark.integration
 
 
 def fresh_credentials() -> None:
-    """Credentials cached by an earlier test (roles, STS sessions) are not this test's: moto's S3 may not know them."""
+    """Forget roles and STS sessions cached by earlier tests.
+
+    Each test module that imports ``two_accounts_fixture`` gets its own moto server (a session fixture
+    defined outside conftest is one per importing module), while awswidget's role cache is process-wide
+    and keyed without the STS endpoint: a role assumed on another module's server would be reused here.
+    """
     from awswidget import _session
     from awswidget.follow import _temporary
 
