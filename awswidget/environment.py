@@ -39,6 +39,11 @@ EXPORTED_VARS = (
     "AWS_DEFAULT_REGION",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
+    # For SDKs that cannot resolve the profile (pyarrow's C++ SDK, tools in subprocesses): the selection's S3
+    # endpoint, and the local credentials endpoint (its address and token file; never a secret itself).
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 )
 SHADOW_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
@@ -71,6 +76,12 @@ class Exporter:
                 else:
                     os.environ[name] = value
                 self._exported[name] = value
+
+    def exported(self, name: str) -> str | None:
+        """Our export of ``name`` while it is in effect (``None``: not exported, or changed since)."""
+        with self._lock:
+            value = os.environ.get(name)
+            return value if name in self._exported and value == self._exported[name] else None
 
     def restore(self, names: tuple[str, ...] = EXPORTED_VARS) -> None:
         """Put back what the user had, for every variable we exported and nobody changed since."""

@@ -150,6 +150,7 @@ def _load_followers() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        # The follower modules are added here as they land (each registers itself).
+        # Each follower module registers itself; none imports its library.
         from . import fsspec as _fsspec  # noqa: F401
         from . import polars as _polars  # noqa: F401
+        from . import duckdb, endpoint  # noqa: F401  (handed DuckDB connections; pyarrow's C++ SDK and subprocess SDKs)

@@ -1,0 +1,225 @@
+"""A DuckDB connection handed to ``m.follow`` keeps an S3 secret of the selection: switches, renewals, failures, stop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pytest
+
+import awswidget
+from awswidget.follow import duckdb as follow_duckdb
+from awswidget.follow._temporary import TemporaryCredentials
+from tests.accounts import TwoAccounts, two_accounts_fixture  # noqa: F401  (fixtures)
+from tests.conftest import AwsFiles
+
+pytestmark = pytest.mark.integration
+
+UNRESOLVABLE = "\n[profile Orphan]\nrole_arn = arn:aws:iam::222222222222:role/reader\nsource_profile = Empty\nregion = eu-west-1\n" \
+               "\n[profile Empty]\nregion = us-east-1\n"
+
+
+def fresh_credentials() -> None:
+    """Forget roles and STS sessions cached by earlier tests.
+
+    Each test module that imports ``two_accounts_fixture`` gets its own moto server (a session fixture
+    defined outside conftest is one per importing module), while awswidget's role cache is process-wide
+    and keyed without the STS endpoint: a role assumed on another module's server would be reused here.
+    """
+    from awswidget import _session
+    from awswidget.follow import _temporary
+
+    _session.role_cache().clear()
+    _temporary.forget()
+
+
+@pytest.fixture
+def world(two_accounts: TwoAccounts, aws_env: AwsFiles) -> TwoAccounts:
+    fresh_credentials()
+    two_accounts.write_profiles(aws_env, extra_config=UNRESOLVABLE)
+    return two_accounts
+
+
+@pytest.fixture
+def m(world: TwoAccounts) -> Iterator[awswidget.CredentialsManager]:
+    manager = awswidget.CredentialsManager(profile="A")
+    yield manager
+    manager.release()
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def account(con: duckdb.DuckDBPyConnection, url: str) -> str:
+    rows = con.execute("SELECT DISTINCT account FROM read_parquet(?)", [url]).fetchall()
+    assert len(rows) == 1, rows
+    return str(rows[0][0])
+
+
+def denied(con: duckdb.DuckDBPyConnection, url: str) -> bool:
+    try:
+        account(con, url)
+    except duckdb.Error:
+        return True
+    return False
+
+
+def secrets(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    return con.execute("SELECT name, secret_string FROM duckdb_secrets()").fetchall()
+
+
+def test_the_secret_follows_a_then_b_then_the_role(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                   con: duckdb.DuckDBPyConnection) -> None:
+    follower = m.follow(con)
+    assert follower.wait() and follower.state == "ready"
+    assert account(con, world.a.parquet_url) == "A"
+    assert denied(con, world.b.parquet_url)
+    m.profile = "B"
+    assert follower.wait()
+    assert account(con, world.b.parquet_url) == "B"
+    assert denied(con, world.a.parquet_url)
+    m.profile = "R"
+    assert follower.wait()
+    assert account(con, world.b.parquet_url) == "B"
+    assert denied(con, world.a.parquet_url)
+    (name, text), = secrets(con)
+    assert name == "awswidget"
+    assert f"endpoint={world.endpoint_url.removeprefix('http://')}" in text  # from the profile alone
+    assert "use_ssl=false" in text and "url_style=path" in text and f"region={world.b.region}" in text
+
+
+def test_httpfs_comes_from_the_package(con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(duckdb.Error):
+        con.execute("LOAD httpfs")  # DuckDB's default: a download into ~/.duckdb, which this machine cannot do
+    follow_duckdb.load_httpfs(con)
+    assert con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'").fetchall() == [(True,)]
+
+
+def test_no_secret_value_in_reprs_or_secret_listings(m: awswidget.CredentialsManager, con: duckdb.DuckDBPyConnection) -> None:
+    follower = m.follow(con)
+    assert follower.wait()
+    served = follow_duckdb.temporary_credentials(m.session, "A")
+    for text in (repr(follower), repr(served), str(secrets(con)), str(vars(follower))):
+        assert served.secret_access_key not in text
+        assert served.session_token not in text
+
+
+def test_duckdbs_own_errors_never_leave_with_a_value(m: awswidget.CredentialsManager, con: duckdb.DuckDBPyConnection) -> None:
+    follower = m.follow(con)
+    assert follower.wait()
+    value = "never-in-a-message-" + "q" * 20
+    with pytest.raises(awswidget.AwsWidgetError) as refused:  # DuckDB's message would quote it
+        follower._execute(follow_duckdb._CREATE, ["AKIAX", value, value, "us-east-1", "h:1", "path", value])
+    assert value not in str(refused.value)
+    with pytest.raises(duckdb.Error) as raw:
+        con.execute(follow_duckdb._CREATE, ["AKIAX", value, value, "us-east-1", "h:1", "path", value])
+    assert value in str(raw.value)  # what the follower keeps out
+
+
+def test_a_failed_switch_drops_the_secret_and_says_why(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                       con: duckdb.DuckDBPyConnection, caplog: pytest.LogCaptureFixture) -> None:
+    follower = m.follow(con)
+    assert follower.wait()
+    assert account(con, world.a.parquet_url) == "A"
+    with caplog.at_level(logging.WARNING, logger="awswidget.follow.duckdb"):
+        m.profile = "Orphan"
+        assert not follower.wait()
+    assert follower.state == "error" and follower.error
+    assert "Orphan" in caplog.text
+    assert secrets(con) == []
+    assert denied(con, world.a.parquet_url) and denied(con, world.b.parquet_url)
+    m.profile = "B"
+    assert follower.wait() and follower.error is None
+    assert account(con, world.b.parquet_url) == "B"
+
+
+def test_the_old_secret_is_gone_as_soon_as_the_switch_returns(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                              con: duckdb.DuckDBPyConnection,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    follower = m.follow(con)
+    assert follower.wait()
+    hold, real = threading.Event(), follow_duckdb.temporary_credentials
+
+    def held(*args: Any, **kwargs: Any) -> TemporaryCredentials:
+        hold.wait(10)  # B's credentials are still being resolved (in the background) when the switch returns
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(follow_duckdb, "temporary_credentials", held)
+    m.profile = "B"
+    assert follower.state == "pending"
+    assert secrets(con) == []  # A's secret did not outlive the switch
+    assert denied(con, world.a.parquet_url)
+    hold.set()
+    assert follower.wait()
+    assert account(con, world.b.parquet_url) == "B"
+
+
+def test_a_renewal_and_the_timer_replace_the_secret(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    m.profile = "R"
+    follower = m.follow(con)
+    assert follower.wait()
+    made: list[str] = []
+    original = follow_duckdb.DuckDBFollower._execute
+
+    def counted(self: Any, sql: str, parameters: list[Any] | None = None) -> None:
+        if parameters is not None:
+            made.append(parameters[0])  # a CREATE SECRET (a DROP has no parameters)
+        original(self, sql, parameters)
+
+    monkeypatch.setattr(follow_duckdb.DuckDBFollower, "_execute", counted)
+    m._renewed()
+    assert follower.wait() and len(made) == 1
+    assert account(con, world.b.parquet_url) == "B"
+    # The timer: credentials inside the renewal window are renewed without a switch or a renewal.
+    monkeypatch.setattr(follow_duckdb, "MIN_TIMER", 0.2)
+    monkeypatch.setattr(follow_duckdb, "RENEW_BEFORE", dt.timedelta(days=365))
+    m._renewed()
+    deadline = time.monotonic() + 10
+    while len(made) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(made) >= 4  # the renewal, then the timer, again and again
+    assert follower.wait()
+    assert account(con, world.b.parquet_url) == "B"
+
+
+def test_stop_drops_the_secret_and_stops_following(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                   con: duckdb.DuckDBPyConnection) -> None:
+    follower = m.follow(con)
+    assert follower.wait()
+    follower.stop()
+    assert follower.state == "stopped" and secrets(con) == []
+    m.profile = "B"
+    assert secrets(con) == []
+    assert denied(con, world.b.parquet_url)
+
+
+def test_only_duckdb_connections_are_taken(m: awswidget.CredentialsManager) -> None:
+    with pytest.raises(awswidget.AwsWidgetError):
+        m.follow(object())
+
+
+def test_a_credential_process_profile_follows(world: TwoAccounts, aws_env: AwsFiles, tmp_path: Any,
+                                              con: duckdb.DuckDBPyConnection) -> None:
+    from tests.test_follow_pyarrow import process_profile
+
+    process_profile(world, aws_env, tmp_path)
+    m = awswidget.CredentialsManager(profile="A")
+    try:
+        follower = m.follow(con)
+        m.profile = "P"  # long-term keys from a process: DuckDB gets an STS session of them
+        assert follower.wait(), follower.error
+        assert account(con, world.b.parquet_url) == "B"
+        assert denied(con, world.a.parquet_url)
+        assert world.b.access_key_id not in str(secrets(con))
+    finally:
+        m.release()
