@@ -151,3 +151,4 @@ def _load_followers() -> None:
     if not _loaded:
         _loaded = True
         # The follower modules are added here as they land (each registers itself).
+        from . import dask  # noqa: F401  (Dask distributed clients, handed with m.follow(client))
