@@ -10,7 +10,7 @@ on their path: the plugin travels by value). One cluster per module.
 from __future__ import annotations
 
 import contextlib
-import io
+import inspect
 import json
 import os
 import subprocess
@@ -19,10 +19,10 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 pytest.importorskip("distributed")
@@ -39,136 +39,86 @@ from awswidget.follow import _temporary  # noqa: E402
 from awswidget.follow import dask as dask_follow  # noqa: E402
 from awswidget.localaws import LocalAws, free_port  # noqa: E402
 
+from . import accounts  # noqa: E402
+from .accounts import two_accounts_fixture  # noqa: E402, F401  (the shared world, once merged)
+
 pytestmark = pytest.mark.timeout(300)
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60.0  # seconds a follower may take to reach every worker on this shared machine
 
 
-# --------------------------------------------------------------------------- two accounts on moto
-# Interim: tests/accounts.py (branch data-local) takes this over once it lands there.
+# --------------------------------------------------------------------------- the two-account world
+# tests/accounts.py is the world; until this branch meets data-local's LocalAws(env=) and its GetSessionToken
+# fix of the endpoint, the same world is built here on a server with that fix (remove at merge: see _world()).
 
 _SERVER = r"""
 import sys
 from moto.core.responses import ActionResult
-from moto.iam import access_control
-from moto.iam.models import get_account_id_from, iam_backends
-from moto.moto_api._internal import mock_random
+from moto.iam.models import iam_backends
 from moto.sts import responses
+from moto.sts.utils import random_session_token
 from awswidget.demo import endpoint
 
-# moto's GetSessionToken answers one fixed key of no account; AWS answers a session of the caller.
-session_keys = set()
-
-def get_session_token(self):
-    caller = self.get_access_key()
-    backend = iam_backends[get_account_id_from(caller)]["aws"]
-    user = next(u for u in backend.users.values() if any(k.access_key_id == caller for k in u.access_keys))
-    key = user.create_access_key(prefix="ASIA")
-    backend.access_keys[key.physical_resource_id] = key
-    session_keys.add(key.access_key_id)
+def get_session_token(self):  # a temporary key of the caller's own account, as AWS answers
     token = self.backend.get_session_token(duration=self._get_int_param("DurationSeconds", 43200))
+    key = iam_backends[self.current_account][self.partition].create_temp_access_key()
     return ActionResult({"Credentials": {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
-                                         "SessionToken": "FQoG" + mock_random.get_random_hex(120), "Expiration": token.expiration}})
+                                         "SessionToken": random_session_token(), "Expiration": token.expiration}})
 
-original = access_control.create_access_key
-
-def create_access_key(account_id, partition, access_key_id, headers):
-    if access_key_id in session_keys:  # a session of an IAM user acts as that user
-        headers = {k: v for k, v in headers.items() if k.lower() != "x-amz-security-token"}
-        return access_control.IAMUserAccessKey(account_id=account_id, partition=partition, access_key_id=access_key_id, headers=headers)
-    return original(account_id, partition, access_key_id, headers)
-
+endpoint.apply_fixes()
 responses.TokenResponse.get_session_token = get_session_token
-access_control.create_access_key = create_access_key
 endpoint.main(sys.argv[1:])
 """
 
-ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
-
-
-@dataclass
-class Accounts:
-    endpoint_url: str
-    key_ids: dict[str, str]
-    secrets: dict[str, str]
-    text: dict[str, str]
-
-    def url(self, bucket: str, key: str = "data.csv") -> str:
-        return f"s3://bucket-{bucket}-dask/{key}"
-
-    @property
-    def config_text(self) -> str:
-        e = self.endpoint_url
-        return (f"[profile A]\nregion = us-east-1\nendpoint_url = {e}\n\n[profile B]\nregion = eu-west-1\nendpoint_url = {e}\n\n"
-                f"[profile R]\nrole_arn = arn:aws:iam::{ACCOUNT_B}:role/R\nsource_profile = A\nregion = eu-west-1\nendpoint_url = {e}\n\n"
-                f"[profile broken]\nregion = us-east-1\nendpoint_url = {e}\n")
-
-    @property
-    def credentials_text(self) -> str:
-        return "".join(f"[{p}]\naws_access_key_id = {self.key_ids[p]}\naws_secret_access_key = {self.secrets[p]}\n\n"
-                       for p in ("A", "B", "broken"))
-
 
 @contextlib.contextmanager
-def two_accounts(root: Path) -> Iterator[Accounts]:
-    """moto with two accounts whose buckets deny each other, a role R in B trusted by A, signatures checked."""
-    import boto3
-    import pandas as pd
-
+def _interim_world(root: Path) -> Iterator[accounts.TwoAccounts]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_EC2_METADATA_DISABLED="true", MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS="false",
                PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
     log = open(root / "moto.log", "wb")
-    server = subprocess.Popen([sys.executable, "-c", _SERVER, "--owner-pid", str(os.getpid()), "-H", "127.0.0.1", "-p", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    aws = LocalAws(port)
-    aws.process = server
+    server = LocalAws(port)
+    server.process = subprocess.Popen([sys.executable, "-c", _SERVER, "--owner-pid", str(os.getpid()), "-H", "127.0.0.1",
+                                       "-p", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{aws.endpoint_url}/moto-api/data.json", timeout=1).close()  # noqa: S310
+                urllib.request.urlopen(f"{server.endpoint_url}/moto-api/data.json", timeout=1).close()  # noqa: S310
                 break
             except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
+                if time.monotonic() > deadline or server.process.poll() is not None:
                     raise RuntimeError("moto did not start") from None
                 time.sleep(0.2)
-
-        def client(service: str, account: str, region: str = "us-east-1") -> Any:
-            c = boto3.client(service, endpoint_url=aws.endpoint_url, region_name=region,
-                             aws_access_key_id="AKIAAWSWIDGETSEEDING", aws_secret_access_key="seeding-only-" + "0" * 27)
-            c.meta.events.register("before-sign", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account))
-            return c
-
-        allow = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-        key_ids, secrets, text = {}, {}, {}
-        for profile, account, region in (("A", ACCOUNT_A, "us-east-1"), ("B", ACCOUNT_B, "eu-west-1")):
-            iam = client("iam", account)
-            iam.create_user(UserName=f"user-{profile}")
-            iam.put_user_policy(UserName=f"user-{profile}", PolicyName="all", PolicyDocument=allow)
-            made = iam.create_access_key(UserName=f"user-{profile}")["AccessKey"]
-            key_ids[profile], secrets[profile] = made["AccessKeyId"], made["SecretAccessKey"]
-            s3 = client("s3", account, region)
-            bucket = f"bucket-{profile.lower()}-dask"
-            extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-            s3.create_bucket(Bucket=bucket, **extra)
-            text[profile.lower()] = f"owner\n{profile}"
-            s3.put_object(Bucket=bucket, Key="data.csv", Body=text[profile.lower()].encode() + b"\n")
-            buffer = io.BytesIO()
-            pd.DataFrame({"owner": [profile]}).to_parquet(buffer)
-            s3.put_object(Bucket=bucket, Key="data.parquet", Body=buffer.getvalue())
-        trust = json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_A}:root"}, "Action": "sts:AssumeRole"}]})
-        iam = client("iam", ACCOUNT_B)
-        iam.create_role(RoleName="R", AssumeRolePolicyDocument=trust)
-        iam.put_role_policy(RoleName="R", PolicyName="all", PolicyDocument=allow)
-        key_ids["broken"], secrets["broken"] = "AKIAUNKNOWNBROKENKEY", "not-a-known-secret-" + "9" * 21
-        aws.check_signatures()
-        yield Accounts(aws.endpoint_url, key_ids, secrets, text)
+        a = accounts._make_account(server.endpoint_url, "A", accounts.ACCOUNT_A, "us-east-1")
+        b = accounts._make_account(server.endpoint_url, "B", accounts.ACCOUNT_B, "eu-west-1")
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{accounts.ACCOUNT_A}:root"}, "Action": "sts:AssumeRole"}]}
+        iam_b = accounts._in_account(boto3.client("iam", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                                                  aws_access_key_id="AKIASETUP0000000000B",
+                                                  aws_secret_access_key="setup-only-" + "s" * 29), accounts.ACCOUNT_B)
+        role = iam_b.create_role(RoleName="reader", AssumeRolePolicyDocument=json.dumps(trust))["Role"]  # type: ignore[attr-defined]
+        yield accounts.TwoAccounts(server, a, b, role["Arn"], "arn:aws:iam::111111111111:mfa/user-a")
     finally:
-        aws.stop()
+        server.stop()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[accounts.TwoAccounts]:
+    if "env" in inspect.signature(LocalAws).parameters:  # merged with data-local: the shared world
+        yield request.getfixturevalue("two_accounts")
+        return
+    with _interim_world(tmp_path_factory.mktemp("moto")) as made:
+        yield made
+
+
+@pytest.fixture
+def files(world: accounts.TwoAccounts, aws_env: Any) -> accounts.TwoAccounts:
+    world.write_profiles(aws_env)
+    _temporary.forget()
+    return world
 
 
 # --------------------------------------------------------------------------- what runs on a worker
@@ -179,7 +129,7 @@ def read_on_worker(url: str) -> str:
     import s3fs
 
     try:
-        return s3fs.S3FileSystem().cat(url).decode().strip()
+        return s3fs.S3FileSystem().cat(url).decode()
     except Exception as error:  # the test compares the outcome
         return f"error:{type(error).__name__}"
 
@@ -199,12 +149,6 @@ def worker_state(dask_worker: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- clusters
-
-
-@pytest.fixture(scope="module")
-def accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Accounts]:
-    with two_accounts(tmp_path_factory.mktemp("moto")) as made:
-        yield made
 
 
 def _clean_env(home: Path) -> dict[str, str]:
@@ -247,7 +191,7 @@ class CliCluster:
 
 
 @pytest.fixture(scope="module")
-def local_cluster(accounts: Accounts) -> Iterator[Any]:
+def local_cluster(world: accounts.TwoAccounts) -> Iterator[Any]:
     cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0",
                                        host="127.0.0.1", silence_logs=40)
     try:
@@ -257,7 +201,7 @@ def local_cluster(accounts: Accounts) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def cli_cluster(accounts: Accounts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliCluster]:
+def cli_cluster(world: accounts.TwoAccounts, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliCluster]:
     cluster = CliCluster(tmp_path_factory.mktemp("cli-cluster"))
     try:
         cluster.start_scheduler()
@@ -265,13 +209,6 @@ def cli_cluster(accounts: Accounts, tmp_path_factory: pytest.TempPathFactory) ->
         yield cluster
     finally:
         cluster.stop()
-
-
-@pytest.fixture
-def write_files(accounts: Accounts, aws_env: Any) -> Any:
-    aws_env.write(accounts.config_text, accounts.credentials_text)
-    _temporary.forget()
-    return aws_env
 
 
 def _connect(address: Any, *, workers: int) -> Any:
@@ -288,7 +225,7 @@ def _reads(client: Any, url: str) -> set[str]:
     return set(client.run(read_on_worker, url).values())
 
 
-def _kernel_side(url_prefix: str) -> None:
+def _kernel_side() -> None:
     """dask.dataframe lists files in the kernel: with no automatic fsspec follower in this build, forget
     the kernel's cached filesystems here (the fsspec follower does it on every switch once it is registered)."""
     if not any("fsspec" in f.name or "s3fs" in f.name for f in follow.AUTOMATIC):
@@ -304,64 +241,74 @@ def _switch(m: Any, follower: Any, profile: str) -> float:
     return time.perf_counter() - started
 
 
-def _scenario(client: Any, accounts: Accounts, add_worker: Any, expected_workers: int) -> None:
-    """Read as A, switch to B (A's bucket denied), a worker joins, switch to R, renewal: every worker follows."""
-    a_url, b_url = accounts.url("a"), accounts.url("b")
+def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_workers: int) -> list[float]:
+    """Read as A, switch to B (A's bucket denied), a worker joins, switch to R, renewal: every worker follows.
+
+    Returns the seconds each switch took until every worker held it (the figure the README quotes)."""
+    a, b = w.a, w.b
     m = awswidget.CredentialsManager(profile="A")
     follower = m.follow(client)
+    delays: list[float] = []
     try:
         assert isinstance(follower, dask_follow.DaskFollower)
-        assert follower.wait(WAIT)
-        assert _reads(client, a_url) == {accounts.text["a"]}
-        assert _reads(client, b_url) == {"error:PermissionError"}
-        _kernel_side(a_url)
-        assert dd.read_csv(a_url).compute()["owner"].tolist() == ["A"]
+        assert follower.wait(WAIT) and follower.error is None
+        assert _reads(client, a.csv_url) == {a.csv_text}
+        assert _reads(client, b.csv_url) == {"error:PermissionError"}
+        _kernel_side()
+        assert accounts.account_of(dd.read_csv(a.csv_url).compute()) == "A"
 
-        _switch(m, follower, "B")
-        assert _reads(client, a_url) == {"error:PermissionError"}, "a worker still reads with A"
-        assert _reads(client, b_url) == {accounts.text["b"]}
+        delays.append(_switch(m, follower, "B"))
+        assert _reads(client, a.csv_url) == {"error:PermissionError"}, "a worker still reads with A"
+        assert _reads(client, b.csv_url) == {b.csv_text}
         for state in _states(client).values():
-            assert state["profile"] == "B" and state["region"] == "eu-west-1" and state["endpoint"] == accounts.endpoint_url
+            assert (state["profile"], state["region"], state["endpoint"]) == ("B", b.region, w.endpoint_url)
             assert state["profile_env"] is None  # an inherited AWS_PROFILE would name a profile the worker lacks
 
         add_worker()  # joins after the switch: the scheduler hands it the plugin
         client.wait_for_workers(expected_workers, timeout=120)
         assert len(_states(client)) == expected_workers
-        assert _reads(client, a_url) == {"error:PermissionError"}
-        assert _reads(client, b_url) == {accounts.text["b"]}
+        assert {s["profile"] for s in _states(client).values()} == {"B"}
+        assert _reads(client, a.csv_url) == {"error:PermissionError"}
+        assert _reads(client, b.csv_url) == {b.csv_text}
 
-        _switch(m, follower, "R")
+        delays.append(_switch(m, follower, "R"))
         states = _states(client)
         assert {s["profile"] for s in states.values()} == {"R"}
         assert len({s["key_id"] for s in states.values()}) == 1
-        assert _reads(client, b_url) == {accounts.text["b"]}
-        assert _reads(client, a_url) == {"error:PermissionError"}
-        _kernel_side(b_url)
-        assert dd.read_csv(b_url).compute()["owner"].tolist() == ["B"]
-        assert dd.read_parquet(accounts.url("b", "data.parquet")).compute()["owner"].tolist() == ["B"]
+        assert _reads(client, b.csv_url) == {b.csv_text}
+        assert _reads(client, a.csv_url) == {"error:PermissionError"}
+        _kernel_side()
+        assert accounts.account_of(dd.read_csv(b.csv_url).compute()) == "B"
+        assert accounts.account_of(dd.read_parquet(b.parquet_url).compute()) == "B"
 
-        generation = follower.generation
-        m._renewed()
+        generation, key_id = follower.generation, next(iter(states.values()))["key_id"]
+        m._renewed()  # what the manager does when the selection's temporary credentials were renewed
         assert follower.wait(WAIT)
         assert follower.generation == generation
         assert {s["profile"] for s in _states(client).values()} == {"R"}
-        assert _reads(client, b_url) == {accounts.text["b"]}
+        assert {s["key_id"] for s in _states(client).values()} == {key_id}  # R's role session is still valid
+        assert _reads(client, b.csv_url) == {b.csv_text}
+
+        delays.append(_switch(m, follower, "A"))
+        assert _reads(client, a.csv_url) == {a.csv_text}
+        assert _reads(client, b.csv_url) == {"error:PermissionError"}
     finally:
         follower.stop()
     assert {s["key_id"] for s in _states(client).values()} == {None}, "stop() left credentials on a worker"
-    assert _reads(client, b_url) != {accounts.text["b"]}
+    assert _reads(client, a.csv_url) != {a.csv_text}
+    return delays
 
 
-def test_local_cluster_follows_every_switch(local_cluster: Any, accounts: Accounts, write_files: Any) -> None:
+def test_local_cluster_follows_every_switch(local_cluster: Any, files: accounts.TwoAccounts) -> None:
     client = _connect(local_cluster, workers=2)
     try:
-        _scenario(client, accounts, lambda: local_cluster.scale(3), expected_workers=3)
+        _scenario(client, files, lambda: local_cluster.scale(3), expected_workers=3)
     finally:
         local_cluster.scale(2)
         client.close()
 
 
-def test_separate_processes_without_aws_files_follow(cli_cluster: CliCluster, accounts: Accounts, write_files: Any) -> None:
+def test_separate_processes_without_aws_files_follow(cli_cluster: CliCluster, files: accounts.TwoAccounts) -> None:
     # The workers cannot import this module nor this copy of awswidget: ship the readers by value.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
@@ -369,39 +316,39 @@ def test_separate_processes_without_aws_files_follow(cli_cluster: CliCluster, ac
         try:
             before = _states(client)
             assert all(not s["home_aws"] and s["key_id"] is None for s in before.values())
-            assert _reads(client, accounts.url("a")) != {accounts.text["a"]}  # nothing to read with yet
-            _scenario(client, accounts, lambda: cli_cluster.start_worker("w2"), expected_workers=2)
+            assert _reads(client, files.a.csv_url) != {files.a.csv_text}  # nothing to read with yet
+            delays = _scenario(client, files, lambda: cli_cluster.start_worker("w2"), expected_workers=2)
+            print(f"\nswitch until every worker follows (s): {', '.join(f'{d:.3f}' for d in delays)}")
         finally:
             client.close()
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
-def test_a_switch_that_fails_to_resolve_clears_workers(local_cluster: Any, accounts: Accounts, write_files: Any) -> None:
+def test_a_switch_that_fails_to_resolve_clears_workers(local_cluster: Any, files: accounts.TwoAccounts) -> None:
     client = _connect(local_cluster, workers=2)
     m = awswidget.CredentialsManager(profile="B")
     follower = m.follow(client)
     try:
         assert follower.wait(WAIT)
-        assert _reads(client, accounts.url("b")) == {accounts.text["b"]}
-        m.profile = "broken"  # a key the endpoint does not know: GetSessionToken is refused
+        assert _reads(client, files.b.csv_url) == {files.b.csv_text}
+        m.profile = "Broken"  # its endpoint does not answer: no temporary credentials
         assert follower.wait(WAIT)
-        assert follower.error and "broken" in follower.error
-        assert accounts.secrets["broken"] not in follower.error
+        assert follower.error and "'Broken'" in follower.error
+        assert "z" * 40 not in follower.error
         assert {s["key_id"] for s in _states(client).values()} == {None}
-        assert _reads(client, accounts.url("b")) != {accounts.text["b"]}, "a worker kept reading with B"
+        assert _reads(client, files.b.csv_url) != {files.b.csv_text}, "a worker kept reading with B"
     finally:
         follower.stop()
         client.close()
 
 
-def test_the_plugin_ships_temporary_credentials_only(accounts: Accounts, write_files: Any) -> None:
+def test_the_plugin_ships_temporary_credentials_only(files: accounts.TwoAccounts) -> None:
     m = awswidget.CredentialsManager(profile="A")
     credentials = _temporary.temporary_credentials(m.session, "A", m.region)
     plugin = dask_follow.make_plugin(credentials, "A", 1)
     shipped = dask_pickle.dumps(plugin)  # exactly what Client.register_plugin sends
-    long_term = accounts.secrets["A"]
-    assert long_term.encode() not in shipped and accounts.key_ids["A"].encode() not in shipped
+    assert files.a.secret_access_key.encode() not in shipped and files.a.access_key_id.encode() not in shipped
     # Negative control: the check can see what is shipped.
     assert credentials.session_token.encode() in shipped and credentials.secret_access_key.encode() in shipped
     for text in (repr(plugin), str(plugin)):
@@ -409,7 +356,7 @@ def test_the_plugin_ships_temporary_credentials_only(accounts: Accounts, write_f
         assert credentials.access_key_id not in text and "'A'" in text
 
 
-def test_the_plugin_loads_where_awswidget_is_not_installed(accounts: Accounts, write_files: Any, tmp_path: Path) -> None:
+def test_the_plugin_loads_where_awswidget_is_not_installed(files: accounts.TwoAccounts, tmp_path: Path) -> None:
     m = awswidget.CredentialsManager(profile="B")
     credentials = _temporary.temporary_credentials(m.session, "B", m.region)
     blob = tmp_path / "plugin.pickle"
@@ -417,37 +364,37 @@ def test_the_plugin_loads_where_awswidget_is_not_installed(accounts: Accounts, w
     code = (
         "import os, pickle, sys; sys.modules['awswidget'] = None\n"  # import awswidget now fails
         f"p = pickle.loads(open({str(blob)!r}, 'rb').read()); p.setup(worker=None)\n"
-        "print(p.generation, os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_REGION'], os.environ['AWS_CONFIG_FILE'],"
-        " 'AWS_PROFILE' in os.environ)\n"
+        "print(p.generation, os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_REGION'], os.environ['AWS_ENDPOINT_URL_S3'],"
+        " os.environ['AWS_CONFIG_FILE'], 'AWS_PROFILE' in os.environ)\n"
     )
     env = _clean_env(tmp_path) | {"AWS_PROFILE": "B"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.split() == ["7", credentials.access_key_id, "eu-west-1", os.devnull, "False"]
+    assert out.stdout.split() == ["7", credentials.access_key_id, files.b.region, files.endpoint_url, os.devnull, "False"]
 
 
-def test_a_worker_in_the_kernel_gets_no_secret_in_the_kernel_environment(accounts: Accounts, write_files: Any) -> None:
+def test_a_worker_in_the_kernel_gets_no_secret_in_the_kernel_environment(files: accounts.TwoAccounts) -> None:
     with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         m = awswidget.CredentialsManager(profile="B")
         follower = m.follow(client)
         try:
             assert follower.wait(WAIT) and follower.error is None
-            assert client.run(lambda dask_worker: dask_worker.plugins["awswidget-credentials"].profile) != {}
+            assert set(client.run(lambda dask_worker: dask_worker.plugins["awswidget-credentials"].profile).values()) == {"B"}
             assert "AWS_SECRET_ACCESS_KEY" not in os.environ and "AWS_SESSION_TOKEN" not in os.environ
         finally:
             follower.stop()
 
 
-def test_a_dataframe_graph_carries_no_long_term_secret(accounts: Accounts, write_files: Any) -> None:
+def test_a_dataframe_graph_carries_no_long_term_secret(files: accounts.TwoAccounts) -> None:
     awswidget.CredentialsManager(profile="A")
-    _kernel_side(accounts.url("a"))
-    frame = dd.read_csv(accounts.url("a"))
+    _kernel_side()
+    frame = dd.read_csv(files.a.csv_url)
     graph = cloudpickle.dumps(dict(frame.__dask_graph__()))  # what the client sends to the scheduler
-    assert accounts.url("a").removeprefix("s3://").encode() in graph  # negative control: the graph is the one that reads
-    assert accounts.secrets["A"].encode() not in graph
+    assert files.a.csv_url.removeprefix("s3://").encode() in graph  # negative control: the graph is the one that reads
+    assert files.a.secret_access_key.encode() not in graph
 
 
-def test_the_switch_never_waits_for_the_network(accounts: Accounts, write_files: Any) -> None:
+def test_the_switch_never_waits_for_the_network(files: accounts.TwoAccounts) -> None:
     """The follower is told in the switch's thread and does its work (STS, the scheduler) in its own."""
     calls: list[tuple[str, Any, bool]] = []
     gate = threading.Event()
