@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -72,15 +73,20 @@ endpoint.main(sys.argv[1:])
 
 
 @contextlib.contextmanager
-def _interim_world(root: Path) -> Iterator[accounts.TwoAccounts]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_EC2_METADATA_DISABLED="true", MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS="false",
-               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-    log = open(root / "moto.log", "wb")
-    server = LocalAws(port)
-    server.process = subprocess.Popen([sys.executable, "-c", _SERVER, "--owner-pid", str(os.getpid()), "-H", "127.0.0.1",
-                                       "-p", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def world_context(root: Path) -> Iterator[accounts.TwoAccounts]:
+    """The two-account world of tests/accounts.py, outside pytest's fixtures (the benchmark uses it too)."""
+    if "env" in inspect.signature(LocalAws).parameters:  # merged with data-local: its endpoint has the fix
+        server = LocalAws(env={"MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"}).start()  # type: ignore[call-arg]
+        log = None
+    else:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_EC2_METADATA_DISABLED="true", MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS="false",
+                   PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+        log = open(root / "moto.log", "wb")
+        server = LocalAws(port)
+        server.process = subprocess.Popen([sys.executable, "-c", _SERVER, "--owner-pid", str(os.getpid()), "-H", "127.0.0.1",
+                                           "-p", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -88,7 +94,7 @@ def _interim_world(root: Path) -> Iterator[accounts.TwoAccounts]:
                 urllib.request.urlopen(f"{server.endpoint_url}/moto-api/data.json", timeout=1).close()  # noqa: S310
                 break
             except OSError:
-                if time.monotonic() > deadline or server.process.poll() is not None:
+                if time.monotonic() > deadline or server.process is None or server.process.poll() is not None:
                     raise RuntimeError("moto did not start") from None
                 time.sleep(0.2)
         a = accounts._make_account(server.endpoint_url, "A", accounts.ACCOUNT_A, "us-east-1")
@@ -102,7 +108,8 @@ def _interim_world(root: Path) -> Iterator[accounts.TwoAccounts]:
         yield accounts.TwoAccounts(server, a, b, role["Arn"], "arn:aws:iam::111111111111:mfa/user-a")
     finally:
         server.stop()
-        log.close()
+        if log is not None:
+            log.close()
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +117,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if "env" in inspect.signature(LocalAws).parameters:  # merged with data-local: the shared world
         yield request.getfixturevalue("two_accounts")
         return
-    with _interim_world(tmp_path_factory.mktemp("moto")) as made:
+    with world_context(tmp_path_factory.mktemp("moto")) as made:
         yield made
 
 
@@ -417,3 +424,40 @@ def test_the_switch_never_waits_for_the_network(files: accounts.TwoAccounts) -> 
     assert calls[-1][1].profile == "A" and not calls[-1][1].cleared
     follower.stop()
     assert calls[-1] == ("unregister", None, True)
+
+
+# --------------------------------------------------------------------------- the benchmark runs
+
+
+@pytest.fixture(scope="module")
+def bench_follow() -> Any:
+    folder = str(Path(__file__).parent / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        import bench_follow as module
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
+def test_benchmark_fills_every_row(bench_follow: Any, local_cluster: Any, files: accounts.TwoAccounts, tmp_path: Path) -> None:
+    """tests/benchmarks/bench_follow.py at tiny N, one repeat: every figure measured, every ratio two medians;
+    no timing is asserted."""
+    client = _connect(local_cluster, workers=2)
+    try:
+        res = bench_follow.run([10, 24], bench_follow.bench.Settings.tiny(), tmp_path, dask=(client, files), dask_rounds=1)
+    finally:
+        client.close()
+    for key in ("switch.all", "switch.none", "switch.ratio"):
+        for n in (10, 24):
+            assert res.rows[key].cells[n].value is not None and res.rows[key].cells[n].value > 0, (key, n)
+    for n in (10, 24):
+        ratio, top, bottom = (res.rows[k].cells[n] for k in ("switch.ratio", "switch.all", "switch.none"))
+        assert ratio.value == pytest.approx(top.value / bottom.value) and top.value == statistics.median(top.samples)
+    delay = res.rows["dask.delay"].cells[0]
+    assert delay.value is not None and len(delay.samples) == 3
+    joined = " ".join(res.checks)
+    assert "active followers:" in joined and "dask" in joined and "socket guard" in joined
+    assert "every one of 2 workers read the new account's bucket" in joined
+    table = bench_follow.render(res)
+    assert all(row.label in table for row in res.rows.values()) and "ratio all / none" in table
