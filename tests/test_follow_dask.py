@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -141,6 +142,10 @@ def read_on_worker(url: str) -> str:
         return f"error:{type(error).__name__}"
 
 
+def worker_secrets() -> list[str]:
+    return [os.environ[k] for k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if k in os.environ]
+
+
 def worker_state(dask_worker: Any) -> dict[str, Any]:
     plugin = dask_worker.plugins.get("awswidget-credentials")
     env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
@@ -248,7 +253,8 @@ def _switch(m: Any, follower: Any, profile: str) -> float:
     return time.perf_counter() - started
 
 
-def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_workers: int) -> list[float]:
+def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_workers: int,
+              kernel_logs: Any = lambda: "") -> list[float]:
     """Read as A, switch to B (A's bucket denied), a worker joins, switch to R, renewal: every worker follows.
 
     Returns the seconds each switch took until every worker held it (the figure the README quotes)."""
@@ -265,6 +271,7 @@ def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_wo
         assert accounts.account_of(dd.read_csv(a.csv_url).compute()) == "A"
 
         delays.append(_switch(m, follower, "B"))
+        secrets = {value for values in client.run(worker_secrets).values() for value in values}
         assert _reads(client, a.csv_url) == {"error:PermissionError"}, "a worker still reads with A"
         assert _reads(client, b.csv_url) == {b.csv_text}
         for state in _states(client).values():
@@ -279,6 +286,7 @@ def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_wo
         assert _reads(client, b.csv_url) == {b.csv_text}
 
         delays.append(_switch(m, follower, "R"))
+        secrets |= {value for values in client.run(worker_secrets).values() for value in values}
         states = _states(client)
         assert {s["profile"] for s in states.values()} == {"R"}
         assert len({s["key_id"] for s in states.values()}) == 1
@@ -303,13 +311,21 @@ def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_wo
         follower.stop()
     assert {s["key_id"] for s in _states(client).values()} == {None}, "stop() left credentials on a worker"
     assert _reads(client, a.csv_url) != {a.csv_text}
+    # Dask's own logs (scheduler and every worker) and the kernel's: no secret of any kind.
+    logs = repr(client.get_scheduler_logs(n=10000)) + repr(client.get_worker_logs(n=10000)) + kernel_logs()
+    assert "awswidget-credentials" in logs  # negative control: these are the logs that saw the plugin
+    assert len(secrets) == 4  # B's and R's secret key and session token
+    for secret in (*secrets, w.a.secret_access_key, w.b.secret_access_key):
+        assert secret not in logs
     return delays
 
 
-def test_local_cluster_follows_every_switch(local_cluster: Any, files: accounts.TwoAccounts) -> None:
+def test_local_cluster_follows_every_switch(local_cluster: Any, files: accounts.TwoAccounts,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     client = _connect(local_cluster, workers=2)
     try:
-        _scenario(client, files, lambda: local_cluster.scale(3), expected_workers=3)
+        _scenario(client, files, lambda: local_cluster.scale(3), expected_workers=3, kernel_logs=lambda: caplog.text)
     finally:
         local_cluster.scale(2)
         client.close()
@@ -461,3 +477,39 @@ def test_benchmark_fills_every_row(bench_follow: Any, local_cluster: Any, files:
     assert "every one of 2 workers read the new account's bucket" in joined
     table = bench_follow.render(res)
     assert all(row.label in table for row in res.rows.values()) and "ratio all / none" in table
+
+
+def test_credentials_are_published_again_before_they_expire(files: accounts.TwoAccounts, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's timer: RENEW_BEFORE their expiry, fresh credentials reach the workers (no clearing first)."""
+    import datetime as dt
+
+    published: list[Any] = []
+    issued: list[str] = []
+
+    class Scheduler:
+        def register_plugin(self, plugin: Any, name: str) -> None:
+            published.append(plugin)
+
+        def unregister_worker_plugin(self, name: str) -> None:
+            pass
+
+    def expiring(session: Any, profile: str | None = None, region: str | None = None) -> Any:
+        issued.append(f"ASIA{len(issued):016d}")  # within the window from the start: due for renewal at once
+        expires = dt.datetime.now(dt.timezone.utc) + _temporary.RENEW_BEFORE + dt.timedelta(seconds=1)
+        return _temporary.TemporaryCredentials(issued[-1], "s" * 40, "t" * 40, expires, region, None, profile)
+
+    monkeypatch.setattr(dask_follow, "temporary_credentials", expiring)
+    monkeypatch.setattr(dask_follow, "_MIN_RENEW_DELAY", 0.05)
+    m = awswidget.CredentialsManager(profile="A")
+    follower = dask_follow.DaskFollower(Scheduler(), m)
+    try:
+        follower.follow(follow.Selection("A", m.region, m.session, 5))
+        deadline = time.monotonic() + WAIT
+        while len(issued) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        follower.stop()
+    assert len(issued) >= 3, "the credentials were not renewed"
+    assert all(not p.cleared and p.generation == 5 and p.profile == "A" for p in published)  # renewal never clears
+    keys = [p._values["AWS_ACCESS_KEY_ID"] for p in published]
+    assert keys[:3] == issued[:3]
