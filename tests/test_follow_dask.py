@@ -310,7 +310,7 @@ def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_wo
     finally:
         follower.stop()
     assert {s["key_id"] for s in _states(client).values()} == {None}, "stop() left credentials on a worker"
-    assert _reads(client, a.csv_url) != {a.csv_text}
+    assert _reads(client, a.csv_url) == {"error:NoCredentialsError"}  # cleared: never A's, nor the spawn-time profile
     # Dask's own logs (scheduler and every worker) and the kernel's: no secret of any kind.
     logs = repr(client.get_scheduler_logs(n=10000)) + repr(client.get_worker_logs(n=10000)) + kernel_logs()
     assert "awswidget-credentials" in logs  # negative control: these are the logs that saw the plugin
@@ -339,7 +339,7 @@ def test_separate_processes_without_aws_files_follow(cli_cluster: CliCluster, fi
         try:
             before = _states(client)
             assert all(not s["home_aws"] and s["key_id"] is None for s in before.values())
-            assert _reads(client, files.a.csv_url) != {files.a.csv_text}  # nothing to read with yet
+            assert _reads(client, files.a.csv_url) == {"error:NoCredentialsError"}  # nothing to read with yet
             delays = _scenario(client, files, lambda: cli_cluster.start_worker("w2"), expected_workers=2)
             print(f"\nswitch until every worker follows (s): {', '.join(f'{d:.3f}' for d in delays)}")
         finally:
@@ -360,7 +360,7 @@ def test_a_switch_that_fails_to_resolve_clears_workers(local_cluster: Any, files
         assert follower.error and "'Broken'" in follower.error
         assert "z" * 40 not in follower.error
         assert {s["key_id"] for s in _states(client).values()} == {None}
-        assert _reads(client, files.b.csv_url) != {files.b.csv_text}, "a worker kept reading with B"
+        assert _reads(client, files.b.csv_url) == {"error:NoCredentialsError"}, "a worker kept reading with B"
     finally:
         follower.stop()
         client.close()
