@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,7 +205,7 @@ class CliCluster:
 
 @pytest.fixture(scope="module")
 def local_cluster(world: accounts.TwoAccounts) -> Iterator[Any]:
-    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0",
+    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0",
                                        host="127.0.0.1", silence_logs=40)
     try:
         yield cluster
@@ -227,6 +228,20 @@ def _connect(address: Any, *, workers: int) -> Any:
     client = distributed.Client(address, timeout=60, set_as_default=True)
     client.wait_for_workers(workers, timeout=120)
     return client
+
+
+def dashboard_pages(client: Any) -> str:
+    """The dashboard's pages about workers (their info and logs), as text."""
+    port = urllib.parse.urlparse(client.dashboard_link).port
+    pages = ["/info/main/workers.html", "/info/main/logs.html"]
+    for address in client.scheduler_info()["workers"]:
+        quoted = urllib.parse.quote(address, safe="")
+        pages += [f"/info/worker/{quoted}.html", f"/info/logs/{quoted}.html", f"/info/call-stacks/{quoted}.html"]
+    text = []
+    for page in pages:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=30) as reply:
+            text.append(reply.read().decode(errors="replace"))
+    return "\n".join(text)
 
 
 def _states(client: Any) -> dict[str, dict[str, Any]]:
@@ -254,7 +269,7 @@ def _switch(m: Any, follower: Any, profile: str) -> float:
 
 
 def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_workers: int,
-              kernel_logs: Any = lambda: "") -> list[float]:
+              kernel_logs: Any = lambda: "", dashboard: Any = lambda: "") -> list[float]:
     """Read as A, switch to B (A's bucket denied), a worker joins, switch to R, renewal: every worker follows.
 
     Returns the seconds each switch took until every worker held it (the figure the README quotes)."""
@@ -285,8 +300,12 @@ def _scenario(client: Any, w: accounts.TwoAccounts, add_worker: Any, expected_wo
         assert _reads(client, a.csv_url) == {"error:PermissionError"}
         assert _reads(client, b.csv_url) == {b.csv_text}
 
+        states_before_r = list(_states(client))
         delays.append(_switch(m, follower, "R"))
         secrets |= {value for values in client.run(worker_secrets).values() for value in values}
+        shown = dashboard()  # while the workers hold R's credentials
+        assert shown == "" or all(address in shown for address in states_before_r), "not the pages about these workers"
+        assert not any(secret in shown for secret in secrets), "a secret on the dashboard"
         states = _states(client)
         assert {s["profile"] for s in states.values()} == {"R"}
         assert len({s["key_id"] for s in states.values()}) == 1
@@ -325,7 +344,8 @@ def test_local_cluster_follows_every_switch(local_cluster: Any, files: accounts.
     caplog.set_level(logging.DEBUG)
     client = _connect(local_cluster, workers=2)
     try:
-        _scenario(client, files, lambda: local_cluster.scale(3), expected_workers=3, kernel_logs=lambda: caplog.text)
+        _scenario(client, files, lambda: local_cluster.scale(3), expected_workers=3, kernel_logs=lambda: caplog.text,
+                  dashboard=lambda: dashboard_pages(client))
     finally:
         local_cluster.scale(2)
         client.close()
