@@ -490,8 +490,9 @@ def test_benchmark_fills_every_row(bench_follow: Any, local_cluster: Any, files:
     for n in (10, 24):
         ratio, top, bottom = (res.rows[k].cells[n] for k in ("switch.ratio", "switch.all", "switch.none"))
         assert ratio.value == pytest.approx(top.value / bottom.value) and top.value == statistics.median(top.samples)
-    delay = res.rows["dask.delay"].cells[0]
-    assert delay.value is not None and len(delay.samples) == 3
+    for key in ("dask.delay", "dask.polled"):
+        delay = res.rows[key].cells[0]
+        assert delay.value is not None and len(delay.samples) == 3 and delay.value == statistics.median(delay.samples)
     joined = " ".join(res.checks)
     assert "active followers:" in joined and "dask" in joined and "socket guard" in joined
     assert "every one of 2 workers read the new account's bucket" in joined
