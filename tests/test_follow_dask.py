@@ -490,7 +490,7 @@ def test_benchmark_fills_every_row(bench_follow: Any, local_cluster: Any, files:
     for n in (10, 24):
         ratio, top, bottom = (res.rows[k].cells[n] for k in ("switch.ratio", "switch.all", "switch.none"))
         assert ratio.value == pytest.approx(top.value / bottom.value) and top.value == statistics.median(top.samples)
-    for key in ("dask.delay", "dask.polled"):
+    for key in ("dask.delay", "dask.polled", "dask.read_round"):
         delay = res.rows[key].cells[0]
         assert delay.value is not None and len(delay.samples) == 3 and delay.value == statistics.median(delay.samples)
     joined = " ".join(res.checks)

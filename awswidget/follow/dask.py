@@ -184,6 +184,7 @@ class DaskFollower:
         self._current: Selection | None = None
         self._renew_at: float | None = None  # time.monotonic() at which to publish fresh credentials
         self._stopped = False
+        self._busy = False  # the thread is publishing (wait() waits for it)
         self.generation = -1
         self.delay: float | None = None
         self.error: str | None = None  # why the last selection could not be handed over (no secret in it)
@@ -210,8 +211,6 @@ class DaskFollower:
                     return False
                 self._cond.wait(remaining)
         return True
-
-    _busy = False
 
     def stop(self) -> None:
         """Stop following: unregister the plugin, which clears the workers' credentials."""
