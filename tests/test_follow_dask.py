@@ -534,3 +534,13 @@ def test_credentials_are_published_again_before_they_expire(files: accounts.TwoA
     assert all(not p.cleared and p.generation == 5 and p.profile == "A" for p in published)  # renewal never clears
     keys = [p._values["AWS_ACCESS_KEY_ID"] for p in published]
     assert keys[:3] == issued[:3]
+
+
+def test_an_asynchronous_client_is_refused_with_a_clear_message(files: accounts.TwoAccounts) -> None:
+    from types import SimpleNamespace
+
+    m = awswidget.CredentialsManager(profile="A")
+    with pytest.raises(awswidget.errors.ValidationError, match="synchronous distributed Client"):
+        dask_follow._factory(SimpleNamespace(asynchronous=True), m)
+    with pytest.raises(awswidget.errors.ValidationError, match="DuckDB connection or a Dask distributed Client"):
+        m.follow(object())  # not a Client at all

@@ -299,6 +299,12 @@ class DaskFollower:
 
 
 def _factory(client: Any, manager: Any) -> DaskFollower:
+    if getattr(client, "asynchronous", False):
+        from ..errors import ValidationError
+
+        # Its calls return coroutines for the caller's event loop; the follower publishes from its own thread.
+        raise ValidationError("target", "awswidget follows a synchronous distributed Client: make one with "
+                                        "Client(address) (not asynchronous=True) and hand it to m.follow().")
     return DaskFollower(client, manager)
 
 
