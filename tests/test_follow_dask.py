@@ -544,3 +544,19 @@ def test_an_asynchronous_client_is_refused_with_a_clear_message(files: accounts.
         dask_follow._factory(SimpleNamespace(asynchronous=True), m)
     with pytest.raises(awswidget.errors.ValidationError, match="DuckDB connection or a Dask distributed Client"):
         m.follow(object())  # not a Client at all
+
+
+def test_setup_while_a_task_is_still_importing_s3fs(files: accounts.TwoAccounts, tmp_path: Path) -> None:
+    """A worker's first read task imports s3fs while the plugin is set up: the module is there, its class not yet."""
+    m = awswidget.CredentialsManager(profile="B")
+    credentials = _temporary.temporary_credentials(m.session, "B", m.region)
+    blob = tmp_path / "plugin.pickle"
+    blob.write_bytes(dask_pickle.dumps(dask_follow.make_plugin(credentials, "B", 3)))
+    code = (
+        "import os, pickle, sys, types; sys.modules['s3fs'] = types.ModuleType('s3fs')\n"  # half imported
+        f"p = pickle.loads(open({str(blob)!r}, 'rb').read()); p.setup(worker=None); p.teardown(worker=None)\n"
+        "print('AWS_ACCESS_KEY_ID' in os.environ)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=_clean_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.split() == ["False"] and "could not" not in out.stderr

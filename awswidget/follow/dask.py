@@ -135,9 +135,11 @@ def plugin_class() -> type:
             os.environ["AWS_CONFIG_FILE"] = os.devnull
             os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
             os.environ.update(values)
-            s3fs = sys.modules.get("s3fs")
-            if s3fs is not None:
-                s3fs.S3FileSystem.clear_instance_cache()
+            # A task may be importing s3fs right now (the module is there, its class not yet): then it has no
+            # instance to forget either.
+            filesystem = getattr(sys.modules.get("s3fs"), "S3FileSystem", None)
+            if filesystem is not None:
+                filesystem.clear_instance_cache()
 
         def setup(self, worker: Any) -> None:
             try:
