@@ -34,8 +34,10 @@ Use::
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -183,13 +185,13 @@ def _make_account(endpoint: str, letter: str, account_id: str, region: str) -> A
     return account
 
 
-@pytest.fixture(scope="session", name="two_accounts")
-def two_accounts_fixture() -> Iterator[TwoAccounts]:
-    """moto on 127.0.0.1 with accounts A and B (buckets deny each other) and the role R in B."""
+@contextlib.contextmanager
+def world() -> Iterator[TwoAccounts]:
+    """moto on 127.0.0.1 with accounts A and B (buckets deny each other) and the role R in B (tests, benchmarks)."""
     with LocalAws(env={"MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"}) as server:
-        with pytest.MonkeyPatch.context() as mp:
-            for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-                mp.delenv(name, raising=False)  # set-up clients name everything explicitly
+        saved = {name: os.environ.pop(name) for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL",
+                                                         "AWS_ENDPOINT_URL_S3") if name in os.environ}
+        try:  # set-up clients name everything explicitly
             a = _make_account(server.endpoint_url, "A", ACCOUNT_A, "us-east-1")
             b = _make_account(server.endpoint_url, "B", ACCOUNT_B, "eu-west-1")
             iam_b = _in_account(boto3.client("iam", endpoint_url=server.endpoint_url, region_name="us-east-1",
@@ -202,7 +204,16 @@ def two_accounts_fixture() -> Iterator[TwoAccounts]:
                                              aws_access_key_id="AKIASETUP0000000000A",
                                              aws_secret_access_key="setup-only-" + "s" * 29), ACCOUNT_A)
             device = iam_a.create_virtual_mfa_device(VirtualMFADeviceName="user-a")["VirtualMFADevice"]  # type: ignore[attr-defined]
+        finally:
+            os.environ.update(saved)
         yield TwoAccounts(server, a, b, role["Arn"], device["SerialNumber"])
+
+
+@pytest.fixture(scope="session", name="two_accounts")
+def two_accounts_fixture() -> Iterator[TwoAccounts]:
+    """moto on 127.0.0.1 with accounts A and B (buckets deny each other) and the role R in B."""
+    with world() as made:
+        yield made
 
 
 @pytest.fixture(name="two_account_files")

@@ -151,6 +151,7 @@ def _load_followers() -> None:
     if not _loaded:
         _loaded = True
         # Each follower module registers itself; none imports its library.
+        from . import dask as _dask  # noqa: F401  (Dask distributed clients, handed with m.follow(client))
         from . import duckdb, endpoint  # noqa: F401  (handed DuckDB connections; pyarrow's C++ SDK and subprocess SDKs)
         from . import fsspec as _fsspec  # noqa: F401
         from . import polars as _polars  # noqa: F401
