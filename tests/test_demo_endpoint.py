@@ -264,3 +264,20 @@ def test_control_unfixed_moto_refuses_right_keys_and_lets_anyone_into_other_acco
     # A role in another account, which does not even exist, is assumed: moto looks roles up in the caller's account.
     sts = client(plain_moto, "sts", key)
     assert code(lambda: sts.assume_role(RoleArn=f"arn:aws:iam::{PRODUCTION}:role/anything", RoleSessionName="demo-test")) == "ok"
+
+
+def test_session_credentials_sign_as_the_user_who_asked(box: demo.Sandbox, aws_env: Any) -> None:
+    """GetSessionToken keys act for their IAM user with signature checks on (DuckDB, Dask and the local
+    credentials endpoint hand libraries such sessions instead of long-term keys)."""
+    analyst = keys(box, "analyst")
+    creds = client(box.endpoint_url, "sts", analyst).get_session_token()["Credentials"]
+    session = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert session[0] != analyst[0]
+    arn = client(box.endpoint_url, "sts", session).get_caller_identity()["Arn"]
+    assert arn == f"arn:aws:iam::{ANALYTICS}:user/analyst"
+    body = client(box.endpoint_url, "s3", session).get_object(Bucket="analytics-raw-events", Key="2026/11/01.csv")["Body"]
+    assert body.read().startswith(b"user,event")
+    assert code(lambda: client(box.endpoint_url, "s3", session).get_object(Bucket="prod-orders", Key="orders/2026-11-02.json")) == "AccessDenied"
+    # The session's token is part of the signature: without it, or with another one, the key is refused.
+    assert code(lambda: client(box.endpoint_url, "sts", session[:2]).get_caller_identity()) == "InvalidClientTokenId"
+    assert code(lambda: client(box.endpoint_url, "sts", (*session[:2], "x" * 40)).get_caller_identity()) == "InvalidClientTokenId"

@@ -32,7 +32,8 @@ any other condition refuses. A ``SerialNumber`` that is not an MFA device of the
 **Session tokens in the caller's account.** moto's ``GetSessionToken`` answers every caller with one
 fixed example key that no account owns, so what a session of account B's keys reads, moto reads as its
 default account's. Fixed here: the reply is a new temporary key of the caller's own account, as AWS's
-session credentials act for the user who asked (with signature checks on, moto still refuses them).
+session credentials act for the user who asked; with signature checks on they sign as that user, with
+that user's policies (moto alone refuses them).
 
 **What the endpoint still cannot refuse.** MFA codes are not checked against the device's secret (any
 six digits pass: the demo has no authenticator app); root keys do not exist (the endpoint only issues IAM
@@ -190,15 +191,57 @@ def _check_role_trust_relationship(self: Any, role_arn: str) -> bool:
     return trust_allows(policy, caller_arn=caller, account=self.account_id, context=context)
 
 
+# Session credentials handed out by GetSessionToken: key id -> (account, user, secret, token).
+_sessions: dict[str, tuple[str, str, str, str]] = {}
+
+
 def _get_session_token(self: Any) -> Any:
     from moto.core.responses import ActionResult
     from moto.iam.models import iam_backends
     from moto.sts.utils import random_session_token
 
     token = self.backend.get_session_token(duration=self._get_int_param("DurationSeconds", 43200))
-    key = iam_backends[self.current_account][self.partition].create_temp_access_key()
+    iam = iam_backends[self.current_account][self.partition]
+    key = iam.create_temp_access_key()  # moto reads the key's account from where it is kept
+    asked_with = self.get_access_key()
+    user = next((u.name for u in iam.users.values() for k in u.access_keys if k.access_key_id == asked_with), None)
+    session = random_session_token()
+    if user is not None:
+        _sessions[key.access_key_id] = (self.current_account, user, key.secret_access_key, session)
     return ActionResult({"Credentials": {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
-                                         "SessionToken": random_session_token(), "Expiration": token.expiration}})
+                                         "SessionToken": session, "Expiration": token.expiration}})
+
+
+def _session_keys_act_for_their_user() -> None:
+    """With signature checks on, a GetSessionToken key signs as the IAM user who asked, with that user's policies."""
+    from moto.iam import access_control
+
+    original = access_control.create_access_key
+
+    class SessionKey(access_control.IAMUserAccessKey):  # type: ignore[misc]
+        def __init__(self, partition: str, session: tuple[str, str, str, str], key_id: str) -> None:
+            self.account_id, self.partition = session[0], partition
+            self._owner_user_name, self._access_key_id, self._secret_access_key = session[1], key_id, session[2]
+
+    def create_access_key(account_id: str, partition: str, access_key_id: str, headers: dict[str, str]) -> Any:
+        session = _sessions.get(access_key_id)
+        if session is not None and headers.get("X-Amz-Security-Token") == session[3]:
+            return SessionKey(partition, session, access_key_id)
+        return original(account_id, partition, access_key_id, headers)
+
+    access_control.create_access_key = create_access_key  # type: ignore[assignment]
+
+    from moto.iam.models import IAMBackend
+
+    find_user = IAMBackend.get_user_from_access_key_id
+
+    def get_user_from_access_key_id(self: Any, access_key_id: str) -> Any:  # who GetCallerIdentity names
+        session = _sessions.get(access_key_id)
+        if session is not None and session[0] == self.account_id:
+            return self.users.get(session[1])
+        return find_user(self, access_key_id)
+
+    IAMBackend.get_user_from_access_key_id = get_user_from_access_key_id  # type: ignore[method-assign]
 
 
 def _raw_uri(headers: Any) -> str | None:
@@ -250,6 +293,7 @@ def apply_fixes() -> None:
     IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation  # type: ignore[method-assign]
     IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship  # type: ignore[method-assign]
     TokenResponse.get_session_token = _get_session_token  # type: ignore[method-assign]
+    _session_keys_act_for_their_user()
     IAMRequestBase._awswidget_fixed = True  # type: ignore[attr-defined]
 
 
