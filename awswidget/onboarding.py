@@ -80,19 +80,27 @@ class Onboarding:
         self.store.set_settings(name, roles.validate_edit(name, current, settings, existing=self.profiles))
         return self._after_write(name, False, None)
 
+    def sso_setup_config(self, start_url: str, sso_region: str, session_name: str | None = None) -> sso_setup.SsoConfig:
+        """The checked settings of an onboarding against the config file's ``[sso-session]`` sections: a
+        session name already used for another start URL or region is refused, the default one skips it."""
+        full = _session.merged_config(self.files.config_file, self.files.credentials_file)
+        return sso_setup.setup_config(start_url, sso_region, session_name, sessions=full.get("sso_sessions", {}))
+
     def sso_setup_login(self, start_url: str, sso_region: str, *, session_name: str | None = None, **options: Any) -> Any:
-        """The device login of an onboarding, not started (a :class:`~awswidget.sso.DeviceLogin`); cached as ``aws sso login`` caches."""
-        return sso_setup.device_login(sso_setup.setup_config(start_url, sso_region, session_name), **options)
+        """The device login of an onboarding, not started (a :class:`~awswidget.sso.DeviceLogin`); cached as ``aws sso login`` caches.
+
+        Checked first with :meth:`sso_setup_config`, so it never replaces the login of another start URL's session."""
+        return sso_setup.device_login(self.sso_setup_config(start_url, sso_region, session_name), **options)
 
     def sso_accounts(self, start_url: str, sso_region: str, *, session_name: str | None = None, **options: Any) -> Any:
         """The accounts and roles behind ``start_url`` and the session's profiles already written (an ``SsoInventory``)."""
-        config = sso_setup.setup_config(start_url, sso_region, session_name)
+        config = self.sso_setup_config(start_url, sso_region, session_name)
         return sso_setup.inventory(config, _session.merged_config(self.files.config_file, self.files.credentials_file), **options)
 
     def add_sso_profiles(self, session_name: str | None, start_url: str, sso_region: str, choices: Any, *, region: str | None = None,
                          output: str | None = None, remove: Any = (), select: str | None = None) -> Any:
         """Write ``[sso-session]`` and ``[profile]`` sections as ``aws configure sso`` does, in one all-or-nothing write."""
-        config = sso_setup.setup_config(start_url, sso_region, session_name)
+        config = self.sso_setup_config(start_url, sso_region, session_name)
         result = sso_setup.save_profiles(self.store, config, choices, region=region, output=output, remove=remove)
         self.reload()
         if select is not None:

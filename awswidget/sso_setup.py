@@ -18,11 +18,13 @@ caller lists them in ``remove``. The access token never leaves this module.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit, urlunsplit
 
 from . import _redact, _session
 from ._ini import IniDocument
@@ -49,12 +51,14 @@ __all__ = [
     "setup_config",
     "suggest_profile_name",
     "validate_start_url",
+    "without_userinfo",
 ]
 
 #: What ``aws configure sso`` registers by default (and writes as ``sso_registration_scopes``).
 SCOPES = ("sso:account:access",)
 OUTPUTS = ("json", "yaml", "yaml-stream", "text", "table")
 _SESSION_RE = re.compile(r"[A-Za-z0-9_.@+-]+")
+MAX_URL = 2048  # longer is no start URL (and would fill every message and file it lands in)
 _PAGE = 100  # ListAccounts / ListAccountRoles page size asked for (the services' maximum is larger)
 
 
@@ -132,23 +136,71 @@ class SaveResult:
 
 
 def validate_start_url(url: str) -> str:
-    """The start URL stripped, if it is an https URL with a host (``https://d-xxxxxxxxxx.awsapps.com/start``)."""
+    """The start URL stripped, if it is an https URL with a host (``https://d-xxxxxxxxxx.awsapps.com/start``).
+
+    Refused: a user name or password (never echoed), a ``#`` part, a bad port, control or
+    text-direction characters, more than :data:`MAX_URL` characters.
+    """
     if not isinstance(url, str) or not url.strip():
         raise ValidationError("start_url", "Enter the start URL (for example https://my-company.awsapps.com/start).")
+    if len(url) > MAX_URL:
+        raise ValidationError("start_url", f"The start URL is longer than {MAX_URL} characters: copy it again from the IAM Identity Center console.")
     url = validate_value("start_url", url)
-    parsed = urlparse(url)
+    # Control and format characters (U+202E and the other bidi overrides among them) make
+    # the URL shown differ from the URL used.
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        raise ValidationError("start_url", "The start URL holds control or text-direction characters: type or paste it again.")
+    web_address = "The start URL must be a web address like https://my-company.awsapps.com/start."
+    try:
+        parsed = urlsplit(url)
+    except ValueError:  # "[" without "]"
+        raise ValidationError("start_url", web_address) from None
     if parsed.scheme not in ("https", "http") or not parsed.hostname or " " in url:
-        raise ValidationError("start_url", "The start URL must be a web address like https://my-company.awsapps.com/start.")
+        raise ValidationError("start_url", web_address)
+    if "@" in parsed.netloc:  # the message never repeats it: the part before "@" may be a password
+        raise ValidationError("start_url", "The start URL must not hold a user name or password: you sign in on the page the login opens.")
+    if "#" in url:
+        raise ValidationError("start_url", "The start URL ends before '#': remove the '#' and what follows it.")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = 0
+    if port == 0 or (port is None and parsed.netloc.endswith(":")):
+        raise ValidationError("start_url", "The start URL's port must be a number from 1 to 65535.")
     if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost"):
         raise ValidationError("start_url", "The start URL must start with https://.")
     return url
 
 
+def without_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` part (the pane scrubs what was typed, so no widget state keeps it)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def default_session_name(start_url: str) -> str:
     """A session name from the start URL's host: ``my-company`` for ``https://my-company.awsapps.com/start``."""
-    host = urlparse(validate_start_url(start_url)).hostname or "sso"
-    first = host.split(".")[0] if not host.replace(".", "").isdigit() else "sso"
-    return re.sub(r"[^A-Za-z0-9_.@+-]+", "-", first).strip("-") or "sso"
+    return next(_session_names(validate_start_url(start_url)))
+
+
+def _session_names(url: str) -> Iterator[str]:
+    """Session names for ``url``, best first: ``corp``, then ``corp-eu`` (for corp.eu.awsapps.com), ``corp-2``..."""
+    host = urlsplit(url).hostname or "sso"
+    labels = ["sso"] if host.replace(".", "").isdigit() else host.split(".")
+    first = _clean_session(labels[0])
+    yield first
+    if len(labels) > 3:
+        yield _clean_session("-".join(labels[:-2]))
+    yield from (f"{first}-{n}" for n in itertools.count(2))
+
+
+def _clean_session(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.@+-]+", "-", text).strip("-") or "sso"
 
 
 def validate_session_name(name: str) -> str:
@@ -158,8 +210,17 @@ def validate_session_name(name: str) -> str:
     return name
 
 
-def setup_config(start_url: str, sso_region: str, session_name: str | None = None) -> SsoConfig:
-    """The checked settings of an onboarding (the session name defaults to :func:`default_session_name`)."""
+def setup_config(
+    start_url: str, sso_region: str, session_name: str | None = None, *, sessions: Mapping[str, Mapping[str, Any]] | None = None
+) -> SsoConfig:
+    """The checked settings of an onboarding.
+
+    ``sessions`` are the ``[sso-session]`` sections already in the config file (botocore's
+    ``full_config["sso_sessions"]``). A session name is also the name of its login in the
+    token cache, so a name that one of them uses for another start URL or region is refused
+    when asked for (``field="session_name"``), and skipped by the default, which is the
+    first free one of ``corp``, ``corp-eu`` (for corp.eu.awsapps.com), ``corp-2``...
+    """
     url = validate_start_url(start_url)
     try:
         region, _ = validate_region(sso_region)
@@ -167,7 +228,25 @@ def setup_config(start_url: str, sso_region: str, session_name: str | None = Non
         raise ValidationError("sso_region", exc.reason) from None
     if region is None:
         raise ValidationError("sso_region", "Enter the SSO region: the region of IAM Identity Center (for example eu-west-1).")
-    name = validate_session_name(session_name) if session_name else default_session_name(url)
+    sessions = sessions or {}
+
+    def other(name: str) -> tuple[Any, Any] | None:
+        values = sessions.get(name)
+        if values is None or (values.get("sso_start_url"), values.get("sso_region")) == (url, region):
+            return None
+        return (values.get("sso_start_url"), values.get("sso_region"))
+
+    free = next(n for n in _session_names(url) if other(n) is None)
+    if not session_name:
+        return SsoConfig(start_url=url, region=region, session_name=free, scopes=SCOPES)
+    name = validate_session_name(session_name)
+    clash = other(name)
+    if clash is not None:
+        raise ValidationError(
+            "session_name",
+            f"[sso-session {name}] already exists for {clash[0]} in {clash[1]}: choose another session name (for example "
+            f"{free}); logging in as {name} would replace that session's login.",
+        )
     return SsoConfig(start_url=url, region=region, session_name=name, scopes=SCOPES)
 
 
@@ -261,11 +340,18 @@ def _listing_error(exc: Exception, config: SsoConfig) -> SsoSetupError:
     return SsoSetupError(f"Listing accounts and roles failed ({type(exc).__name__}).", None)
 
 
-def existing_profiles(full_config: dict[str, Any], session_name: str) -> dict[str, tuple[str, str]]:
-    """Profiles of ``session_name`` in botocore's merged config: name -> (account id, role name)."""
+def existing_profiles(full_config: dict[str, Any], config: SsoConfig) -> dict[str, tuple[str, str]]:
+    """Profiles of ``config``'s session in botocore's merged config: name -> (account id, role name).
+
+    None when the config file's ``[sso-session]`` of that name is for another start URL or
+    region (or missing): those profiles are not this start URL's to offer for removal.
+    """
+    session = full_config.get("sso_sessions", {}).get(config.session_name or "")
+    if session is None or (session.get("sso_start_url"), session.get("sso_region")) != (config.start_url, config.region):
+        return {}
     found = {}
     for name, values in full_config.get("profiles", {}).items():
-        if values.get("sso_session") == session_name and values.get("sso_account_id") and values.get("sso_role_name"):
+        if values.get("sso_session") == config.session_name and values.get("sso_account_id") and values.get("sso_role_name"):
             found[name] = (str(values["sso_account_id"]), str(values["sso_role_name"]))
     return found
 
@@ -273,7 +359,7 @@ def existing_profiles(full_config: dict[str, Any], session_name: str) -> dict[st
 def inventory(config: SsoConfig, full_config: dict[str, Any], *, client: Any = None, cache_dir: str | None = None) -> SsoInventory:
     """The roles on offer and this session's profiles already written (see :attr:`SsoInventory.gone`)."""
     roles = list_roles(config, client=client, cache_dir=cache_dir)
-    return SsoInventory(tuple(roles), existing_profiles(full_config, config.session_name or ""))
+    return SsoInventory(tuple(roles), existing_profiles(full_config, config))
 
 
 # ---------------------------------------------------------------- writing

@@ -26,7 +26,14 @@ import pytest
 from ipywidgets.embed import dependency_state
 
 from awswidget import AwsWidgetError, CredentialsManager, ValidationError
-from awswidget.sso_setup import SsoChoice, SsoSetupError, setup_config, suggest_profile_name, validate_start_url
+from awswidget.sso_setup import (
+    SsoChoice,
+    SsoSetupError,
+    existing_profiles,
+    setup_config,
+    suggest_profile_name,
+    validate_start_url,
+)
 from awswidget.widgets.sso_form import SsoSetupPane
 
 from .conftest import AuthAws, AwsFiles, IamKey
@@ -93,6 +100,17 @@ def secrets_of(server: SsoServer) -> list[str]:
         ("http://corp.awsapps.com/start", "must start with https"),
         ("https://", "must be a web address"),
         ("https://corp.awsapps.com/start\nsso_region = x", "line breaks"),
+        ("https://bob:hunter2pass@corp.awsapps.com/start", "user name or password"),
+        ("https://bob@corp.awsapps.com/start", "user name or password"),
+        ("https://corp.awsapps.com/start/#/", "remove the '#'"),
+        ("https://corp.awsapps.com/" + "a" * 2100, "longer than 2048"),
+        ("https://corp.awsapps.com:0/start", "port must be a number"),
+        ("https://corp.awsapps.com:99999/start", "port must be a number"),
+        ("https://corp.awsapps.com:44x/start", "port must be a number"),
+        ("https://[corp.awsapps.com/start", "must be a web address"),
+        ("https://corp.awsapps.com/st\u202eart", "text-direction"),
+        ("https://corp.awsapps.com/st\u2066art", "text-direction"),
+        ("https://corp.awsapps.com/st\x07art", "control"),
     ],
 )
 def test_a_bad_start_url_is_named_and_nothing_is_written(aws_env: AwsFiles, url: str, words: str) -> None:
@@ -100,7 +118,7 @@ def test_a_bad_start_url_is_named_and_nothing_is_written(aws_env: AwsFiles, url:
     m = CredentialsManager()
     with pytest.raises(ValidationError, match=words) as info:
         m.add_sso_profiles(SESSION, url, "eu-west-1", [("x", "111111111111", "ReadOnly")])
-    assert info.value.field == "start_url"
+    assert info.value.field == "start_url" and "hunter2pass" not in str(info.value)
     assert aws_env.config.read_text() == EXISTING
     with pytest.raises(ValidationError):
         validate_start_url(url)
@@ -424,6 +442,79 @@ def test_the_pane_offers_gone_roles_for_removal_unchecked(sso: SsoServer, aws_en
     pane.close()
 
 
+EU_URL = "https://corp.eu.awsapps.com/start"
+
+
+def test_a_session_name_of_another_start_url_is_refused_before_its_login_is_replaced(sso: SsoServer, aws_env: AwsFiles) -> None:
+    m = CredentialsManager()
+    log_in(m, sso)
+    m.add_sso_profiles(SESSION, START_URL, "eu-west-1", [("prod-admin", "111111111111", "Admin")])
+    cache = aws_env.root / ".aws" / "sso" / "cache"
+    corp_token, config = (cache / TOKEN_FILE).read_bytes(), aws_env.config.read_bytes()
+    sso.start_url = EU_URL  # a second start URL whose host also begins with "corp"
+    # Asked for by name: refused before any login, with a free name suggested.
+    with pytest.raises(ValidationError, match=r"\[sso-session corp\] already exists for https://corp.awsapps.com/start in eu-west-1.*corp-eu") as info:
+        m.sso_setup_login(EU_URL, "us-east-1", session_name=SESSION, sleep=approve_on_poll(sso))
+    assert info.value.field == "session_name"
+    with pytest.raises(ValidationError, match="already exists"):
+        m.sso_accounts(EU_URL, "us-east-1", session_name=SESSION)
+    # By default: the first free name; corp's cached login and its profiles are left alone.
+    login = m.sso_setup_login(EU_URL, "us-east-1", sleep=approve_on_poll(sso))
+    assert login.config.session_name == "corp-eu" and login.run().status == "succeeded"
+    assert (cache / TOKEN_FILE).read_bytes() == corp_token
+    found = m.sso_accounts(EU_URL, "us-east-1")
+    assert found.existing == {} and found.gone == () and len(found.new) == 6
+    # The same start URL in another region is another session too.
+    assert m.sso_setup_config(START_URL, "us-east-1").session_name == "corp-2"
+    assert m.sso_setup_config(START_URL, "eu-west-1").session_name == SESSION
+    # Profiles are only "of the session" when its [sso-session] is this start URL's.
+    full = {"profiles": {"prod-admin": {"sso_session": SESSION, "sso_account_id": "111111111111", "sso_role_name": "Admin"}},
+            "sso_sessions": {SESSION: {"sso_start_url": START_URL, "sso_region": "eu-west-1"}}}
+    assert existing_profiles(full, setup_config(EU_URL, "eu-west-1", SESSION)) == {}
+    assert existing_profiles(full, setup_config(START_URL, "eu-west-1", SESSION)) == {"prod-admin": ("111111111111", "Admin")}
+    assert aws_env.config.read_bytes() == config
+    # The pane shows the name it chose and offers none of corp's profiles for removal.
+    pane = SsoSetupPane(m, login_options={"sleep": approve_on_poll(sso)})
+    pane.start_url.value, pane.sso_region.value = EU_URL, "us-east-1"
+    pane.login().result(20)
+    wait_until(lambda: pane._chooser.layout.display is None)
+    assert pane._where == (EU_URL, "us-east-1", "corp-eu") and "corp-eu" in pane.session_name.placeholder
+    assert pane.remove.options == () and (cache / TOKEN_FILE).read_bytes() == corp_token
+    pane.close()
+
+
+def test_the_pane_refuses_a_password_in_the_start_url_and_forgets_it(sso: SsoServer, aws_env: AwsFiles) -> None:
+    pane = SsoSetupPane(CredentialsManager(), login_options={"sleep": approve_on_poll(sso)})
+    pane.start_url.value = "https://bob:hunter2pass@corp.awsapps.com/start"
+    pane.login_button.click()
+    assert "user name or password" in pane.message.value and sso.calls == []
+    assert pane.start_url.value == START_URL and not pane.start_url.disabled  # scrubbed from the box, nothing locked
+    assert "hunter2pass" not in json.dumps(dependency_state([pane], drop_defaults=False))
+    pane.close()
+
+
+def test_the_pane_locks_where_it_logged_in_until_start_over(sso: SsoServer, aws_env: AwsFiles) -> None:
+    m = CredentialsManager()
+    pane = SsoSetupPane(m, login_options={"sleep": approve_on_poll(sso)})
+    pane.start_url.value, pane.sso_region.value, pane.session_name.value = START_URL, "eu-west-1", SESSION
+    pane.login().result(20)
+    wait_until(lambda: pane._chooser.layout.display is None)
+    boxes = (pane.start_url, pane.sso_region, pane.session_name)
+    assert all(box.disabled for box in boxes) and pane.start_over_button.layout.display is None
+    pane.roles.value = (pane.roles.options[0][1],)
+    before = aws_env.config.read_bytes() if aws_env.config.exists() else None
+    pane.start_url.value = "https://other.awsapps.com/start"  # changed anyway (from code): never saved to the old login's session
+    with pytest.raises(SsoSetupError, match="changed after the login"):
+        pane.save()
+    assert (aws_env.config.read_bytes() if aws_env.config.exists() else None) == before
+    pane.start_over_button.click()
+    assert not any(box.disabled for box in boxes) and pane._chooser.layout.display == "none"
+    assert pane.roles.options == () and pane.start_over_button.layout.display == "none"
+    with pytest.raises(SsoSetupError, match="Log in first"):
+        pane.save()
+    pane.close()
+
+
 def test_the_pane_cancels_a_login(sso: SsoServer, aws_env: AwsFiles) -> None:
     m = CredentialsManager()
     pane = SsoSetupPane(m)  # the real sleeper: cancel() cuts the wait short
@@ -434,6 +525,8 @@ def test_the_pane_cancels_a_login(sso: SsoServer, aws_env: AwsFiles) -> None:
     pane.cancel_button.click()
     assert future.exception(timeout=10) is not None
     assert "cancelled" in pane.message.value and pane._chooser.layout.display == "none" and not pane.login_button.disabled
+    wait_until(lambda: not pane.start_url.disabled)  # nothing was listed: the boxes are free again (after the future's callbacks)
+    assert pane._where is None
     pane.close()
 
 

@@ -19,7 +19,7 @@ from traitlets import Unicode
 
 from ..manager import CredentialsManager
 from ..sso import SsoLoginState
-from ..sso_setup import SsoInventory, SsoRole, SsoSetupError
+from ..sso_setup import SsoInventory, SsoRole, SsoSetupError, without_userinfo
 from ._common import colored, escape, region_options, resolve_manager, shows_errors
 from .sso import _link
 
@@ -48,8 +48,9 @@ class SsoSetupPane(VBox):
     Attributes
     ----------
     start_url, sso_region, session_name
-        Where to log in (the session name defaults to the start URL's first label).
-    login_button, cancel_button, link, user_code, progress
+        Where to log in (the session name defaults to the start URL's first label). Locked from
+        the login on, so what is saved is where the login was; ``start_over_button`` unlocks them.
+    login_button, cancel_button, start_over_button, link, user_code, progress
         The device login: the verification link, the code to check, the time it stays valid.
     filter, roles, select_all_button, clear_button
         The accounts × roles on offer; the filter matches account name, ID and role.
@@ -85,13 +86,16 @@ class SsoSetupPane(VBox):
         self._chosen: list[int] = []
         self._edited: dict[int, str] = {}
         self._syncing = False
-        self._where: tuple[str, str, str | None] | None = None
+        self._where: tuple[str, str, str | None] | None = None  # the login's start URL, region, session name
+        self._typed: tuple[str, str, str] | None = None  # the locked boxes' values
         regions = region_options(None, ["aws", "aws-cn", "aws-us-gov"], no_region=False)
         self.start_url = Text(description="Start URL", placeholder="https://my-company.awsapps.com/start", layout=Layout(width="36em"))
         self.sso_region = Dropdown(description="SSO region", options=regions, value="us-east-1")
         self.session_name = Text(description="Session", placeholder="from the start URL")
         self.login_button = Button(description="Log in", icon="sign-in", button_style="primary")
         self.cancel_button = Button(description="Cancel", icon="times", layout=Layout(display="none"))
+        self.start_over_button = Button(description="Start over", icon="undo", layout=Layout(display="none"),
+                                        tooltip="Forget this login's accounts and roles and edit the start URL, region or session")
         self.link = HTML()
         self.user_code = HTML()
         self.progress = FloatProgress(value=1.0, min=0.0, max=1.0, description="code valid", layout=Layout(width="20em"))
@@ -121,17 +125,19 @@ class SsoSetupPane(VBox):
             ],
             layout=Layout(display="none"),
         )
-        self._where_box = VBox([self.start_url, HBox([self.sso_region, self.session_name]), HBox([self.login_button, self.cancel_button])])
+        self._where_box = VBox([self.start_url, HBox([self.sso_region, self.session_name]), HBox([self.login_button, self.cancel_button, self.start_over_button])])
         super().__init__(children=(self._where_box, self._waiting, self._chooser, self.message), **kwargs)
         self.add_class("awswidget-sso-setup")
         for widget, name in ((self.start_url, "start-url"), (self.sso_region, "sso-region"), (self.session_name, "session-name"),
-                             (self.login_button, "login"), (self.cancel_button, "cancel"), (self.link, "link"),
+                             (self.login_button, "login"), (self.cancel_button, "cancel"), (self.start_over_button, "start-over"),
+                             (self.link, "link"),
                              (self.user_code, "user-code"), (self.filter, "filter"), (self.roles, "roles"),
                              (self.select_all_button, "select-all"), (self.names, "names"), (self.region, "region"),
                              (self.output, "output"), (self.remove, "remove"), (self.save_button, "save"), (self.message, "message")):
             widget.add_class(f"awswidget-sso-{name}")  # stable hooks for the browser tests and for styling
         self.login_button.on_click(self._on_login)
         self.cancel_button.on_click(self._on_cancel)
+        self.start_over_button.on_click(self._on_start_over)
         self.select_all_button.on_click(self._on_select_all)
         self.clear_button.on_click(self._on_clear)
         self.save_button.on_click(self._on_save)
@@ -144,7 +150,8 @@ class SsoSetupPane(VBox):
             self._login.cancel()
         for row in self.names.children:
             row.close()
-        for child in (self.start_url, self.sso_region, self.session_name, self.login_button, self.cancel_button, self.link,
+        for child in (self.start_url, self.sso_region, self.session_name, self.login_button, self.cancel_button,
+                      self.start_over_button, self.link,
                       self.user_code, self.progress, self._waiting, self.filter, self.roles, self.select_all_button,
                       self.clear_button, self.names, self.names_note, self.region, self.output, self.remove, self.remove_note,
                       self.save_button, self._remove_box, self._chooser, self._where_box, self.message):
@@ -156,11 +163,51 @@ class SsoSetupPane(VBox):
 
     # ------------------------------------------------------------------ login
 
+    def _fields(self) -> tuple[str, str, str]:
+        typed = self.start_url.value
+        clean = without_userinfo(typed)
+        if clean != typed:
+            self.start_url.value = clean  # a password typed into the URL is refused and kept out of the widget state
+        return (typed, self.sso_region.value, self.session_name.value)
+
+    def _check_locked(self) -> None:
+        if self._typed is not None and (self.start_url.value, self.sso_region.value, self.session_name.value) != self._typed:
+            raise SsoSetupError("The start URL, SSO region or session changed after the login: press Start over to use the new ones.", "start_url")
+
+    def _lock(self, config: Any, typed: tuple[str, str, str]) -> None:
+        """From here on the pane lists and saves for ``config``: the boxes that chose it cannot change."""
+        self._where = (config.start_url, config.region, config.session_name)
+        self._typed = typed
+        for box in (self.start_url, self.sso_region, self.session_name):
+            box.disabled = True
+        if not typed[2].strip():
+            self.session_name.placeholder = f"{config.session_name} (from the start URL)"
+        self.start_over_button.layout.display = None
+
+    def start_over(self) -> None:
+        """Cancel a login under way, forget the accounts and roles listed, and unlock the start URL, region and session."""
+        if self._login is not None:
+            self._login.cancel()
+        self._login, self.login_future, self._where, self._typed = None, None, None, None
+        for box in (self.start_url, self.sso_region, self.session_name):
+            box.disabled = False
+        self.session_name.placeholder = "from the start URL"
+        self.start_over_button.layout.display = "none"
+        self._roles, self._existing, self._chosen, self._edited = [], {}, [], {}
+        self.remove.options, self.remove.value = [], ()
+        self._remove_box.layout.display = "none"
+        self._chooser.layout.display = self._waiting.layout.display = "none"
+        self._show_roles()
+        self._update_names()
+        self.message.value = ""
+
     def login(self) -> Any:
         """Start the device login for the start URL and region typed; returns the Future of its final state."""
-        where = (self.start_url.value, self.sso_region.value, self.session_name.value.strip() or None)
-        login = self.manager.sso_setup_login(where[0], where[1], session_name=where[2], on_change=self._on_state, **self.login_options)
-        self._where = (login.config.start_url, login.config.region, login.config.session_name)
+        self._check_locked()
+        typed = self._fields()
+        session = self._where[2] if self._where is not None else typed[2].strip() or None  # logging in again: the same session
+        login = self.manager.sso_setup_login(typed[0], typed[1], session_name=session, on_change=self._on_state, **self.login_options)
+        self._lock(login.config, typed)
         self._login = login
         self.message.value = ""
         self._chooser.layout.display = "none"
@@ -188,8 +235,15 @@ class SsoSetupPane(VBox):
 
     def _after_login(self, future: Any) -> None:
         if future.cancelled() or future.exception() is not None:
+            if not self._roles and future is self.login_future:  # nothing listed for this login: nothing to lock
+                self._unlock_quietly()
             return  # the state's message says why
         self.load()
+
+    def _unlock_quietly(self) -> None:
+        message = self.message.value
+        self.start_over()
+        self.message.value = message
 
     @shows_errors(_report)
     def _on_login(self, _button: Any) -> None:
@@ -200,13 +254,20 @@ class SsoSetupPane(VBox):
         if self._login is not None:
             self._login.cancel()
 
+    @shows_errors(_report)
+    def _on_start_over(self, _button: Any) -> None:
+        self.start_over()
+
     # ------------------------------------------------------------------ choosing
 
     @shows_errors(_report)
     def load(self) -> SsoInventory | None:
         """List the accounts and roles (after a login), and this session's profiles already written."""
-        if self._where is None:
-            self._where = (self.start_url.value, self.sso_region.value, self.session_name.value.strip() or None)
+        self._check_locked()
+        if self._where is None:  # a login made before (or by the CLI): list for the boxes' values, locked from now on
+            typed = self._fields()
+            self._lock(self.manager.sso_setup_config(typed[0], typed[1], typed[2].strip() or None), typed)
+        assert self._where is not None
         url, region, session = self._where
         self.message.value = colored("busy", "Listing accounts and roles…")
         found = self.manager.sso_accounts(url, region, session_name=session, **self.list_options)
@@ -321,6 +382,7 @@ class SsoSetupPane(VBox):
         """Write the chosen profiles (and remove those chosen under Remove) in one write; select the first new one."""
         if self._where is None:
             raise SsoSetupError("Log in first: the accounts and roles are listed after the login.", "login")
+        self._check_locked()
         url, region, session = self._where
         choices = self.chosen()
         result = self.manager.add_sso_profiles(
