@@ -12,9 +12,9 @@ On a worker the plugin sets the standard variables in *that worker process's*
 environment (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
 ``AWS_CREDENTIAL_EXPIRATION``, ``AWS_REGION``, ``AWS_DEFAULT_REGION``,
 ``AWS_ENDPOINT_URL_S3``), points ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE``
-at the null device and removes ``AWS_PROFILE`` (so a worker spawned from the kernel
-cannot fall back to the profile it inherited, nor a worker elsewhere to its own
-``[default]``), and clears s3fs's instance cache. Environment variables, not
+at the null device and removes ``AWS_PROFILE`` and the address of the kernel's local
+credentials endpoint (so a worker spawned from the kernel cannot fall back to the
+profile it inherited, nor a worker elsewhere to its own ``[default]``), and clears s3fs's instance cache. Environment variables, not
 ``fsspec.config.conf``, because every library in a task reads them: s3fs (and
 dask.dataframe through it), boto3, pyarrow, polars. A worker that runs inside the
 kernel's own process (``LocalCluster(processes=False)``) is left alone: its
@@ -128,7 +128,10 @@ def plugin_class() -> type:
                 return  # the kernel's environment holds no secret, and follows the manager by itself
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
                          "AWS_CREDENTIAL_EXPIRATION", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-                         "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+                         "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                         # the kernel's local credentials endpoint (a worker spawned from it inherits its address)
+                         "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
                 if name not in values:
                     os.environ.pop(name, None)
             # Only the selection counts: no profile file of the machine (or inherited from the kernel).
