@@ -136,8 +136,12 @@ def renewing_credentials_class() -> type:
     * in the advisory window (15 minutes left) it asks at most once per expiry, and a
       refusal keeps the current credentials until the mandatory window (10 minutes);
     * :meth:`renew` renews now, whatever the time left (a Refresh button);
-    * after each renewal, its listeners are told (in a thread of their own).
+    * after each renewal, its listeners are told (in a thread of their own);
+    * the question goes to the best of the prompters of the sessions built on it (:attr:`prompter`:
+      each prompter's ``standing()`` ranks it, or rules it out when its manager left the profile),
+      not to the newest session's (a manager that moved on, with nobody to answer it).
     """
+    import inspect
     import threading
     import weakref
 
@@ -147,8 +151,12 @@ def renewing_credentials_class() -> type:
         def __init__(self, fetcher: Any, method: str) -> None:
             super().__init__(refresh_using=self._fetch, method=method)
             self._awswidget_fetcher = fetcher
-            fetcher._mfa_prompter = self.ask  # whichever session asks, the newest prompter answers
-            self.prompter: Callable[[str], str] | None = None
+            fetcher._mfa_prompter = self.ask  # whichever session's fetcher this is, the best prompter now answers
+            # The prompters of the sessions that resolved these credentials, oldest first, held weakly: a
+            # manager that is gone is never asked. A prompter's standing() says whether it may be asked now.
+            self._prompters: list[weakref.ref[Callable[[str], str]]] = []
+            self._prompters_lock = threading.Lock()
+            self._override: tuple[int, Callable[[str], str]] | None = None  # (thread, prompter) of a renew()
             self.listeners: weakref.WeakSet[Callable[[], None]] = weakref.WeakSet()
             self._forced = False
             self._declined: Any = None  # the expiry an early renewal was refused for
@@ -158,11 +166,37 @@ def renewing_credentials_class() -> type:
             return f"<RenewingCredentials method={self.method!r} expires={self._expiry_time}>"
 
         def ask(self, prompt: str) -> str:
-            if self.prompter is None:
+            override = self._override
+            asker = override[1] if override is not None and override[0] == threading.get_ident() else self.prompter
+            if asker is None:
                 from .errors import VerificationError
 
-                raise VerificationError("An MFA code is needed, but nothing can ask for it.", "mfa_code", "MfaUnavailable")
-            return self.prompter(prompt)
+                raise VerificationError("An MFA code is needed, but no manager has this profile selected any more: "
+                                        "select it again to enter a code.", "mfa_code", "MfaUnavailable")
+            return asker(prompt)
+
+        def add_prompter(self, prompter: Callable[[str], str]) -> None:
+            """Ask through ``prompter`` too (held weakly; added again, it counts as the newest)."""
+            ref: Any = weakref.WeakMethod(prompter) if inspect.ismethod(prompter) else weakref.ref(prompter)
+            with self._prompters_lock:
+                self._prompters = [r for r in self._prompters if r() is not None and r() is not prompter] + [ref]
+
+        @property
+        def prompter(self) -> Callable[[str], str] | None:
+            """The prompter asked now: of those alive whose ``standing()`` is not ``None``, the highest
+            (a plain callable has none: lowest); among equals the newest. ``None``: nobody can be asked."""
+            with self._prompters_lock:
+                alive = [p for p in (r() for r in self._prompters) if p is not None]
+            best, best_rank = None, None
+            for prompter in alive:
+                standing = getattr(prompter, "standing", None)
+                try:
+                    rank = standing() if callable(standing) else ()
+                except Exception:  # noqa: S112 - a prompter that cannot say is not asked
+                    continue
+                if rank is not None and (best_rank is None or rank >= best_rank):
+                    best, best_rank = prompter, rank
+            return best
 
         def seconds_left(self) -> float | None:
             """Seconds until these credentials expire; ``None`` before the first code."""
@@ -214,15 +248,13 @@ def renewing_credentials_class() -> type:
             with self._refresh_lock:
                 if self.renewals != before:
                     return  # renewed while we waited for the lock: one code is enough
-                self._forced, usual = True, self.prompter
+                self._forced = True
                 if prompter is not None:
-                    self.prompter = prompter  # whoever asked for the renewal shows the question
+                    self._override = (threading.get_ident(), prompter)  # whoever asked for the renewal shows the question
                 try:
                     self._protected_refresh(is_mandatory=True)
                 finally:
-                    self._forced = False
-                    if prompter is not None and self.prompter is prompter:
-                        self.prompter = usual
+                    self._forced, self._override = False, None
 
     return RenewingCredentials
 
@@ -309,7 +341,7 @@ def renewing_role_provider() -> type:
             digest = hashlib.sha256(settings.encode("utf-8")).hexdigest()  # edited keys or settings: a new object
             key = (profile_name, fetcher._cache_key, digest)
             shared = self._awswidget_shared(key, lambda: renewing_credentials_class()(fetcher, self.METHOD))
-            shared.prompter = self._prompter  # the newest session's prompter asks
+            shared.add_prompter(self._prompter)  # asked while its manager keeps this profile (see ``prompter``)
             return shared
 
     return RenewingAssumeRoleProvider

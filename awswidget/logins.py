@@ -16,7 +16,9 @@ Renewal in place: an MFA role's credentials object (one per profile, shared by
 every session of it) asks for a new code itself when botocore's refresh window
 comes. :meth:`Logins.renew_early` lets the ticker start that inside the window,
 while the kernel is idle, so the question appears (mfa_request) before anything fails;
-:meth:`Logins.renew_now` is what Refresh does, at any time left.
+:meth:`Logins.renew_now` is what Refresh does, at any time left; both ask through this manager.
+A renewal botocore starts by itself (a kept client, any thread) asks the best manager still on
+the profile: the process owner's, then one a picker shows, then any (:meth:`Logins.standing`).
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ class Logins:
         on_tick: Callable[[], Any],
         timeout: Callable[[], float],
         interval: float = 2.0,
+        selection: Callable[[], tuple[str | None, int, bool] | None] | None = None,
     ) -> None:
         self._on_mfa = on_mfa
+        # The manager's (profile, generation, owns the process) now; None once it is gone.
+        self._selection = selection
+        self._prompters: dict[str, MfaPrompter] = {}  # one per profile, alive as long as the manager
+        self._made_at: dict[str, int] = {}  # the generation of the manager's selection when each was last handed out
         self._on_sso = on_sso
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -68,8 +75,51 @@ class Logins:
     # ------------------------------------------------------------------ MFA
 
     def prompter(self, profile: str) -> MfaPrompter:
-        """The prompter handed to botocore for ``profile``'s session."""
-        return MfaPrompter(profile, self._publish_request, timeout=self._timeout)
+        """The prompter handed to botocore for ``profile``'s session (the same one each time for one profile).
+
+        The profile's credentials are shared by every session of it in the process, and they ask for a
+        code through the prompter of the best manager still on the profile (:meth:`standing`).
+        This one is kept here, as long as the manager: a replaced session does not take it away.
+        """
+        now = self._selection() if self._selection is not None else None  # asked outside the lock: it reads the manager
+        with self._lock:
+            prompter = self._prompters.get(profile)
+            if prompter is None:
+                this = weakref.ref(self)  # kept here: no cycle back, so these go when the manager goes
+
+                def publish(request: MfaRequest) -> None:
+                    logins = this()
+                    if logins is not None:
+                        logins._publish_request(request)
+
+                def standing() -> tuple[int, int] | None:
+                    logins = this()
+                    return None if logins is None else logins.standing(profile)
+
+                prompter = self._prompters[profile] = MfaPrompter(profile, publish, timeout=self._timeout, standing=standing)
+            if now is not None:
+                self._made_at[profile] = now[1]
+        return prompter
+
+    def standing(self, profile: str) -> tuple[int, int] | None:
+        """Whether shared credentials of ``profile`` may ask this manager for a code, and how well it can answer.
+
+        ``None`` (never asked) once the manager left the profile or is gone; a prompter handed out for
+        another profile than the selection (a role's source profile being checked) serves until the next
+        selection. Otherwise ``(owns the process, watched by a picker)``: the highest is asked.
+        """
+        watched = int(self.watchers > 0)
+        if self._selection is None:
+            return (0, watched)
+        now = self._selection()
+        if now is None:
+            return None
+        selected, generation, owner = now
+        with self._lock:
+            handed = self._made_at.get(profile)
+        if selected != profile and handed != generation:
+            return None
+        return (int(owner), watched)
 
     def _publish_request(self, request: MfaRequest) -> None:
         # From the thread botocore asks on: when a request starts, and when it ends.

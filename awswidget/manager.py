@@ -143,6 +143,7 @@ class CredentialsManager(Onboarding, Publisher):
             on_sso=lambda state: _call(this, "_publish", sso_login_state=state),
             on_tick=lambda: _call(this, "_tick"),
             timeout=lambda: _call(this, "_mfa_timeout") or MFA_TIMEOUT,
+            selection=lambda: None if (m := this()) is None else (m.profile, m._generation, m.owns_process),
         )
         super().__init__(**kwargs)
         self._owner = activate is not False and ownership.claim(self, force=bool(activate), origin=environment.caller_origin())

@@ -227,6 +227,8 @@ class MfaPrompter:
         Seconds a background request waits, or a callable giving them when asked.
     route
         Returns the route (default: :func:`prompt_route`, looked up at each call).
+    standing
+        Returns :meth:`standing` (default: always ``()``, the lowest that may be asked).
     """
 
     def __init__(
@@ -236,11 +238,18 @@ class MfaPrompter:
         *,
         timeout: float | Callable[[], float] = DEFAULT_TIMEOUT,
         route: Callable[[], str] | None = None,
+        standing: Callable[[], tuple[int, ...] | None] | None = None,
     ) -> None:
         self.profile = profile
         self.publish = publish
         self.timeout = timeout
         self.route = route
+        self._standing = standing
+
+    def standing(self) -> tuple[int, ...] | None:
+        """Whether this prompter may be asked now, by credentials shared with other sessions of its profile:
+        ``None`` when not (its manager left the profile, or is gone), else a rank (the highest is asked)."""
+        return () if self._standing is None else self._standing()
 
     def __repr__(self) -> str:
         return f"<MfaPrompter profile={self.profile!r}>"

@@ -10,6 +10,7 @@ with, and by the AssumeRole calls botocore sent (their TokenCode).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import threading
 import time
@@ -234,6 +235,105 @@ def test_s3fs_follows_an_mfa_renewal(mfa_env: AwsFiles, local_aws: Any) -> None:
     assert fs.cat("renew-bucket/a.txt") == b"hi"  # signed with the renewed keys
     answered.join(30)
     assert creds.access_key != old_key and aio_creds._access_key == creds.access_key
+
+
+# ---------------------------------------------------------------- who is asked: the shared object has many sessions
+
+ACCOUNT = "123456789012"
+
+
+class Watcher:
+    """What a picker is to its manager here: an object it watches while it lives."""
+
+
+def library_call(creds: Any, kept: Any) -> tuple[threading.Thread, list[str]]:
+    """A kept client's call from a library thread in botocore's mandatory window: it renews there, and asks."""
+    shift(creds, dt.timedelta(minutes=5))
+    result: list[str] = []
+
+    def call() -> None:
+        try:
+            result.append(kept.get_caller_identity()["Account"])
+        except Exception as exc:  # the test says which
+            result.append(type(exc).__name__)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    return worker, result
+
+
+def second(profile: str = "mfa") -> CredentialsManager:
+    """A manager with no UI (a helper's, a script's) that resolves ``profile``: its session joins the shared object."""
+    m = CredentialsManager(activate=False)
+    m.mfa_timeout = 2.0  # asked by mistake, it gives up in seconds (the test fails then, not after minutes)
+    m.profile = profile
+    m.session.get_credentials()  # type: ignore[union-attr]
+    return m
+
+
+def test_a_manager_that_left_the_profile_is_not_asked(mfa_env: AwsFiles) -> None:
+    """Review of issue 16: B touched the profile last, then moved on; A's kept client renews from a library thread.
+
+    Before the fix the newest session's prompter asked: B, whom nobody shows, so A's code box never appeared."""
+    a = CredentialsManager()
+    creds = verified(a)
+    kept = a.client("sts")
+    b = second()
+    assert b.session.get_credentials() is creds  # type: ignore[union-attr]
+    b.profile = "base"
+    asked_a, asked_b = Requests(a), Requests(b)
+    worker, result = library_call(creds, kept)
+    asked_a.next().answer("222333")
+    worker.join(30)
+    assert result == [ACCOUNT] and asked_b.count == 0
+
+
+def test_the_owner_then_a_watched_manager_then_any_on_the_profile_is_asked(mfa_env: AwsFiles) -> None:
+    """The order at ask time, whoever resolved the profile last; a manager that is gone, or left, is never asked."""
+    owner = CredentialsManager()
+    creds = verified(owner)
+    kept = owner.client("sts")
+    assert owner.owns_process
+    watched, picker = second(), Watcher()
+    watched.watch(picker)
+    watched.logins.ticker.stop()  # it would renew early itself: here only the library thread asks
+    newest = second()
+    asked = {"owner": Requests(owner), "watched": Requests(watched), "newest": Requests(newest)}
+
+    def renewal_asks(name: str, code: str) -> None:
+        worker, result = library_call(creds, kept)
+        asked[name].next().answer(code)
+        worker.join(30)
+        assert result == [ACCOUNT]
+        assert {n: q.count for n, q in asked.items()} == dict.fromkeys(asked, 0)  # nobody else was asked
+
+    renewal_asks("owner", "111222")  # the process owner's, though two managers came after it
+    owner.profile = "base"
+    renewal_asks("watched", "222333")  # then one a picker shows, before a newer one nobody shows
+    del watched, picker
+    gc.collect()
+    renewal_asks("newest", "333444")  # the watched one is gone: any manager still on the profile
+    newest.profile = "base"
+    worker, result = library_call(creds, kept)  # nobody is on it any more: a clear error at once, nobody asked
+    worker.join(30)
+    assert result == ["VerificationError"] and asked["newest"].count == 0 and asked["owner"].count == 0
+
+
+def test_refresh_and_the_ticker_ask_the_manager_that_asked(mfa_env: AwsFiles) -> None:
+    """Refresh, and a manager's own ticker, show the question in that manager, not in the best-ranked one."""
+    owner = CredentialsManager()
+    creds = verified(owner)
+    other = second()
+    asked_owner, asked_other = Requests(owner), Requests(other)
+    future = other.refresh()
+    asked_other.next().answer("444555")
+    assert future is not None and future.result(timeout=30).account == ACCOUNT
+    renewed = creds.renewals
+    shift(creds, dt.timedelta(minutes=12))  # the advisory window: what the ticker of `other`'s picker does
+    other._tick()
+    asked_other.next().answer("555666")
+    wait(lambda: creds.renewals == renewed + 1)
+    assert asked_owner.count == 0 and asked_other.count == 0
 
 
 # ---------------------------------------------------------------- SSO and the one expiry story
