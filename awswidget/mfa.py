@@ -56,7 +56,7 @@ __all__ = [
 #: Seconds a background request waits for a code (authenticator codes change every 30 s).
 DEFAULT_TIMEOUT = 120.0
 
-_CODE_RE = re.compile(r"\d{6}")
+_CODE_RE = re.compile(r"\d{6}", re.ASCII)  # ASCII: a unicode \d takes fullwidth (１２３４５６) and Arabic-Indic digits
 
 
 def is_code(text: str | None) -> bool:

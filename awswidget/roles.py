@@ -39,6 +39,7 @@ __all__ = [
     "assume",
     "changes_credentials",
     "check_role_fields",
+    "source_loop",
     "validate_edit",
     "validate_role",
 ]
@@ -70,6 +71,14 @@ _HARDWARE_SERIAL_RE = re.compile(r"[A-Za-z0-9]{9,256}")  # a hardware token's ow
 _SESSION_NAME_RE = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)  # STS's RoleSessionName rule
 _EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)  # STS's ExternalId rule
 _MIN_DURATION, _MAX_DURATION = 900, 43200
+_LABELS = {"endpoint_url": "endpoint URL", "role_arn": "role ARN", "mfa_serial": "MFA device", "external_id": "external ID",
+           "role_session_name": "session name", "duration_seconds": "duration"}
+# ASCII digits only: str.isdigit() and int() take '²' (int refuses it), '٣٦٠٠', '９００'; nine at most keeps int() cheap.
+_SECONDS_RE = re.compile(r"[0-9]{1,9}")
+# What would end a line of the config file (the writer's own rule, said here with the field's name).
+_LINE_BREAKS = "\r\n\x00"
+# The keys that make a profile's credentials come from static keys (botocore's _has_static_credentials).
+_STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key")
 
 
 def _text(value: Any, name: str) -> str:
@@ -77,7 +86,10 @@ def _text(value: Any, name: str) -> str:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValidationError(name, f"The {name.replace('_', ' ')} must be text, not {type(value).__name__}.")
-    return str(value).strip()
+    text = str(value).strip()
+    if any(c in text for c in _LINE_BREAKS):
+        raise ValidationError(name, f"The {name.replace('_', ' ')} cannot contain line breaks.")
+    return text
 
 
 def validate_role_arn(value: Any) -> str:
@@ -119,7 +131,7 @@ def validate_duration(value: Any) -> int | None:
     text = _text(value, "duration_seconds")
     if not text:
         return None
-    if not text.isdigit() or not _MIN_DURATION <= int(text) <= _MAX_DURATION:
+    if not _SECONDS_RE.fullmatch(text) or not _MIN_DURATION <= int(text) <= _MAX_DURATION:
         raise ValidationError("duration_seconds", f"The session duration is a number of seconds from {_MIN_DURATION} "
                                                   f"(15 minutes) to {_MAX_DURATION} (12 hours), within the role's maximum.")
     return int(text)
@@ -139,22 +151,85 @@ def validate_endpoint(value: Any) -> str | None:
     return validate_value("endpoint_url", url) if url else None
 
 
-def validate_source(source_profile: Any, credential_source: Any, *, name: str | None, existing: Collection[str]) -> tuple[str | None, str | None]:
-    """Exactly one of a profile the files define (not the role itself) and one of :data:`CREDENTIAL_SOURCES`."""
+def _source_profile(value: Any, *, name: str | None, existing: Collection[str], static: bool = False) -> str | None:
+    profile = _text(value, "source_profile")
+    if profile and profile == name and not static:  # botocore lets a profile source its own static keys, nothing else
+        raise ValidationError("source_profile", "A role profile cannot be its own source profile.")
+    if profile and profile not in existing:
+        raise ValidationError("source_profile", f"There is no profile named '{_echo(profile)}' to start from.")
+    return profile or None
+
+
+def _credential_source(value: Any) -> str | None:
+    source = _text(value, "credential_source")
+    if source and source not in CREDENTIAL_SOURCES:
+        raise ValidationError("credential_source", f"The credential source is one of {', '.join(CREDENTIAL_SOURCES)}.")
+    return source or None
+
+
+def _echo(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def validate_source(source_profile: Any, credential_source: Any, *, name: str | None, existing: Collection[str],
+                    static: bool = False) -> tuple[str | None, str | None]:
+    """Exactly one of a profile the files define (not the role itself, unless ``static``: it has keys of its
+    own) and one of :data:`CREDENTIAL_SOURCES`."""
     profile, source = _text(source_profile, "source_profile"), _text(credential_source, "credential_source")
     if profile and source:
         raise ValidationError("source_profile", "Choose a source profile or a credential source, not both.")
     if source:
-        if source not in CREDENTIAL_SOURCES:
-            raise ValidationError("credential_source", f"The credential source is one of {', '.join(CREDENTIAL_SOURCES)}.")
-        return None, source
+        return None, _credential_source(source)
     if not profile:
         raise ValidationError("source_profile", "Choose the profile whose credentials assume the role (or a credential source).")
-    if profile == name:
-        raise ValidationError("source_profile", "A role profile cannot be its own source profile.")
-    if profile not in existing:
-        raise ValidationError("source_profile", f"There is no profile named '{profile}' to start from.")
-    return profile, None
+    return _source_profile(profile, name=name, existing=existing, static=static), None
+
+
+def _has_static_keys(profile: Any) -> bool:
+    return isinstance(profile, Mapping) and any(key in profile for key in _STATIC_KEYS)
+
+
+def _assumes_role(profile: Any) -> bool:
+    # botocore's AssumeRoleProvider._has_assume_role_config_vars: web identity takes such a profile elsewhere.
+    return isinstance(profile, Mapping) and "role_arn" in profile and "web_identity_token_file" not in profile
+
+
+def source_loop(start: str, profiles: Mapping[str, Mapping[str, Any]]) -> list[str] | None:
+    """The profiles botocore visits for ``start``'s credentials when they go round in a loop, else ``None``.
+
+    ``profiles`` is botocore's merged ``profiles`` (both files). This replays
+    AssumeRoleProvider: a source_profile chain may not come back to a profile it
+    visited (``InfiniteLoopConfigError``), except a profile naming itself when it
+    has static keys; a source with static keys, or that is no role, ends the chain.
+    Other faults (a missing source, both sources) end the walk: they are not loops.
+    """
+    visited, current = [start], start
+    profile = profiles.get(start)
+    if not _assumes_role(profile):
+        return None
+    while True:
+        assert profile is not None
+        source = profile.get("source_profile")
+        if profile.get("credential_source") is not None or not isinstance(source, str) or source not in profiles:
+            return None
+        if source in visited and (source != current or not _has_static_keys(profiles[source])):
+            return [*visited, source]
+        visited.append(source)
+        profile = profiles[source]
+        if _has_static_keys(profile) or not _assumes_role(profile):
+            return None
+        current = source
+
+
+def _check_chain(name: str, settings: Mapping[str, Any], profiles: Mapping[str, Mapping[str, Any]]) -> None:
+    """ValidationError on ``source_profile`` when giving ``name`` these (merged) settings makes any chain loop through it."""
+    after = {**profiles, name: settings}
+    for start in sorted(after, key=lambda n: n != name):  # the edited profile's own loop first
+        path = source_loop(start, after)
+        if path is not None and name in path:
+            raise ValidationError("source_profile", f"That makes a loop of source profiles ({' → '.join(path)}), "
+                                                    "which botocore refuses: choose a source profile whose own sources "
+                                                    "do not lead back.")
 
 
 @dataclass(frozen=True)
@@ -201,9 +276,14 @@ class RoleCheck:
 def check_role_fields(*, profile_name: Any, role_arn: Any, source_profile: Any = None, credential_source: Any = None,
                       mfa_serial: Any = None, external_id: Any = None, role_session_name: Any = None,
                       duration_seconds: Any = None, region: Any = None, output: Any = None, endpoint_url: Any = None,
-                      existing: Collection[str] = ()) -> RoleCheck:
-    """Check every field of a role profile; never raises for bad input."""
+                      existing: Collection[str] | Mapping[str, Mapping[str, Any]] = ()) -> RoleCheck:
+    """Check every field of a role profile; never raises for bad input.
+
+    ``existing``: the profiles' names, or botocore's merged ``profiles`` (name → settings), which also
+    lets the ``source_profile`` chain be checked for a loop (:func:`source_loop`).
+    """
     errors: dict[str, str] = {}
+    profiles: Mapping[str, Any] = existing if isinstance(existing, Mapping) else {}
     values: dict[str, Any] = {}
 
     def run(key: str, check: Callable[[], Any]) -> None:
@@ -214,7 +294,8 @@ def check_role_fields(*, profile_name: Any, role_arn: Any, source_profile: Any =
 
     run("name", lambda: validate_profile_name(profile_name))
     run("role_arn", lambda: validate_role_arn(role_arn))
-    run("source", lambda: validate_source(source_profile, credential_source, name=values.get("name"), existing=existing))
+    run("source", lambda: validate_source(source_profile, credential_source, name=values.get("name"), existing=existing,
+                                          static=_has_static_keys(profiles.get(values.get("name") or ""))))
     run("mfa_serial", lambda: validate_mfa_serial(mfa_serial))
     run("external_id", lambda: validate_external_id(external_id))
     run("role_session_name", lambda: validate_session_name(role_session_name))
@@ -226,6 +307,11 @@ def check_role_fields(*, profile_name: Any, role_arn: Any, source_profile: Any =
         return RoleCheck(errors)
     profile, source = values.pop("source")
     role = RoleProfile(source_profile=profile, credential_source=source, **values)
+    if profiles:  # the profile as it would be: a replaced one keeps its credentials-file keys
+        after = {k: v for k, v in {**profiles.get(role.name, {}), **role.settings(replace=True)}.items() if v is not None}
+        run("source_profile", lambda: _check_chain(role.name, after, profiles))
+        if errors:
+            return RoleCheck(errors)
     return RoleCheck({}, role, role.name in existing)
 
 
@@ -350,30 +436,42 @@ def assume(role: RoleProfile, config_file: str, credentials_file: str, *, mfa_co
 
 # ---------------------------------------------------------------------- editing
 
-def validate_edit(name: str, current: Mapping[str, Any], changes: Mapping[str, Any], *, existing: Collection[str]) -> dict[str, str | None]:
+def validate_edit(name: str, current: Mapping[str, Any], changes: Mapping[str, Any], *,
+                  existing: Collection[str] | Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
     """Checked config-file changes of profile ``name`` (``None``: remove the key), or the first ValidationError.
 
-    ``current`` holds the profile's settings now (``ProfileInfo`` fields); an empty value
-    removes a setting. The profile it leaves must still be a role botocore can use.
+    ``current`` holds the profile's settings now (botocore's merged view of both files); an
+    empty value removes a setting. The profile it leaves must still be a role botocore can
+    use; ``existing`` as in :func:`check_role_fields` (a mapping: no source_profile loop either).
     """
+    static = _has_static_keys(current)
     checks: dict[str, Callable[[Any], Any]] = {
         "region": lambda v: validate_region(v or None)[0], "output": validate_output, "endpoint_url": validate_endpoint,
         "role_arn": lambda v: validate_role_arn(v) if _text(v, "role_arn") else None, "mfa_serial": validate_mfa_serial,
-        "source_profile": lambda v: _text(v, "source_profile") or None,
-        "credential_source": lambda v: _text(v, "credential_source") or None,
+        "source_profile": lambda v: _source_profile(v, name=name, existing=existing, static=static),
+        "credential_source": _credential_source,
         "external_id": validate_external_id, "role_session_name": validate_session_name, "duration_seconds": validate_duration,
     }
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise ValidationError(unknown[0], f"'{unknown[0]}' is not a setting awswidget edits (it edits {', '.join(EDITABLE)}).")
+    for key, value in changes.items():  # every field, before its own check: the writer would only say "WriteError"
+        if isinstance(value, str) and any(c in value.strip() for c in _LINE_BREAKS):
+            raise ValidationError(key, f"The {_LABELS.get(key, key.replace('_', ' '))} cannot contain line breaks.")
     cleaned = {key: None if (v := checks[key](value)) is None else str(v) for key, value in changes.items()}
     after = {key: current.get(key) for key in EDITABLE} | cleaned
     if after["role_arn"] is not None:
-        validate_source(after["source_profile"], after["credential_source"], name=name, existing=existing)
+        validate_source(after["source_profile"], after["credential_source"], name=name, existing=existing, static=static)
     elif any(after[key] is not None for key in ("source_profile", "credential_source", "mfa_serial", "external_id", "role_session_name")) \
             and current.get("role_arn") is not None:
         raise ValidationError("role_arn", "Without a role ARN the role settings mean nothing: clear them too, or keep the ARN.")
-    return {key: value for key, value in cleaned.items() if value != current.get(key)}
+    elif after["source_profile"] is not None and after["credential_source"] is not None and \
+            ("source_profile" in changes or "credential_source" in changes):
+        raise ValidationError("source_profile", "Choose a source profile or a credential source, not both.")
+    changed = {key: value for key, value in cleaned.items() if value != current.get(key)}
+    if isinstance(existing, Mapping) and any(key in changed for key in ("role_arn", "source_profile", "credential_source")):
+        _check_chain(name, {k: v for k, v in {**current, **changed}.items() if v is not None}, existing)
+    return changed
 
 
 def changes_credentials(current: Mapping[str, Any], changes: Mapping[str, Any]) -> list[str]:

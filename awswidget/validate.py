@@ -36,7 +36,7 @@ _IAM_USER_RE = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")  # IAM's own rule for use
 _RESERVED_PROFILE_NAMES = {"profile", "sso-session", "services"}
 _MAX_PROFILE_NAME = 128
 # Any region name AWS has used (us-east-1, us-gov-west-1, ap-southeast-7...): one a newer botocore may know.
-_REGION_SHAPE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}")
+_REGION_SHAPE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}", re.ASCII)
 
 
 def _text(field: str, value: object, what: str) -> str:
@@ -195,7 +195,8 @@ def validate_region(region: str | None) -> tuple[str | None, list[str]]:
         return None, []
     if region in _known_region_names():
         return region, []
-    if any(re.match(p["regionRegex"], region) for p in _partitions()) or _REGION_SHAPE.fullmatch(region):
+    # botocore's regionRegex uses unicode \w and \d (it takes "us-east-١"): ASCII first.
+    if region.isascii() and (any(re.match(p["regionRegex"], region) for p in _partitions()) or _REGION_SHAPE.fullmatch(region)):
         return region, [f"'{region}' is not in this botocore's region list; it may be newer than botocore."]
     raise ValidationError("region", f"{_echo(region)} is not an AWS region name (for example us-east-1 or eu-west-2).")
 

@@ -32,6 +32,7 @@ from awswidget.mfa import (
     MfaRequest,
     MfaTimeoutError,
     MfaUnavailableError,
+    is_code,
     prompt_route,
     validate_mfa_code,
 )
@@ -112,9 +113,11 @@ def mfa_env(aws_env: AwsFiles, local_aws: LocalAws) -> AwsFiles:
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("123456", "123456"), (" 123 456 ", "123456"), ("000000", "000000"), ("12345", None), ("1234567", None), ("12a456", None), ("", None)],
+    [("123456", "123456"), (" 123 456 ", "123456"), ("000000", "000000"), ("12345", None), ("1234567", None), ("12a456", None), ("", None),
+     ("\uff11\uff12\uff13\uff14\uff15\uff16", None), ("\u0661\u0662\u0663\u0664\u0665\u0666", None), ("12345\uff16", None)],
 )
 def test_validate_mfa_code(typed: str, expected: str | None) -> None:
+    assert is_code(typed) is (expected is not None)  # the widgets' "is it complete?" agrees (ASCII digits only)
     if expected is None:
         with pytest.raises(ValidationError) as info:
             validate_mfa_code(typed)

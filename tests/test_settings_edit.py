@@ -13,6 +13,7 @@ import pytest
 from awswidget import _session
 from awswidget.errors import ProfileNotFoundError, ValidationError
 from awswidget.manager import CredentialsManager
+from awswidget.roles import EDITABLE
 from awswidget.widgets.picker import ProfilePicker
 from awswidget.widgets.settings_edit import SettingsEditor
 
@@ -109,6 +110,36 @@ def test_bad_edits_name_the_field_and_change_nothing(files: AwsFiles, changes: d
     with pytest.raises(ValidationError) as info:
         m.edit_profile("ops", **changes)
     assert info.value.field == field
+    assert (files.config.read_bytes(), files.credentials.read_bytes()) == before
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"source_profile": "no such profile ]["}, "source_profile"),
+        ({"source_profile": "other"}, "source_profile"),  # itself, without keys of its own
+        ({"credential_source": "Bogus"}, "credential_source"),
+        ({"source_profile": "default", "credential_source": "Environment"}, "source_profile"),
+    ],
+)
+def test_a_plain_profile_s_sources_are_checked_too(files: AwsFiles, changes: dict[str, Any], field: str) -> None:
+    """Without role_arn, source_profile and credential_source were written unchecked."""
+    before = files.config.read_bytes(), files.credentials.read_bytes()
+    with pytest.raises(ValidationError) as info:
+        CredentialsManager().edit_profile("other", **changes)
+    assert info.value.field == field
+    assert (files.config.read_bytes(), files.credentials.read_bytes()) == before
+
+
+@pytest.mark.parametrize("profile", ["ops", "other"])
+@pytest.mark.parametrize("key", EDITABLE)
+def test_a_line_break_in_any_setting_is_a_validation_error_naming_it(files: AwsFiles, profile: str, key: str) -> None:
+    """It surfaced as the writer's WriteError (source_profile), or as some other sentence (region)."""
+    before = files.config.read_bytes(), files.credentials.read_bytes()
+    for value in ("default\n[profile evil]", "x\ry", "x\x00y"):
+        with pytest.raises(ValidationError) as info:
+            CredentialsManager().edit_profile(profile, **{key: value})
+        assert info.value.field == key and "line breaks" in info.value.reason, info.value
     assert (files.config.read_bytes(), files.credentials.read_bytes()) == before
 
 
