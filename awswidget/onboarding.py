@@ -67,7 +67,8 @@ class Onboarding:
         """
         role = roles.validate_role(profile_name=name, role_arn=role_arn, source_profile=source_profile, credential_source=credential_source,
                                    mfa_serial=mfa_serial, external_id=external_id, role_session_name=role_session_name, region=region,
-                                   duration_seconds=duration_seconds, output=output, endpoint_url=endpoint_url, existing=self.profiles)
+                                   duration_seconds=duration_seconds, output=output, endpoint_url=endpoint_url,
+                                   existing=self._catalog.config.get("profiles", {}))
         identity = roles.assume(role, self.files.config_file, self.files.credentials_file, mfa_code=mfa_code,
                                 prompter=self.logins.prompter(role.source_profile or name)) if verify else None
         self.store.save_settings(role.name, role.settings(replace=overwrite), overwrite=overwrite)
@@ -77,7 +78,7 @@ class Onboarding:
         """Change settings of profile ``name`` (``region``, ``output``, ``endpoint_url``, role fields; ``None`` or
         ``""`` removes one) in the config file; :func:`awswidget.roles.validate_edit` says what is accepted."""
         current = dict(self._catalog.config["profiles"].get(self.profile_info(name).name, {}))
-        self.store.set_settings(name, roles.validate_edit(name, current, settings, existing=self.profiles))
+        self.store.set_settings(name, roles.validate_edit(name, current, settings, existing=self._catalog.config.get("profiles", {})))
         return self._after_write(name, False, None)
 
     def sso_setup_config(self, start_url: str, sso_region: str, session_name: str | None = None) -> sso_setup.SsoConfig:

@@ -385,7 +385,7 @@ def _checked_choices(choices: Iterable[SsoChoice | tuple[str, str, str]]) -> lis
     for choice in choices:
         c = choice if isinstance(choice, SsoChoice) else SsoChoice(*choice)
         name = validate_profile_name(c.name)
-        if not re.fullmatch(r"\d{12}", str(c.account_id)):
+        if not re.fullmatch(r"[0-9]{12}", str(c.account_id)):
             raise ValidationError("account_id", f"'{c.account_id}' is not a 12-digit account ID.")
         role = validate_value("role_name", c.role_name)
         if not role:

@@ -489,7 +489,6 @@ def test_an_edit_or_a_replacement_that_makes_a_loop_is_refused(aws_env: AwsFiles
     assert validate_role(profile_name="base", role_arn=ROLE, source_profile="base", existing=profiles).source_profile == "base"
 
 
-@pytest.mark.xfail(strict=True, reason="until onboarding.py passes botocore's merged profiles as existing= (the fix-roles report)")
 def test_the_manager_refuses_a_loop_and_changes_nothing(aws_env: AwsFiles) -> None:
     from awswidget.widgets.role_form import RoleSetupPane
 

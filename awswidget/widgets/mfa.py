@@ -107,7 +107,7 @@ class MfaPrompt(VBox):
         typed = re.sub(r"\s+", "", change.new or "")
         if not typed:
             return
-        if not typed.isdigit():
+        if not (typed.isascii() and typed.isdigit()):
             self._say("Digits only: the code from your authenticator app or key.", error=True)
         elif is_code(typed):
             self.submit()
