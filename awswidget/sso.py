@@ -114,6 +114,8 @@ def sso_config(config: dict[str, Any], profile: str) -> SsoConfig:
     if values is None:
         raise SsoConfigError(f"No profile named '{profile}'.")
     name = values.get("sso_session")
+    if name is not None and not isinstance(name, str):
+        raise SsoConfigError(f"Profile '{profile}': sso_session is an indented block, not the name of an [sso-session] section.")
     if name is not None:
         section = config.get("sso_sessions", {}).get(name)
         if section is None:

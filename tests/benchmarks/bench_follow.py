@@ -68,12 +68,15 @@ def integrations(m: Any, notes: list[str]) -> Iterator[tuple[list[Any], list[Any
     """Every follower this build has, handed to ``m``: (automatic, handed, stand-in clients)."""
     from awswidget import follow
     from awswidget.follow import dask as dask_follow
+    from awswidget.follow import duckdb as duckdb_follow
 
     follow._load_followers()
     handed: list[Any] = []
     clients: list[Any] = []
-    real = dask_follow.temporary_credentials
-    dask_follow.temporary_credentials = _stub_credentials  # type: ignore[assignment]
+    stubbed = (dask_follow, duckdb_follow)  # the followers that resolve credentials (in the background)
+    real = [module.temporary_credentials for module in stubbed]
+    for module in stubbed:
+        module.temporary_credentials = _stub_credentials  # type: ignore[assignment]
     try:
         with contextlib.suppress(ImportError):
             import duckdb
@@ -92,7 +95,8 @@ def integrations(m: Any, notes: list[str]) -> Iterator[tuple[list[Any], list[Any
     finally:
         for f in handed:
             f.stop()
-        dask_follow.temporary_credentials = real  # type: ignore[assignment]
+        for module, original in zip(stubbed, real, strict=True):
+            module.temporary_credentials = original  # type: ignore[assignment]
 
 
 def bench_switch(res: Results, n: int, gen: genfiles.GeneratedFiles, st: bench.Settings) -> None:
