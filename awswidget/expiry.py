@@ -166,7 +166,7 @@ def _console_login_status(info: ProfileInfo, config: dict[str, Any], now: dt.dat
         message = f"The console login has ended (its last credentials stopped at {texts.clock_time(ends)}): {LOGIN_REMEDY}."
     else:
         left = format_remaining(status.remaining)
-        message = f"The console login has ended: {LOGIN_REMEDY} (the current credentials stop in {left}, at {texts.clock_time(ends)})."
+        message = f"The console login has ended; the current credentials stop in {left} ({texts.clock_time(ends)}): {LOGIN_REMEDY}."
     return replace(status, message=message)
 
 
