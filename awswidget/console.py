@@ -39,8 +39,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import _redact, _session
 from .errors import AwsWidgetError
-from .fileowner import ensure_folder
-from .identity import CRT_MISSING
+from .fileowner import DIR_MODE, ensure_folder
+from .identity import CRT_MISSING, login_renewal_refused
 
 __all__ = [
     "CACHE_VAR",
@@ -54,6 +54,7 @@ __all__ = [
     "login_session",
     "logout",
     "parse_code",
+    "renewal_refused",
     "token_expiry",
     "token_path",
 ]
@@ -148,6 +149,42 @@ def logout(config: dict[str, Any], profile: str, folder: str | None = None) -> b
     except OSError as exc:
         raise ConsoleLoginError(f"Could not remove the console login of '{profile}' ({exc.strerror}).", "write") from None
     return True
+
+
+def renewal_refused(config: dict[str, Any], profile: str, folder: str | None = None) -> bool:
+    """Whether AWS Sign-In refused the last renewal of ``profile``'s cached console login, and the file is unchanged since."""
+    session = login_session(config, profile)
+    return session is not None and login_renewal_refused(token_path(session, folder))
+
+
+def _private_folder(folder: str) -> None:
+    """Create the token folder 0700, or make an existing one of ours private; refuse one others may write into.
+
+    The CLI and botocore write into whatever folder is there: a folder others can
+    write into lets them swap the token file for their own (a login as someone else) or remove it.
+    """
+    ensure_folder(folder)
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        raise ConsoleLoginError(f"Could not write the login to {folder} ({exc.strerror}).", "write") from None
+    if not st.st_mode & 0o022:
+        return
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+        raise ConsoleLoginError(
+            f"The console login folder {folder} belongs to another user and others may write into it (mode "
+            f"{st.st_mode & 0o777:04o}): nothing was written. Make it yours and private (chown, then chmod 700 {folder}), "
+            f"or point {CACHE_VAR} at a private folder.",
+            "unsafe-folder",
+        )
+    try:
+        os.chmod(folder, DIR_MODE)
+    except OSError as exc:
+        raise ConsoleLoginError(
+            f"The console login folder {folder} can be changed by other users (mode {st.st_mode & 0o777:04o}) and could "
+            f"not be made private ({exc.strerror}): nothing was written; run chmod 700 {folder}.",
+            "unsafe-folder",
+        ) from None
 
 
 def crt_missing() -> bool:
@@ -365,16 +402,17 @@ class ConsoleLogin:
         if self._on_change is not None:
             self._on_change(self._state)
 
-    def cancel(self) -> None:
+    def cancel(self, message: str = "The console login was cancelled.") -> None:
         """Forget this login (its link stops being useful here); a pasted code is refused afterwards.
 
         An exchange already under way is not interrupted (the code was spent): it ends by itself.
+        ``message`` says why, in the state.
         """
         with self._lock:
             if self._state.done or self._state.status == "exchanging":
                 return
             self._verifier = self._key = None
-        self._set(status="cancelled", message="The console login was cancelled.")
+        self._set(status="cancelled", message=message)
 
     def finish(self, code: str, *, block: bool = True) -> ConsoleLoginState | Future[ConsoleLoginState]:
         """Exchange the code the sign-in page showed, cache the tokens and set the profile's ``login_session``.
@@ -418,7 +456,7 @@ class ConsoleLogin:
                     "nothing was saved. Log in again as that principal, or pass replace=True.",
                     "other-session",
                 )
-            ensure_folder(self._folder)  # 0700, like ~/.aws/sso/cache; the file itself is written 0600
+            _private_folder(self._folder)  # 0700, like ~/.aws/sso/cache; the file itself is written 0600
             from botocore.utils import JSONFileCache
 
             # botocore's own cache writer (the one its login provider renews through): temp file, fsync, os.replace.

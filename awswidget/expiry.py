@@ -145,11 +145,29 @@ def _sso_status(config: dict[str, Any], root: str, now: dt.datetime, sso_dir: st
 
 
 def _console_login_status(info: ProfileInfo, config: dict[str, Any], now: dt.datetime) -> ExpiryStatus | None:
-    """A console login (``aws login``): its cached credentials' end; botocore renews them while the refresh token lasts."""
+    """A console login (``aws login``): its cached credentials' end; botocore renews them while the refresh token lasts.
+
+    Once AWS Sign-In has refused a renewal with the cached file (the console session
+    ended), nothing renews them: the end is the end, ``action="console-login"``.
+    """
+    from dataclasses import replace
+
     from . import console
+    from .identity import LOGIN_REMEDY
 
     ends = console.token_expiry(config, info.name)
-    return None if ends is None else describe(ends, now, what="Console login credentials", action="console-login", renews=True)
+    if ends is None:
+        return None
+    if not console.renewal_refused(config, info.name):
+        return describe(ends, now, what="Console login credentials", action="none", renews=True)
+    status = describe(ends, now, what="Console login credentials", action="console-login", renews=False)
+    # texts.REMEDIES has no console remedy yet (its fallback would say "refresh"): the sentence is said here.
+    if status.level == "expired":
+        message = f"The console login has ended (its last credentials stopped at {texts.clock_time(ends)}): {LOGIN_REMEDY}."
+    else:
+        left = format_remaining(status.remaining)
+        message = f"The console login has ended; the current credentials stop in {left} ({texts.clock_time(ends)}): {LOGIN_REMEDY}."
+    return replace(status, message=message)
 
 
 def status_for(

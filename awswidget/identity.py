@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -13,7 +17,7 @@ from .errors import VerificationError
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Identity", "Verifier", "explain", "get_caller_identity"]
+__all__ = ["Identity", "Verifier", "explain", "get_caller_identity", "login_renewal_refused"]
 
 #: Region used to call STS when a profile has none (as the AWS CLI does for global services).
 FALLBACK_REGION = "us-east-1"
@@ -126,13 +130,140 @@ CRT_MISSING = (
 )
 
 
+# ---- console logins: which token file botocore's login provider failed on, and what is wrong with it
+
+# What botocore's LoginCredentialFetcher needs in the file (the CLI writes them all, and accessToken's five).
+_TOKEN_FIELDS = ("accessToken", "refreshToken", "dpopKey", "clientId")
+_ACCESS_FIELDS = ("accessKeyId", "secretAccessKey", "sessionToken", "accountId", "expiresAt")
+
+
+def _login_token_file(exc: BaseException) -> str | None:
+    """The token file botocore's login provider was reading or renewing when it raised ``exc``, or ``None``.
+
+    botocore's errors do not say which file (a damaged one even surfaces as a bare
+    ``KeyError`` from its ``JSONFileCache``): the session name and the cache folder
+    are read off the ``LoginCredentialFetcher`` in the traceback, and nothing else.
+    """
+    import botocore.credentials
+    from botocore.utils import generate_login_cache_key
+
+    fetcher_type = getattr(botocore.credentials, "LoginCredentialFetcher", None)
+    tb = exc.__traceback__
+    while fetcher_type is not None and tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, fetcher_type):
+            session = getattr(owner, "_session_name", None)
+            folder = getattr(getattr(getattr(owner, "_token_loader", None), "_cache", None), "_working_dir", None)
+            if isinstance(session, str) and isinstance(folder, str):
+                return os.path.join(folder, generate_login_cache_key(session) + ".json")  # JSONFileCache's file name
+        tb = tb.tb_next
+    return None
+
+
+def _token_problem(token: Any) -> str | None:
+    """What keeps botocore from using a parsed token file (said without any of its values), or ``None``."""
+    if not isinstance(token, dict):
+        return "does not hold a console login (it is not a JSON object)"
+    missing = [key for key in _TOKEN_FIELDS if key not in token]
+    raw = token.get("accessToken")
+    access: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if isinstance(raw, dict):
+        missing += [f"accessToken.{key}" for key in _ACCESS_FIELDS if key not in access]
+    elif "accessToken" in token:
+        missing.append("accessToken (not an object)")
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    from dateutil.parser import parse  # what botocore reads the expiry with
+
+    try:
+        if not isinstance(access["expiresAt"], dt.datetime):
+            parse(access["expiresAt"])
+    except (ValueError, TypeError, OverflowError):
+        return "has an expiry (accessToken.expiresAt) that is not a date"
+    try:
+        from awscrt.crypto import EC
+    except ImportError:
+        return None  # botocore says what to install first
+    body = "".join(line for line in str(token["dpopKey"]).splitlines() if not line.startswith("-----"))
+    try:
+        EC.new_key_from_der_data(base64.b64decode(body.strip()))  # as botocore loads it before each renewal
+    except Exception:  # binascii.Error, or awscrt's own error for a key it cannot parse
+        return "holds a signing key (dpopKey) that cannot be read"
+    return None
+
+
+def _login_cache_problem(path: str) -> VerificationError | None:
+    """Why botocore cannot use the token file at ``path``, naming the file and the remedy (never what it holds)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return VerificationError(
+            f"No console login is cached for this profile (never made here, or logged out; looked for {path}): "
+            "log in (aws login, or log in from the notebook).", None, "LoginTokenLoad",
+        )
+    except IsADirectoryError:
+        return VerificationError(
+            f"The console login's token file {path} is a folder: remove that folder, then log in again.", None, "LoginCacheFolder"
+        )
+    except PermissionError:
+        return VerificationError(
+            f"The console login's token file {path} cannot be read (permission denied): make it yours and readable "
+            f"(chown, then chmod 600 {path}), or remove it and log in again.", None, "LoginCacheUnreadable",
+        )
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        return VerificationError(f"The console login's token file {path} cannot be read ({reason}): log in again.", None,
+                                 "LoginCacheUnreadable")
+    try:
+        problem = _token_problem(json.loads(text))
+    except ValueError:
+        problem = "is not valid JSON (damaged, or cut short)"
+    del text
+    if problem is None:
+        return None
+    return VerificationError(f"The console login's token file {path} {problem}: log in again, which replaces it.", None,
+                             "LoginCacheDamaged")
+
+
+# Token files whose renewal AWS Sign-In refused (LoginRefreshRequired), with their (inode, mtime, size) then:
+# the refusal stands until the file changes (a new login, or a renewal by another program).
+_refused: dict[str, tuple[int, int, int]] = {}
+_refused_lock = threading.Lock()
+
+
+def _fingerprint(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def login_renewal_refused(path: str) -> bool:
+    """Whether a renewal with the console login token file ``path`` was refused here, and the file is unchanged since."""
+    with _refused_lock:
+        mark = _refused.get(os.path.realpath(path))
+    return mark is not None and mark == _fingerprint(path)
+
+
 def _console_login_error(exc: BaseException) -> VerificationError | None:
-    """botocore's login provider (``login_session`` profiles, written by ``aws login``); ``None`` otherwise."""
+    """botocore's login provider (``login_session`` profiles, written by ``aws login``); ``None`` otherwise.
+
+    Its errors do not say which token file, and a damaged one surfaces as a bare
+    ``KeyError``: the file is found from the traceback and looked at, so each way a
+    cache can be broken gets its own sentence, naming the file (never what it holds).
+    """
     import botocore.exceptions as be
 
     if isinstance(exc, be.MissingDependencyException):
         return VerificationError(CRT_MISSING, None, "MissingDependency")
+    path = _login_token_file(exc)
     if isinstance(exc, be.LoginRefreshRequired):
+        mark = _fingerprint(path) if path is not None else None
+        if path is not None and mark is not None:
+            with _refused_lock:
+                _refused[os.path.realpath(path)] = mark  # the expiry status stops promising renewal until a new login
         return VerificationError(f"The console login has ended (or the password changed): {LOGIN_REMEDY}.", None, "LoginRefreshRequired")
     if isinstance(exc, be.LoginInsufficientPermissions):
         return VerificationError(
@@ -140,7 +271,10 @@ def _console_login_error(exc: BaseException) -> VerificationError | None:
             None,
             "LoginInsufficientPermissions",
         )
-    if isinstance(exc, be.LoginTokenLoadError):
+    problem = _login_cache_problem(path) if path is not None else None
+    if problem is not None:
+        return problem
+    if isinstance(exc, be.LoginTokenLoadError) and path is None:
         # Its text names the session and the cache only; worded here as the one sentence every kind gets.
         return VerificationError(
             "No console login is cached for this profile (never made here, or logged out): log in (aws login, or log in "

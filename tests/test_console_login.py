@@ -18,6 +18,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -393,12 +394,13 @@ def test_the_panel_appears_for_a_console_profile_with_no_login_and_logs_it_in(
     panel.future.result(timeout=30)
     assert panel.code.value == "" and panel.login.state.status == "succeeded"
     m.verify()
-    assert m.status == "verified" and panel.layout.display == "none"  # logged in: the panel steps aside
+    assert m.status == "verified" and panel.layout.display is None  # logged in: the panel shrinks to Log out
+    assert panel.login_button.layout.display == "none" and panel.logout_button.layout.display is None
     server.end_sessions()
     m.select(fresh=True)
     with pytest.raises(VerificationError):
         m.verify()
-    assert panel.layout.display is None  # ended: Log in is offered again
+    assert panel.layout.display is None and panel.login_button.layout.display is None  # ended: Log in is offered again
     picker.close()
 
 
@@ -483,3 +485,222 @@ def test_the_local_sign_in_service_refuses_what_the_real_one_would(server: Login
     with pytest.raises(be.ClientError, match="DPoP key differs"):
         client.create_o_auth2_token(tokenInput={"clientId": console.CLIENT_ID, "grantType": "refresh_token",
                                                 "refreshToken": output["refreshToken"]})
+
+
+# ------------------------------------------------------------------ a login belongs to its profile
+
+
+def test_selecting_another_profile_cancels_a_waiting_login(files: AwsFiles, server: LoginServer) -> None:
+    """The panel follows the selection: the link and code box of 'console' never sit under another profile's name."""
+    m = CredentialsManager(activate=False)
+    m.profile = "console"
+    panel = ConsoleLoginPanel(m)
+    login = panel.start()
+    code = server.sign_in(login.url)
+    m.profile = "keys"
+    assert login.state.status == "cancelled" and "another profile was selected" in login.state.message
+    assert panel.layout.display == "none" or panel._waiting.layout.display == "none"
+    panel.code.value = code  # pasted after the switch: refused, 'console' is not logged in behind the user's back
+    panel.submit_button.click()
+    assert "over" in panel.message.value and panel.code.value == ""
+    assert not cache_file(files.root, server.principal).exists() and "login_session" not in files.config.read_text()
+    panel.close()
+
+
+def test_an_exchange_under_way_keeps_its_own_profiles_name(files: AwsFiles, auth_aws: AuthAws) -> None:
+    """An exchange cannot be stopped (the code is spent): while it runs after a switch, the heading names its profile."""
+    gate = threading.Event()
+
+    def mint() -> dict[str, str]:
+        gate.wait(30)  # holds the exchange on the server until the test has switched profiles
+        return {"accessKeyId": "ASIAHELDEXCHANGE0001", "secretAccessKey": "held" * 10, "sessionToken": "token"}
+
+    with LoginServer(principal=auth_aws.key.arn, mint=mint) as srv:
+        files.write(CONFIG.format(session="", signin=srv.endpoint_url, sts=auth_aws.endpoint_url), CREDENTIALS)
+        m = CredentialsManager(activate=False)
+        m.profile = "console"
+        panel = ConsoleLoginPanel(m)
+        login = panel.start()
+        panel.submit(srv.sign_in(login.url))
+        m.profile = "keys"
+        try:
+            assert login.state.status == "exchanging"
+            assert "<b>console</b>" in panel.heading.value and "keys" not in panel.heading.value
+        finally:
+            gate.set()
+        assert panel.future.result(timeout=30).profile == "console"
+    assert m.profile_info("console").login_session == auth_aws.key.arn and m.profile_info("keys").kind != "login"
+    panel.close()
+
+
+def test_closing_the_picker_cancels_a_waiting_login(files: AwsFiles, server: LoginServer) -> None:
+    m = CredentialsManager(activate=False)
+    m.profile = "console"
+    picker = ProfilePicker(m, verify=False)
+    login = picker.console_panel.start()
+    code = server.sign_in(login.url)
+    picker.close()
+    assert login.state.status == "cancelled"
+    with pytest.raises(ConsoleLoginError, match="over"):
+        login.finish(code)
+    assert not cache_file(files.root, server.principal).exists()
+
+
+def test_sending_a_code_before_logging_in_raises_the_packages_error(files: AwsFiles) -> None:
+    panel = ConsoleLoginPanel(CredentialsManager(activate=False))
+    with pytest.raises(ConsoleLoginError, match="Start the login first"):
+        panel.submit("x")
+    panel.close()
+
+
+# ------------------------------------------------------------------ a cache folder others may write into
+
+
+def test_a_cache_folder_of_ours_that_others_may_write_into_is_made_private(files: AwsFiles, server: LoginServer) -> None:
+    folder = cache_file(files.root, server.principal).parent
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)  # left by an old tool, or a umask of 000
+    log_in(CredentialsManager(activate=False), server)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(cache_file(files.root, server.principal).stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_cache_folder_of_another_user_that_others_may_write_into_is_refused(files: AwsFiles, server: LoginServer) -> None:
+    folder = cache_file(files.root, server.principal).parent
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    os.chown(folder, 65534, 65534)  # nobody's
+    config_before = files.config.read_text()
+    with pytest.raises(ConsoleLoginError) as caught:
+        log_in(CredentialsManager(activate=False), server)
+    assert caught.value.code == "unsafe-folder" and str(folder) in caught.value.reason and "chmod 700" in caught.value.reason
+    assert list(folder.iterdir()) == [] and stat.S_IMODE(folder.stat().st_mode) == 0o777  # nothing written, nothing changed
+    assert files.config.read_text() == config_before
+
+
+# ------------------------------------------------------------------ a broken cache: one sentence per way
+
+
+BROKEN_SECRET = "REFRESHTOKENTHATMUSTNOTSHOW123"
+BROKEN_CONFIG = "[profile console]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:9\nlogin_session = {session}\n"
+EXPIRED_WITH_A_BAD_KEY = {
+    "accessToken": {"accessKeyId": "ASIAEXPIREDEXPIRED01", "secretAccessKey": "SECRETKEYTHATMUSTNOTSHOW", "sessionToken": "t",
+                    "accountId": "123456789012", "expiresAt": "2020-01-01T00:00:00Z"},
+    "tokenType": "aws_sigv4", "clientId": console.CLIENT_ID, "refreshToken": BROKEN_SECRET, "idToken": "a.b.c",
+    "dpopKey": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBadKey\n-----END EC PRIVATE KEY-----\n",
+}
+
+
+def _not_json(path: Path) -> None:
+    path.write_text('{"refreshToken": "' + BROKEN_SECRET + '", "accessToken": ')
+
+
+def _a_list(path: Path) -> None:
+    path.write_text(json.dumps([BROKEN_SECRET]))
+
+
+def _fields_missing(path: Path) -> None:
+    path.write_text(json.dumps({"refreshToken": BROKEN_SECRET}))
+
+
+def _bad_key(path: Path) -> None:
+    path.write_text(json.dumps(EXPIRED_WITH_A_BAD_KEY))
+
+
+def _a_folder(path: Path) -> None:
+    path.mkdir()
+
+
+def _missing(path: Path) -> None:
+    pass
+
+
+@pytest.mark.parametrize(("make", "code", "words"), [
+    (_not_json, "LoginCacheDamaged", "is not valid JSON"),
+    (_a_list, "LoginCacheDamaged", "is not a JSON object"),
+    (_fields_missing, "LoginCacheDamaged", "lacks accessToken, dpopKey, clientId"),
+    (_bad_key, "LoginCacheDamaged", "signing key (dpopKey) that cannot be read"),
+    (_a_folder, "LoginCacheFolder", "is a folder: remove that folder, then log in again"),
+    (_missing, "LoginTokenLoad", "No console login is cached for this profile"),
+], ids=["not-json", "not-an-object", "fields-missing", "expired-with-a-bad-key", "a-folder", "missing"])
+def test_each_broken_cache_gets_its_own_sentence_naming_the_file(aws_env: AwsFiles, make: Any, code: str, words: str) -> None:
+    session = "arn:aws:iam::123456789012:user/alice"
+    aws_env.write(BROKEN_CONFIG.format(session=session))
+    path = cache_file(aws_env.root, session)
+    path.parent.mkdir(parents=True)
+    make(path)
+    m = CredentialsManager(activate=False)
+    m.profile = "console"
+    with pytest.raises(VerificationError) as caught:
+        m.verify()
+    error = caught.value
+    assert (error.code, words in error.reason, str(path) in error.reason) == (code, True, True), error.reason
+    assert "log in" in error.reason and "Verification failed" not in error.reason
+    assert BROKEN_SECRET not in error.reason and "SECRETKEY" not in error.reason and "BadKey" not in error.reason
+    assert error.reason in m.message
+
+
+def test_an_unreadable_cache_file_says_to_fix_its_permissions(aws_env: AwsFiles) -> None:
+    """In a fresh interpreter that cannot read the file (as root: without the capabilities that bypass file modes)."""
+    session = "arn:aws:iam::123456789012:user/alice"
+    aws_env.write(BROKEN_CONFIG.format(session=session))
+    path = cache_file(aws_env.root, session)
+    path.parent.mkdir(parents=True)
+    _bad_key(path)
+    path.chmod(0)
+    code = (
+        "from awswidget import CredentialsManager, VerificationError\n"
+        "m = CredentialsManager(activate=False); m.profile = 'console'\n"
+        "try:\n    m.verify()\nexcept VerificationError as e:\n    print(e.code); print(e.reason)\n"
+    )
+    command = [sys.executable, "-c", code]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root reads any file, and setpriv (util-linux) is not here to drop that")
+        command = [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--", *command]
+    done = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    error_code, reason = done.stdout.splitlines()[:2]
+    assert error_code == "LoginCacheUnreadable", done.stdout
+    assert str(path) in reason and "permission denied" in reason and f"chmod 600 {path}" in reason
+    assert BROKEN_SECRET not in done.stdout
+
+
+# ------------------------------------------------------------------ after a refused renewal, and log out
+
+
+def test_after_a_refused_renewal_the_status_no_longer_promises_one(files: AwsFiles, server: LoginServer) -> None:
+    server.expires_in = 120
+    m = CredentialsManager(activate=False)
+    m.profile = "console"
+    log_in(m, server)
+    assert m.expiry is not None and (m.expiry.renews, m.expiry.action) == (True, "none")
+    server.end_sessions()
+    m.select(fresh=True)
+    with pytest.raises(VerificationError, match="console login has ended"):
+        m.verify()
+    m.select(fresh=True)  # what Refresh or a re-run cell does: the status is read from the cache again
+    assert m.expiry is not None and (m.expiry.renews, m.expiry.action) == (False, "console-login"), m.expiry
+    assert "renewed automatically" not in m.expiry.message and "log in to the console again" in m.expiry.message
+    panel = ConsoleLoginPanel(m)
+    assert panel.layout.display is None and panel.login_button.layout.display is None  # Log in is offered
+    panel.close()
+    log_in(m, server)  # a new login: renewal is promised again
+    assert m.expiry is not None and (m.expiry.renews, m.expiry.action) == (True, "none")
+
+
+def test_the_panel_logs_out(files: AwsFiles, server: LoginServer) -> None:
+    m = CredentialsManager(activate=False)
+    m.profile = "console"
+    log_in(m, server)
+    panel = ConsoleLoginPanel(m)
+    assert panel.layout.display is None and panel.logout_button.layout.display is None
+    assert panel.login_button.layout.display == "none"
+    panel.logout_button.click()
+    assert not cache_file(files.root, server.principal).exists()  # what aws logout removes
+    assert f"login_session = {server.principal}" in files.config.read_text()
+    assert panel.logout_button.layout.display == "none" and panel.login_button.layout.display is None
+    assert "log in" in panel.message.value
+    panel.close()
