@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -347,6 +348,29 @@ def renewing_role_provider() -> type:
     return RenewingAssumeRoleProvider
 
 
+def login_token_file(exc: BaseException) -> str | None:
+    """The token file botocore's login provider was reading or renewing when it raised ``exc``, or ``None``.
+
+    botocore's errors do not say which file (a damaged one even surfaces as a bare
+    ``KeyError`` from its ``JSONFileCache``): the session name and the cache folder
+    are read off the ``LoginCredentialFetcher`` in the traceback, and nothing else.
+    """
+    import botocore.credentials
+    from botocore.utils import generate_login_cache_key
+
+    fetcher_type = getattr(botocore.credentials, "LoginCredentialFetcher", None)
+    tb = exc.__traceback__
+    while fetcher_type is not None and tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, fetcher_type):
+            session = getattr(owner, "_session_name", None)
+            folder = getattr(getattr(getattr(owner, "_token_loader", None), "_cache", None), "_working_dir", None)
+            if isinstance(session, str) and isinstance(folder, str):
+                return os.path.join(folder, generate_login_cache_key(session) + ".json")  # JSONFileCache's file name
+        tb = tb.tb_next
+    return None
+
+
 def check() -> list[str]:
     """One sentence per internal whose shape changed in the installed botocore (empty: all fine)."""
     import inspect
@@ -381,6 +405,14 @@ def check() -> list[str]:
     if expiry_of(creds) is None:
         problems.append("RefreshableCredentials no longer keeps _expiry_time")
     problems += _check_mfa_renewal()
+    fetcher = getattr(botocore.credentials, "LoginCredentialFetcher", None)
+    if fetcher is not None:
+        source = inspect.getsource(fetcher.__init__)
+        if "self._session_name" not in source or "self._token_loader" not in source:
+            problems.append("LoginCredentialFetcher no longer keeps _session_name/_token_loader")
+        loader = getattr(botocore.credentials, "LoginTokenLoader", None)
+        if loader is None or "self._cache" not in inspect.getsource(loader.__init__):
+            problems.append("LoginTokenLoader no longer keeps _cache")
     if not callable(getattr(botocore.configloader, "_parse_nested", None)):
         problems.append("botocore.configloader._parse_nested is gone")
     if problems:

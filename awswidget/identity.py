@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import _botocore
 from .errors import VerificationError
 
 if TYPE_CHECKING:
@@ -137,29 +138,6 @@ _TOKEN_FIELDS = ("accessToken", "refreshToken", "dpopKey", "clientId")
 _ACCESS_FIELDS = ("accessKeyId", "secretAccessKey", "sessionToken", "accountId", "expiresAt")
 
 
-def _login_token_file(exc: BaseException) -> str | None:
-    """The token file botocore's login provider was reading or renewing when it raised ``exc``, or ``None``.
-
-    botocore's errors do not say which file (a damaged one even surfaces as a bare
-    ``KeyError`` from its ``JSONFileCache``): the session name and the cache folder
-    are read off the ``LoginCredentialFetcher`` in the traceback, and nothing else.
-    """
-    import botocore.credentials
-    from botocore.utils import generate_login_cache_key
-
-    fetcher_type = getattr(botocore.credentials, "LoginCredentialFetcher", None)
-    tb = exc.__traceback__
-    while fetcher_type is not None and tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        if isinstance(owner, fetcher_type):
-            session = getattr(owner, "_session_name", None)
-            folder = getattr(getattr(getattr(owner, "_token_loader", None), "_cache", None), "_working_dir", None)
-            if isinstance(session, str) and isinstance(folder, str):
-                return os.path.join(folder, generate_login_cache_key(session) + ".json")  # JSONFileCache's file name
-        tb = tb.tb_next
-    return None
-
-
 def _token_problem(token: Any) -> str | None:
     """What keeps botocore from using a parsed token file (said without any of its values), or ``None``."""
     if not isinstance(token, dict):
@@ -258,7 +236,7 @@ def _console_login_error(exc: BaseException) -> VerificationError | None:
 
     if isinstance(exc, be.MissingDependencyException):
         return VerificationError(CRT_MISSING, None, "MissingDependency")
-    path = _login_token_file(exc)
+    path = _botocore.login_token_file(exc)
     if isinstance(exc, be.LoginRefreshRequired):
         mark = _fingerprint(path) if path is not None else None
         if path is not None and mark is not None:
