@@ -254,9 +254,8 @@ class CredentialsManager(Onboarding, Publisher):
 
     def _renewed(self) -> None:
         """The selection's temporary credentials were renewed in place: the followers take the new ones."""
-        with self._lock:
-            name, region, session = self.profile, self.region, self.session
-        self._apply_process(name, region, session, reason="renewal")
+        with self._publishing():  # under the lock: a switch racing the renewal is never published over
+            self._apply_process(self.profile, self.region, self.session, reason="renewal")
 
     def follow(self, target: Any) -> Any:
         """Keep ``target`` (a DuckDB connection, a Dask distributed ``Client``) on this manager's selection:
@@ -352,6 +351,7 @@ class CredentialsManager(Onboarding, Publisher):
         if ownership.release(self):
             exporter.restore()
             exporter.uninstall_session()
+            self._followers.released(self._generation)
         self._owner = False
         self._publish(**self._described())
 

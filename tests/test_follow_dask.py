@@ -359,6 +359,21 @@ def test_a_worker_in_the_kernel_gets_no_secret_in_the_kernel_environment(files: 
             follower.stop()
 
 
+def test_a_worker_forked_from_the_kernel_is_not_taken_for_the_kernel(files: accounts.TwoAccounts) -> None:
+    """distributed's `multiprocessing-method = fork` workers inherit the kernel's module state: they must
+    still take the credentials (they kept the kernel's AWS_PROFILE of the moment they were forked)."""
+    import multiprocessing
+
+    plugin = dask_follow.make_plugin(None, "B", 1)
+    assert plugin._in_kernel()  # made here: the kernel itself
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    child = context.Process(target=lambda: answers.put(plugin._in_kernel()))
+    child.start()
+    child.join(30)
+    assert answers.get(timeout=5) is False
+
+
 def test_a_dataframe_graph_carries_no_long_term_secret(files: accounts.TwoAccounts) -> None:
     awswidget.CredentialsManager(profile="A")
     _kernel_side()

@@ -303,6 +303,24 @@ def test_nothing_selected_gives_the_libraries_back_their_own_chain(world: TwoAcc
     assert isinstance(s3fs.S3FileSystem(), s3fs.S3FileSystem)
 
 
+@pytest.mark.parametrize("library", ["s3fs.S3FileSystem", "pandas.read_csv", "polars.read_csv"])
+def test_after_release_the_libraries_read_with_the_users_own_profile(world: TwoAccounts, library: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """release() gives the process back: the libraries follow the user's own AWS_PROFILE again, not the manager's."""
+    monkeypatch.setenv("AWS_PROFILE", "B")  # the user's own choice, before awswidget
+    read = READERS[library]
+    m = CredentialsManager(profile="A")
+    assert _reads(read, world) == AS_A
+    m.release()
+    assert os.environ["AWS_PROFILE"] == "B"
+    assert _reads(read, world) == AS_B
+    # A second manager that takes the process over and gives it back leaves nobody's selection behind either.
+    other = CredentialsManager(profile="A", activate=True)
+    assert _reads(read, world) == AS_A
+    other.release()
+    assert _reads(read, world) == AS_B
+
+
 # --------------------------------------------------------------------------- a role with MFA
 
 

@@ -385,3 +385,30 @@ def test_an_observer_that_fails_neither_stops_delivery_nor_fails_a_background_ch
 
     m.observe(failing, names="identity")
     assert m.verify(block=False).result(timeout=WAIT).account  # the check's own outcome, not the observer's error
+
+
+def test_a_renewal_racing_a_switch_never_publishes_the_previous_selection(two: AwsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The renewal's publication and a switch are serialised: the switch, which comes last, is what the process keeps."""
+    m = CredentialsManager(profile="default")
+    entered, release = threading.Event(), threading.Event()
+    apply = CredentialsManager._apply_process
+
+    def slow_renewal(self: CredentialsManager, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("reason") == "renewal":
+            entered.set()
+            release.wait(WAIT)  # the renewal's thread is preempted right before it publishes
+        apply(self, *args, **kwargs)
+
+    monkeypatch.setattr(CredentialsManager, "_apply_process", slow_renewal)
+    renewal = threading.Thread(target=m._renewed)
+    renewal.start()
+    assert entered.wait(WAIT)
+    switch = threading.Thread(target=lambda: setattr(m, "profile", "dev"))
+    switch.start()
+    switch.join(0.5)  # the switch waits for the renewal to finish publishing
+    release.set()
+    renewal.join(WAIT)
+    switch.join(WAIT)
+    assert m.profile == "dev"
+    assert os.environ["AWS_PROFILE"] == "dev" and boto3.DEFAULT_SESSION is m.session
+    assert m.session.profile_name == "dev"

@@ -125,6 +125,12 @@ class Followers:
         for follower in handed:
             _safely(follower, selection)
 
+    def released(self, generation: int) -> None:
+        """The manager gave the process back: the automatic followers return their libraries to their own chain."""
+        _load_followers()
+        for follower in AUTOMATIC:
+            _safely(follower, Selection(None, None, None, generation))
+
     def close(self) -> None:
         with self._lock:
             handed, self._handed = self._handed, []

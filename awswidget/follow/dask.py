@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 import threading
 import time
@@ -47,7 +48,11 @@ log = logging.getLogger(__name__)
 
 PLUGIN_NAME = "awswidget-credentials"
 #: Tells a worker that runs in this very process (its environment is the kernel's) from any other.
-_PROCESS_TOKEN = uuid.uuid4().hex
+_PROCESS_TOKEN = uuid.uuid4().hex  # with the pid: a worker forked from the kernel has the same module state
+
+
+def _kernel_token() -> str:
+    return f"{_PROCESS_TOKEN}:{os.getpid()}"
 _MIN_RENEW_DELAY = 60.0  # credentials that cannot get fresher (an MFA session) must not make a busy loop
 
 
@@ -118,7 +123,7 @@ def plugin_class() -> type:
             import sys
 
             module = sys.modules.get("awswidget.follow.dask")
-            return getattr(module, "_PROCESS_TOKEN", None) == self._kernel
+            return module is not None and module._kernel_token() == self._kernel
 
         def _apply(self, values: dict[str, str]) -> None:
             import os
@@ -165,7 +170,7 @@ def plugin_class() -> type:
 
 def make_plugin(credentials: TemporaryCredentials | None, profile: str | None, generation: int) -> Any:
     """The plugin for ``credentials`` (``None``: the one that clears workers)."""
-    return plugin_class()(payload(credentials), profile, generation, _PROCESS_TOKEN)
+    return plugin_class()(payload(credentials), profile, generation, _kernel_token())
 
 
 class DaskFollower:
