@@ -223,3 +223,83 @@ def test_a_credential_process_profile_follows(world: TwoAccounts, aws_env: AwsFi
         assert world.b.access_key_id not in str(secrets(con))
     finally:
         m.release()
+
+
+def test_a_second_manager_of_the_same_database_is_refused(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                          con: duckdb.DuckDBPyConnection) -> None:
+    first = m.follow(con)
+    assert first.wait()
+    side = awswidget.CredentialsManager(profile="B", activate=False)
+    cursor = con.cursor()  # a cursor shares the database, and so its secrets
+    with pytest.raises(awswidget.ValidationError) as refused:
+        side.follow(cursor)
+    assert "profile='A'" in str(refused.value) and "stop()" in str(refused.value)
+    assert account(con, world.a.parquet_url) == "A"  # m's secret was not overwritten with B's
+    assert denied(con, world.b.parquet_url)
+    other = duckdb.connect()  # another database is free
+    try:
+        assert side.follow(other).wait()
+        assert account(other, world.b.parquet_url) == "B"
+    finally:
+        other.close()
+    first.stop()
+    second = side.follow(cursor)  # once stopped, the database is free
+    assert second.wait()
+    assert account(con, world.b.parquet_url) == "B"
+    second.stop()
+
+
+def test_a_secret_nobody_keeps_is_not_overwritten(m: awswidget.CredentialsManager, con: duckdb.DuckDBPyConnection) -> None:
+    follow_duckdb.load_httpfs(con)
+    con.execute(f"CREATE SECRET {follow_duckdb.SECRET_NAME} (TYPE s3, KEY_ID 'mine', SECRET 'mine')")
+    with pytest.raises(awswidget.ValidationError, match="DROP SECRET"):
+        m.follow(con)
+    assert "key_id=mine" in str(secrets(con))
+
+
+def test_the_same_manager_gets_its_follower_back(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                 con: duckdb.DuckDBPyConnection) -> None:
+    follower = m.follow(con)
+    assert follower.wait()
+    assert m.follow(con) is follower and m.follow(con.cursor()) is follower
+    assert follower.state == "ready"  # handed back: not re-resolved
+    assert m._followers._handed.count(follower) == 1  # a switch reaches it once
+    m.profile = "B"
+    assert follower.wait()
+    assert account(con, world.b.parquet_url) == "B"
+
+
+def test_a_timer_renewal_racing_a_switch_keeps_the_switch(m: awswidget.CredentialsManager, world: TwoAccounts,
+                                                          con: duckdb.DuckDBPyConnection,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    follower = m.follow(con)
+    assert follower.wait()
+    assert follower._timer is not None
+    renewal, generation = follower._timer.args
+    reached, go = threading.Event(), threading.Event()
+    real_follow, real_credentials = follower.follow, follow_duckdb.temporary_credentials
+
+    def late_follow(selection: Any) -> None:  # the timer thread loses the CPU after its generation check
+        if selection.reason == "renewal":
+            reached.set()
+            go.wait(10)
+        real_follow(selection)
+
+    def late_credentials(session: Any, profile: str | None, region: str | None) -> TemporaryCredentials:
+        if profile == "A":  # the renewal's resolution of A is still running when the switch lands
+            reached.set()
+            go.wait(10)
+        return real_credentials(session, profile, region)
+
+    monkeypatch.setattr(follower, "follow", late_follow)
+    monkeypatch.setattr(follow_duckdb, "temporary_credentials", late_credentials)
+    timer = threading.Thread(target=follower._renew, args=(renewal, generation))
+    timer.start()
+    assert reached.wait(10)
+    m.profile = "B"
+    go.set()
+    timer.join(10)
+    assert follower.wait()
+    assert (follower.state, follower.profile) == ("ready", "B")
+    assert account(con, world.b.parquet_url) == "B"
+    assert denied(con, world.a.parquet_url)

@@ -18,6 +18,11 @@ SESSION_TOKEN, REGION, ENDPOINT, URL_STYLE, USE_SSL)``.
   to share between threads; a cursor shares the database and its secrets).
 * httpfs is loaded from the ``duckdb-ext-httpfs`` package when DuckDB cannot load
   it by name (its default is to download it, which many machines cannot do).
+* One follower per database: secrets belong to the database, not the connection,
+  and the name is fixed, so two followers of one database (a connection and a
+  cursor of it) would overwrite each other's secret. :func:`follower_for` finds
+  a live follower of the same database with a probe secret and refuses a second
+  manager; the same manager gets its existing follower back.
 """
 
 from __future__ import annotations
@@ -27,17 +32,18 @@ import datetime as dt
 import logging
 import os
 import queue
+import secrets
 import sys
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 from .. import _redact
-from ..errors import AwsWidgetError
+from ..errors import AwsWidgetError, ValidationError
 from . import Selection, register_handed
 from ._temporary import RENEW_BEFORE, TemporaryCredentials, temporary_credentials
 
-__all__ = ["SECRET_NAME", "DuckDBFollower", "DuckDBSecretError", "load_httpfs"]
+__all__ = ["SECRET_NAME", "DuckDBFollower", "DuckDBSecretError", "follower_for", "load_httpfs"]
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +111,8 @@ class DuckDBFollower:
     ``state`` is ``"pending"`` (a switch is being resolved), ``"ready"`` (the secret
     holds the selection's credentials), ``"none"`` (nothing selected), ``"error"``
     (the selection could not be resolved: no secret; :attr:`error` says why) or
-    ``"stopped"``.
+    ``"stopped"``. One per database (see :func:`follower_for`): ``m.follow(con)`` twice
+    returns the same follower; another manager is refused until it is stopped.
     """
 
     name = "DuckDB"
@@ -118,6 +125,8 @@ class DuckDBFollower:
         self._generation = 0
         self._done = threading.Event()
         self._timer: threading.Timer | None = None
+        self._last: Selection | None = None  # the last selection followed
+        self._seen = -1  # the newest manager generation followed: older renewals are dropped
         self.state = "pending"
         self.error: str | None = None
         self.profile: str | None = None
@@ -132,6 +141,16 @@ class DuckDBFollower:
         with self._lock:
             if self.state == "stopped":
                 return
+            if selection is self._last and self.state in ("pending", "ready"):
+                return  # the same publication again (the manager's last one, when it is handed back): nothing new
+            if selection.reason == "renewal" and selection.generation < self._seen:
+                return  # a renewal of a selection the manager has already left
+            self._start(selection)
+
+    def _start(self, selection: Selection) -> None:
+        """Drop or replace the secret for ``selection``; the caller holds the lock (checks and bump are one step)."""
+        with self._lock:
+            self._last, self._seen = selection, max(self._seen, selection.generation)
             self._generation += 1  # every switch, renewal and timer: only the latest one writes the secret
             generation = self._generation
             self._cancel_timer()
@@ -147,7 +166,7 @@ class DuckDBFollower:
                 self._finish(generation, "none", None)
                 return
             self.state, self.error = "pending", None
-        _worker().put((self._resolve, selection, generation))
+            _worker().put((self._resolve, selection, generation))  # queued under the lock: in generation order
 
     def stop(self) -> None:
         with self._lock:
@@ -161,6 +180,7 @@ class DuckDBFollower:
             finally:
                 self._done.set()
                 self._manager._followers.drop(self)
+        _forget(self)  # outside the lock: follower_for takes the registry's lock, then a follower's
 
     def wait(self, timeout: float | None = 30.0) -> bool:
         """Wait until the secret follows the last switch; True when it does (``state == "ready"``)."""
@@ -233,10 +253,12 @@ class DuckDBFollower:
         timer.start()
 
     def _renew(self, selection: Selection, generation: int) -> None:
+        # The check and the new generation under one lock: a switch between them would otherwise
+        # be overwritten by this renewal of the previous selection.
         with self._lock:
             if generation != self._generation or self.state == "stopped":
                 return
-        self.follow(selection)
+            self._start(selection)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -284,4 +306,87 @@ def _url_style(session: Any, default: str) -> str:
     return {"path": "path", "virtual": "vhost"}.get(style or "", default)
 
 
-register_handed(_accepts, DuckDBFollower)
+_live: list[DuckDBFollower] = []  # the followers not stopped, of every manager
+_live_lock = threading.Lock()
+
+
+def follower_for(con: Any, manager: Any) -> DuckDBFollower:
+    """The follower of ``con``'s database for ``manager`` (what ``manager.follow(con)`` builds).
+
+    A database has one follower: handing it again to the same manager (the connection or
+    any cursor of it) returns the existing follower; handing it to another manager raises
+    :class:`~awswidget.errors.ValidationError` naming the manager that follows it, whose
+    follower must be ``stop()``-ed first. A database that already holds a secret named
+    ``awswidget`` that no follower keeps is refused too (it would be overwritten).
+    """
+    load_httpfs(con)
+    with _live_lock:
+        existing = _same_database(con)
+        if existing is not None:
+            if existing._manager is manager:
+                manager._followers.drop(existing)  # the manager adds it back: once in its list
+                return existing
+            raise ValidationError(
+                "target",
+                f"this DuckDB database is already followed by {existing._manager!r} (its secret {SECRET_NAME!r} "
+                "belongs to the database, every connection and cursor of it): call stop() on that manager's "
+                "follower first, or use another database.",
+            )
+        if _has_secret(con):
+            raise ValidationError(
+                "target",
+                f"this DuckDB database already has a secret named {SECRET_NAME!r} that no awswidget follower keeps: "
+                f"DROP SECRET {SECRET_NAME} first, then follow it.",
+            )
+        follower = DuckDBFollower(con, manager)
+        _live.append(follower)
+        return follower
+
+
+def _same_database(con: Any) -> DuckDBFollower | None:
+    """The live follower whose cursor sees a probe secret made on ``con``: the same database.
+
+    Python does not expose a connection's database, and in-memory databases have no name: a
+    secret is the one object that every connection of a database sees and no other does.
+    Its scope matches no real path, so no read uses it while it exists.
+    """
+    if not _live:
+        return None
+    probe = f"awswidget_probe_{secrets.token_hex(8)}"
+    cursor = con.cursor()
+    try:
+        cursor.execute(f"CREATE TEMPORARY SECRET {probe} (TYPE s3, SCOPE 's3://{probe}')")
+        for follower in list(_live):
+            with follower._lock:
+                try:
+                    seen = follower._cursor.execute("SELECT count(*) FROM duckdb_secrets() WHERE name = ?",
+                                                    [probe]).fetchall()[0][0]
+                except Exception:  # its connection is closed: it follows nothing any more
+                    _live.remove(follower)
+                    continue
+            if seen:
+                return follower
+        return None
+    except Exception:
+        raise DuckDBSecretError("DuckDB could not tell whether another follower keeps this database's secret.") from None
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.execute(f"DROP TEMPORARY SECRET IF EXISTS {probe}")
+            cursor.close()
+
+
+def _has_secret(con: Any) -> bool:
+    cursor = con.cursor()
+    try:
+        return bool(cursor.execute("SELECT count(*) FROM duckdb_secrets() WHERE name = ?", [SECRET_NAME]).fetchall()[0][0])
+    finally:
+        cursor.close()
+
+
+def _forget(follower: DuckDBFollower) -> None:
+    with _live_lock:
+        if follower in _live:
+            _live.remove(follower)
+
+
+register_handed(_accepts, follower_for)
