@@ -259,7 +259,8 @@ class CredentialsManager(Onboarding, Publisher):
 
     def follow(self, target: Any) -> Any:
         """Keep ``target`` (a DuckDB connection, a Dask distributed ``Client``) on this manager's selection:
-        every switch and renewal reaches it. Returns its follower; ``.stop()`` ends it."""
+        every switch and renewal reaches it. Returns its follower; ``.stop()`` ends it. A DuckDB database has one
+        follower: handed again to this manager, the same follower comes back; another manager's is refused."""
         return self._followers.hand(target, self)
 
     def _described(self, now: dt.datetime | None = None) -> dict[str, Any]:

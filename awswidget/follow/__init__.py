@@ -95,7 +95,8 @@ class Followers:
             if accepts(target):
                 follower = factory(target, manager)
                 with self._lock:
-                    self._handed.append(follower)
+                    if follower not in self._handed:  # a follower handed back for the same target
+                        self._handed.append(follower)
                     last = self._last
                 if last is not None:
                     _safely(follower, last)

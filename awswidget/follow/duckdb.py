@@ -324,7 +324,6 @@ def follower_for(con: Any, manager: Any) -> DuckDBFollower:
         existing = _same_database(con)
         if existing is not None:
             if existing._manager is manager:
-                manager._followers.drop(existing)  # the manager adds it back: once in its list
                 return existing
             raise ValidationError(
                 "target",
