@@ -513,6 +513,9 @@ def test_the_selected_region_reaches_s3fs_and_polars(world: TwoAccounts) -> None
 
 def test_without_exporting_polars_follows_and_s3fs_says_it_cannot(world: TwoAccounts, aws_env: Any,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from awswidget.follow import fsspec as fsspec_follow
+
+    fsspec_follow.FOLLOWER._warned.clear()  # it warns once per process: an earlier test may have had it said
     m = CredentialsManager(profile="A")
     m.export_env = False
     os.environ["AWS_PROFILE"] = "A"  # what the user's environment says, and keeps saying

@@ -33,6 +33,7 @@ from ipywidgets import Widget
 from traitlets import TraitError
 
 from awswidget import ValidationError
+from awswidget.keys import looks_like_secret
 from awswidget.manager import CredentialsManager
 from awswidget.validate import (
     is_temporary_key,
@@ -209,6 +210,8 @@ def field_errors(name: str, key_id: str, secret: str, token: str, region: str) -
             check()
         except ValidationError as exc:
             errors.add(exc.field)
+    if looks_like_secret(name):  # a secret pasted as the name is refused, whatever the name rules say
+        errors.add("profile_name")
     return errors
 
 
