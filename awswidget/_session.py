@@ -25,6 +25,12 @@ botocore classes built with different arguments:
 * the SSO provider (and the source-profile providers of role chains) read the
   SSO token cache under ``$HOME/.aws/sso/cache`` located *now*, not where
   ``HOME`` pointed when botocore was imported.
+
+No session built here sees the local credentials endpoint that awswidget itself
+exported (:mod:`awswidget.follow.endpoint`): their container providers read the
+container variables as the user had them (:func:`container_environ`). A profile
+with no credentials of its own fails as it should, instead of borrowing the
+selection's, and the endpoint, which resolves through these sessions, never asks itself.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import copy
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _botocore, files, texts
@@ -242,6 +248,88 @@ def _swap(resolver: Any, provider: Any) -> None:
         resolver.remove(provider.METHOD)  # removes the first one: botocore's original
 
 
+# ---------------------------------------------------------------------- the container variables as the user had them
+
+CONTAINER_VARS = (
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+)
+# The user's own value of a variable, ignoring awswidget's exports. The endpoint registers the
+# exporter's (this layer cannot import it); until then nothing is exported, so os.environ is the user's.
+_user_value: Callable[[str], str | None] = os.environ.get
+
+
+def hide_exports(user_value: Callable[[str], str | None]) -> None:
+    """Make every session built here read the container variables through ``user_value``.
+
+    Called by the endpoint module with :func:`awswidget.environment.user_env`: what awswidget
+    exported (its endpoint in place of the user's container credentials) is invisible here, and
+    the user's own container credentials, if any, are seen as botocore would have seen them.
+    """
+    global _user_value
+    _user_value = user_value
+
+
+class _UserEnviron(Mapping[str, str]):
+    """``os.environ`` with the container variables as the user had them (a live view)."""
+
+    def __getitem__(self, name: str) -> str:
+        value = _user_value(name) if name in CONTAINER_VARS else os.environ.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        names = [name for name in os.environ if name not in CONTAINER_VARS]
+        return iter(names + [name for name in CONTAINER_VARS if _user_value(name) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+_user_environ = _UserEnviron()
+
+
+def container_environ() -> Mapping[str, str]:
+    """The environment a container provider of awswidget's own reads (see :func:`hide_exports`)."""
+    return _user_environ
+
+
+def container_provider() -> Any:
+    """botocore's container provider, reading :func:`container_environ`."""
+    from botocore.credentials import ContainerProvider
+
+    return ContainerProvider(environ=_user_environ)
+
+
+def shield_resolver(resolver: Any) -> Any:
+    """Point ``resolver``'s container provider at :func:`container_environ` (returns ``resolver``).
+
+    The one instance botocore made is changed in place: its assume-role provider's
+    ``credential_source = EcsContainer`` sourcer holds the same object.
+    """
+    for provider in getattr(resolver, "providers", None) or ():
+        if provider.METHOD == "container-role" and hasattr(provider, "_environ"):
+            provider._environ = _user_environ  # botocore's ContainerProvider(environ=...) keeps it there
+    return resolver
+
+
+def _shielded_default(bs: Any) -> None:
+    """Give ``bs`` botocore's default chain, built lazily as botocore builds it, shielded."""
+    from botocore.credentials import create_credential_resolver
+
+    def make() -> Any:
+        region = getattr(bs, "_last_client_region_used", None)  # what botocore's own lazy resolver passes
+        return shield_resolver(create_credential_resolver(bs, region_name=region))
+
+    bs.lazy_register_component("credential_provider", make)
+
+
 def make_session(
     profile: str | None,
     region: str | None,
@@ -312,7 +400,9 @@ def make_session(
             log.warning("botocore's assume-role provider has an unexpected shape; MFA prompts are not redirected")
         for provider in swaps:
             _swap(resolver, provider)
-        bs.register_component("credential_provider", resolver)
+        bs.register_component("credential_provider", shield_resolver(resolver))
+    else:
+        _shielded_default(bs)
     session = boto3.Session(botocore_session=bs, region_name=region)
     # boto3 appends its data path to the (shared) loader on every Session: keep it once.
     paths = loader.search_paths
@@ -382,4 +472,5 @@ def plain_botocore_session() -> Any:
     bs = botocore.session.Session()
     bs.get_component("config_store").set_config_variable("profile", None)  # an override, unlike a session variable
     bs.register_component("data_loader", shared_loader())
+    _shielded_default(bs)
     return bs

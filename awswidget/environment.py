@@ -40,10 +40,13 @@ EXPORTED_VARS = (
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
     # For SDKs that cannot resolve the profile (pyarrow's C++ SDK, tools in subprocesses): the selection's S3
-    # endpoint, and the local credentials endpoint (its address and token file; never a secret itself).
+    # endpoint, and the local credentials endpoint (its address and token file; never a secret itself), in
+    # place of a container's own credentials variables (exported as unset, restored on release).
     "AWS_ENDPOINT_URL_S3",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
 )
 SHADOW_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 

@@ -329,19 +329,16 @@ def validate_role(**kwargs: Any) -> RoleProfile:
 
 def _source_credentials(role: RoleProfile, config_file: str, credentials_file: str, prompter: Callable[[str], str] | None) -> Any:
     """The credentials the role is assumed with, resolved by botocore as it will resolve them for the saved profile."""
-    from botocore.credentials import (
-        CanonicalNameCredentialSourcer,
-        ContainerProvider,
-        EnvProvider,
-        InstanceMetadataProvider,
-    )
+    from botocore.credentials import CanonicalNameCredentialSourcer, EnvProvider, InstanceMetadataProvider
     from botocore.utils import InstanceMetadataFetcher
 
     where, at = _source_words(role)
     try:
         if role.credential_source is not None:
+            # EcsContainer: the container's own credentials, never the endpoint awswidget exported (the selection's).
             sourcer = CanonicalNameCredentialSourcer(
-                [EnvProvider(), ContainerProvider(), InstanceMetadataProvider(iam_role_fetcher=InstanceMetadataFetcher(timeout=2, num_attempts=1))])
+                [EnvProvider(), _session.container_provider(),
+                 InstanceMetadataProvider(iam_role_fetcher=InstanceMetadataFetcher(timeout=2, num_attempts=1))])
             credentials = sourcer.source_credentials(role.credential_source)
         else:
             session = _session.make_session(role.source_profile, role.region, config_file, credentials_file, prompter=prompter)

@@ -200,16 +200,91 @@ def test_it_stops_with_the_kernel(world: TwoAccounts, tmp_path: Path) -> None:
     assert not token_file.exists() and not token_file.parent.exists()
 
 
-def test_a_containers_own_credentials_are_left_alone(world: TwoAccounts, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ep.RELATIVE_URI, "/v2/credentials/task")  # ECS, SageMaker
-    m = awswidget.CredentialsManager(profile="R")
+def test_a_containers_own_credentials_give_way_to_the_selection_until_release(
+        world: TwoAccounts, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv(ep.RELATIVE_URI, "/v2/credentials/task")  # ECS, SageMaker: the container's own role
+    monkeypatch.setenv(ep.TOKEN, "the-containers-token")
+    monkeypatch.setattr(ep.endpoint_follower, "_warned", False)
+    with caplog.at_level("WARNING", logger="awswidget.follow.endpoint"):
+        m = awswidget.CredentialsManager(profile="R")
     try:
-        assert ep.FULL_URI not in os.environ and ep.TOKEN_FILE not in os.environ
-        assert os.environ[ep.RELATIVE_URI] == "/v2/credentials/task"
-        assert os.environ["AWS_ENDPOINT_URL_S3"] == world.endpoint_url  # the S3 endpoint still follows
+        # The selection wins: botocore and the C++ SDK prefer RELATIVE_URI, so it is unset while awswidget serves.
+        assert ep.RELATIVE_URI not in os.environ and ep.TOKEN not in os.environ
+        assert os.environ[ep.FULL_URI] == ep.endpoint.url and os.environ[ep.TOKEN_FILE] == ep.endpoint.token_file
+        assert os.environ["AWS_ENDPOINT_URL_S3"] == world.endpoint_url
+        assert in_subprocess(world.b.bucket).stdout.strip() == "B"  # the selection's account, not the container's
+        [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert ep.RELATIVE_URI in warning and ep.TOKEN in warning and "release()" in warning
+        assert "/v2/credentials/task" not in warning and "the-containers-token" not in warning
+        # awswidget's own sessions still see the container's variables (credential_source = EcsContainer).
+        from awswidget import _session
+
+        assert _session.container_environ()[ep.RELATIVE_URI] == "/v2/credentials/task"
+        assert ep.FULL_URI not in _session.container_environ()
     finally:
         m.release()
-    assert os.environ[ep.RELATIVE_URI] == "/v2/credentials/task"
+    assert os.environ[ep.RELATIVE_URI] == "/v2/credentials/task"  # exactly as before
+    assert os.environ[ep.TOKEN] == "the-containers-token"
+    assert ep.FULL_URI not in os.environ and ep.TOKEN_FILE not in os.environ
+
+
+def test_a_containers_full_uri_is_replaced_and_restored(world: TwoAccounts, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ep.FULL_URI, "http://127.0.0.1:9/the-notebooks-role")  # SageMaker Studio's shape
+    m = awswidget.CredentialsManager(profile="R")
+    try:
+        assert os.environ[ep.FULL_URI] == ep.endpoint.url
+        assert in_subprocess(world.b.bucket).stdout.strip() == "B"
+    finally:
+        m.release()
+    assert os.environ[ep.FULL_URI] == "http://127.0.0.1:9/the-notebooks-role"
+    assert ep.TOKEN_FILE not in os.environ
+
+
+def test_no_session_of_awswidgets_borrows_the_selections_credentials(world: TwoAccounts, aws_env: AwsFiles) -> None:
+    from awswidget import roles
+
+    world.write_profiles(aws_env, extra_config=f"\n[profile Empty]\nregion = us-east-1\nendpoint_url = {world.endpoint_url}\n")
+    m = awswidget.CredentialsManager(profile="A")
+    try:
+        assert os.environ.get(ep.FULL_URI) == ep.endpoint.url  # the endpoint serves A...
+        side = awswidget.CredentialsManager(profile="Empty", activate=False)
+        with pytest.raises(awswidget.AwsWidgetError):
+            side.verify()  # ...but a side task on a profile with no credentials does not borrow them
+        assert side.status == "error"
+        role = roles.validate_role(profile_name="NewRole", role_arn=world.role_arn,
+                                   source_profile="Empty", existing=m.profiles, region="eu-west-1",
+                                   endpoint_url=world.endpoint_url)
+        with pytest.raises(awswidget.AwsWidgetError, match="source profile 'Empty' gives no usable credentials"):
+            roles.assume(role, str(aws_env.config), str(aws_env.credentials))  # the role form's check
+        container = roles.validate_role(profile_name="NewRole", role_arn=world.role_arn,
+                                        credential_source="EcsContainer", existing=m.profiles, region="eu-west-1",
+                                        endpoint_url=world.endpoint_url)
+        with pytest.raises(awswidget.AwsWidgetError, match="credential source EcsContainer gives no usable credentials"):
+            roles.assume(container, str(aws_env.config), str(aws_env.credentials))
+        # A user's own boto3 session of it does fall back to the endpoint, as it would on ECS (documented).
+        assert boto3.Session(profile_name="Empty").client("sts").get_caller_identity()["Account"] == world.a.account_id
+    finally:
+        m.release()
+
+
+def test_an_idle_connection_is_dropped_and_floods_are_bounded(m: awswidget.CredentialsManager) -> None:
+    import threading
+    import time
+
+    port = int(os.environ[ep.FULL_URI].split(":")[2].split("/")[0])
+    before = threading.active_count()
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(ep._QuietServer.MAX_HANDLERS + 20)]
+    try:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            assert threading.active_count() <= before + ep._QuietServer.MAX_HANDLERS  # never a thread per socket
+            time.sleep(0.05)
+        idle[0].settimeout(ep.HANDLER_TIMEOUT + 10)
+        assert idle[0].recv(1) == b""  # the server hung up on a connection that never sent a request
+        assert ask(the_token())[0] == 200  # and answers again once the silent ones are gone
+    finally:
+        for sock in idle:
+            sock.close()
 
 
 def test_export_env_false_points_nobody_at_it(world: TwoAccounts) -> None:

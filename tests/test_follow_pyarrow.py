@@ -180,3 +180,45 @@ def test_an_mfa_role_follows_once_its_code_is_given(m: awswidget.CredentialsMana
     assert future.result(timeout=30).account == world.b.account_id
     assert read(world.b.parquet_url) == "B"  # the endpoint serves the MFA role's credentials
     assert denied(world.a.parquet_url)
+
+
+def test_the_selection_wins_over_a_containers_own_credentials(world: TwoAccounts, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SageMaker/ECS: the container's credentials (here A's) were set before awswidget; R (in B) is selected."""
+    import http.server
+    import json
+    import threading
+
+    sts = boto3.client("sts", endpoint_url=world.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id=world.a.access_key_id, aws_secret_access_key=world.a.secret_access_key)
+    c = sts.get_session_token()["Credentials"]
+    body = json.dumps({"AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"], "Token": c["SessionToken"],
+                       "Expiration": c["Expiration"].strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
+
+    class Container(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Container)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    container = f"http://127.0.0.1:{server.server_address[1]}/role"
+    monkeypatch.setenv(ep.FULL_URI, container)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", world.endpoint_url)  # the user's own (both accounts' buckets are there)
+    try:
+        assert read(world.a.parquet_url) == "A"  # before awswidget: the container's account
+        m = awswidget.CredentialsManager(profile="R")
+        try:
+            assert read(world.b.parquet_url) == "B"  # the selection's, not the container's
+            assert denied(world.a.parquet_url)
+        finally:
+            m.release()
+        assert os.environ[ep.FULL_URI] == container
+        assert read(world.a.parquet_url) == "A"  # restored: the container's again
+    finally:
+        server.shutdown()
+        server.server_close()

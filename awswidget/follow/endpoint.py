@@ -15,14 +15,29 @@ kernel, as aws-vault's ``--ecs-server`` does:
   a role's, SSO's, or an STS session of long-term keys), resolved on the first
   request after a switch (never in the switch's thread), renewed before they
   expire, and replaced on every switch and renewal;
-* it stops with the kernel (a daemon thread, and ``atexit`` removes the token file).
+* it stops with the kernel (a daemon thread, and ``atexit`` removes the token file);
+* a connection that sends no request is dropped after a few seconds, and at most
+  :attr:`_QuietServer.MAX_HANDLERS` are handled at once (the rest wait in the listen
+  backlog): idle sockets cannot pile up threads.
 
 Where each SDK asks it: botocore and the AWS CLI, the Go, Java, Rust and JS SDKs and
 pyarrow's C++ SDK all put the container provider *after* the profile. So a profile
 that resolves by itself (static keys; and for botocore roles, SSO, processes)
-is still resolved by the SDK, as before; the endpoint answers the rest. The
-selection's own sessions never ask it (:func:`shield`): the endpoint resolves
-through them, and would otherwise ask itself.
+is still resolved by the SDK, as before; the endpoint answers the rest.
+
+No session awswidget builds ever asks it (:func:`awswidget._session.hide_exports`,
+registered below): the endpoint resolves through them and would ask itself, and a
+side-task manager or the role form would silently borrow the selection's credentials
+for a profile that has none. A user's own ``boto3.Session(profile_name=...)`` of such
+a profile does fall back to it, as it would to a container's credentials on ECS.
+
+An environment with container credentials of its own (ECS, SageMaker: one of
+:data:`CONTAINER_VARS` set before awswidget) gets the endpoint *in their place* while
+the manager owns the process, so the selection wins everywhere; ``RELATIVE_URI`` and
+the plain token are exported as unset (botocore and the C++ SDK prefer the relative
+URI), and :meth:`~awswidget.manager.CredentialsManager.release` puts back exactly
+what was there. awswidget's own sessions still see the container's credentials
+(``credential_source = EcsContainer`` keeps working).
 """
 
 from __future__ import annotations
@@ -38,14 +53,13 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .. import _redact
+from .. import _redact, _session
 from . import Selection, register_automatic
 from ._temporary import RENEW_BEFORE, TemporaryCredentials, temporary_credentials
 
-__all__ = ["FULL_URI", "TOKEN_FILE", "CredentialsEndpoint", "EndpointFollower", "endpoint", "shield"]
+__all__ = ["CONTAINER_VARS", "FULL_URI", "TOKEN_FILE", "CredentialsEndpoint", "EndpointFollower", "endpoint", "shield"]
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +68,12 @@ TOKEN_FILE = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"  # noqa: S105 (a variable 
 RELATIVE_URI = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
 TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"  # noqa: S105 (a variable name)
 S3_ENDPOINT = "AWS_ENDPOINT_URL_S3"
+CONTAINER_VARS = (RELATIVE_URI, FULL_URI, TOKEN, TOKEN_FILE)  # botocore's order of preference, in pairs
+assert set(CONTAINER_VARS) == set(_session.CONTAINER_VARS)
 # A credential_process without an expiry: SDKs ask again this often (and after every switch's expiry).
 UNKNOWN_EXPIRY = dt.timedelta(minutes=30)
+# Seconds a connection may stay silent (SDKs send their request at once; botocore itself gives up after 2 s).
+HANDLER_TIMEOUT = 5.0
 
 
 class CredentialsEndpoint:
@@ -159,7 +177,39 @@ class CredentialsEndpoint:
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, at most :attr:`MAX_HANDLERS` at once; the rest wait to be accepted."""
+
     daemon_threads = True
+    MAX_HANDLERS = 64  # an SDK's request takes milliseconds; more at once is a flood, or a burst that can wait
+    request_queue_size = 128  # the listen backlog: where a burst waits while every handler is busy
+
+    def __init__(self, address: tuple[str, int], handler: type[http.server.BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(self.MAX_HANDLERS)
+        self._closing = threading.Event()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Waits in the accept loop for a free handler (so the next connections stay in the backlog),
+        # checking now and then whether the server is being stopped.
+        while not self._slots.acquire(timeout=0.25):
+            if self._closing.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started: nobody else releases its slot
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def shutdown(self) -> None:
+        self._closing.set()
+        super().shutdown()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints a traceback to stderr (a client that hung up, say): one debug line instead.
@@ -170,6 +220,7 @@ def _handler(owner: CredentialsEndpoint) -> type[http.server.BaseHTTPRequestHand
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "awswidget"
         sys_version = ""
+        timeout = HANDLER_TIMEOUT  # a socket timeout: a connection that sends nothing frees its thread
 
         def do_GET(self) -> None:
             if not owner.allowed(self.client_address[0], self.headers.get("Authorization")):
@@ -219,53 +270,15 @@ def _is_ours(exc: BaseException) -> bool:
 # ---------------------------------------------------------------------- the kernel's own sessions
 
 
-class _WithoutEndpoint(Mapping[str, str]):
-    """``os.environ`` as it would be without the endpoint's variables (a live view)."""
-
-    def __init__(self, hidden: Mapping[str, str]) -> None:
-        self._hidden = hidden
-
-    def _visible(self, name: str) -> bool:
-        return not (name in self._hidden and os.environ.get(name) == self._hidden[name])
-
-    def __getitem__(self, name: str) -> str:
-        if not self._visible(name):
-            raise KeyError(name)
-        return os.environ[name]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name in os.environ and self._visible(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return (name for name in list(os.environ) if self._visible(name))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
 def shield(session: Any) -> None:
     """Keep ``session``'s container provider off the endpoint (botocore resolves as if it did not exist).
 
-    The endpoint resolves credentials through the selection's session; a profile
-    without credentials of its own would otherwise reach botocore's container
-    provider, which would ask the endpoint, which would ask the session again.
+    Sessions built by :mod:`awswidget._session` are shielded already; this covers one built otherwise.
     """
-    from botocore.credentials import ContainerProvider
-
     from .. import _botocore
 
-    if session is None:
-        return
-    resolver = _botocore.botocore_session(session).get_component("credential_provider")
-    providers = getattr(resolver, "providers", None)
-    if not providers:
-        return
-    for index, provider in enumerate(providers):
-        if isinstance(provider, ContainerProvider) and not isinstance(getattr(provider, "_environ", None), _WithoutEndpoint):
-            providers[index] = ContainerProvider(environ=_WithoutEndpoint(_hidden))
-
-
-_hidden: dict[str, str] = {}  # the variables the endpoint exported, as exported
+    if session is not None:
+        _session.shield_resolver(_botocore.botocore_session(session).get_component("credential_provider"))
 
 
 # ---------------------------------------------------------------------- the automatic follower
@@ -295,25 +308,27 @@ class EndpointFollower:
             self.server.select(None)
             return
         values: dict[str, str | None] = {S3_ENDPOINT: s3_endpoint(selection.session)}
-        if self._user_container():
-            if not self._warned:
-                self._warned = True
-                log.warning("awswidget: this environment has its own container credentials (%s): pyarrow and SDKs in "
-                            "subprocesses keep them for profiles they cannot resolve themselves", RELATIVE_URI)
-            self.server.select(None)
+        replaced = self._user_container()
+        if replaced and not self._warned:
+            self._warned = True
+            log.warning("awswidget: this environment has container credentials of its own (%s); while this manager "
+                        "owns the process, awswidget's credentials endpoint replaces them, so pyarrow and SDKs in "
+                        "subprocesses read with the selected profile; release() restores them", ", ".join(replaced))
+        self.server.start()
+        self.server.select(selection)
+        url, token_file = self.server.url, self.server.token_file
+        if url is None or token_file is None:  # stopped meanwhile (the kernel is exiting): point nobody at it
+            exporter.restore(CONTAINER_VARS)
         else:
-            self.server.start()
-            self.server.select(selection)
-            url, token_file = self.server.url, self.server.token_file
-            if url is not None and token_file is not None:
-                values.update({FULL_URI: url, TOKEN_FILE: token_file})
-                _hidden.update({FULL_URI: url, TOKEN_FILE: token_file})
+            # In place of any container variables of the user's: the relative URI and the plain token unset
+            # (botocore and the C++ SDK prefer the relative URI; some SDKs the token to its file).
+            values.update({RELATIVE_URI: None, TOKEN: None, FULL_URI: url, TOKEN_FILE: token_file})
         exporter.export(values)
 
-    def _user_container(self) -> bool:
+    def _user_container(self) -> list[str]:
         from ..environment import user_env
 
-        return any(user_env(name) for name in (RELATIVE_URI, FULL_URI, TOKEN, TOKEN_FILE))
+        return [name for name in CONTAINER_VARS if user_env(name)]
 
     def stop(self) -> None:
         from ..environment import exporter
@@ -323,7 +338,7 @@ class EndpointFollower:
         self.server.stop()
 
 
-ENDPOINT_VARS = (FULL_URI, TOKEN_FILE, S3_ENDPOINT)
+ENDPOINT_VARS = (*CONTAINER_VARS, S3_ENDPOINT)
 
 
 def s3_endpoint(session: Any) -> str | None:
@@ -348,5 +363,13 @@ def s3_endpoint(session: Any) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
+def _hide_exports() -> None:
+    from ..environment import user_env
+
+    _session.hide_exports(user_env)  # awswidget's own sessions read the container variables as the user had them
+
+
+_hide_exports()
 endpoint = CredentialsEndpoint()
-register_automatic(EndpointFollower(endpoint))
+endpoint_follower = EndpointFollower(endpoint)
+register_automatic(endpoint_follower)
