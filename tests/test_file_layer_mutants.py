@@ -112,9 +112,15 @@ def test_the_temporary_file_is_private_from_its_creation(tmp_path: Path, monkeyp
     try:
         target = tmp_path / "credentials"
         filewrite.update_file(str(target), lambda doc, sections: doc.set("default", {"region": "eu-west-1"}))
+        assert len(modes) == 1
+        # the repair's backup too: it holds the same keys
+        config = _bom_file(tmp_path)
+        plan = repair.plan_repair(str(config))
+        assert plan is not None
+        repair.apply_repair(plan)
     finally:
         os.umask(old)
-    assert modes and all(mode & 0o077 == 0 for mode in modes), [oct(m) for m in modes]
+    assert len(modes) == 3 and all(mode & 0o077 == 0 for mode in modes), [oct(m) for m in modes]
 
 
 def test_a_temporary_file_name_too_long_is_a_write_error_naming_the_file(tmp_path: Path) -> None:
@@ -211,8 +217,14 @@ def test_a_file_changed_on_every_try_is_a_file_changed_error(tmp_path: Path) -> 
 def test_an_unchanged_edit_returns_no_new_data(tmp_path: Path) -> None:
     target = tmp_path / "config"
     target.write_bytes(b"[default]\nregion = eu-west-1\n")
+    from awswidget import fileread
+
+    fileread.forget_cached()
     result = filewrite.update_file(str(target), lambda doc, s: doc.set("default", {"region": "eu-west-1"}))
     assert not result.changed and not result.created
+    # the fresh read it made is cached under the caller's path
+    snap = fileread.cached_snapshot(str(target))
+    assert snap is not None and snap.sections == {"default": {"region": "eu-west-1"}}
     assert result.new_data == b"" and result.old_data == b"[default]\nregion = eu-west-1\n"
     result = filewrite.update_file(str(target), lambda doc, s: doc.set("default", {"region": "us-east-1"}))
     assert result.changed and result.new_data == b"[default]\nregion = us-east-1\n"
@@ -385,8 +397,15 @@ def test_a_repaired_file_is_remembered_as_written(tmp_path: Path) -> None:
     backup = repair.apply_repair(plan, clock=lambda: 0.0)
     assert re.search(r"\.awswidget-backup-\d{8}-\d{6}$", backup)
     assert target.read_bytes() == b"[default]\nregion = eu-west-1\n"
-    snapshot = fileread.read_file_cached(str(target))
+    snapshot = fileread.cached_snapshot(str(target))  # remembered as written, not parsed again
+    assert snapshot is not None and snapshot.data == target.read_bytes()
     assert snapshot.sections == {"default": {"region": "eu-west-1"}}
+
+
+def test_the_repair_check_rejects_any_other_reading() -> None:
+    check = repair._check_repaired({"default": {"region": "eu-west-1"}})
+    assert check({"default": {"region": "eu-west-1"}}) is None
+    assert check({"default": {"region": "us-east-1"}}) == "the repaired file does not read as planned"
 
 
 # ---------------------------------------------------------------- the locks' error branches
@@ -755,3 +774,53 @@ def test_where_the_fast_reader_is_off_botocore_checks_the_written_file(tmp_path:
     assert lines[0] == "fast reader off: open() would not decode the file as UTF-8"
     assert lines[1] == "changed True {'default': {'region': 'us-east-1'}, 'profile dev': {'region': 'eu-west-1'}}"
     assert lines[2].startswith("refused: ") and "would not parse" in lines[2]
+
+
+# ---------------------------------------------------------------- small branches the suite did not reach
+
+
+def test_self_check_reports_an_unexpected_section() -> None:
+    doc = IniDocument("[p]\na = 1\n")
+    doc.set("p", {"a": "2"})
+    assert filewrite._check_result(doc, {"p": {"a": "1"}}, {"p": {"a": "2"}, "q": {}}) == "unexpected section [q]"
+
+
+def test_a_file_that_appeared_since_the_read_is_not_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\nregion = theirs\n")  # created by another program after our read found nothing
+    assert filewrite.write_atomic(str(target), None, b"", b"[default]\nregion = ours\n", lambda a: None) is None
+    assert target.read_bytes() == b"[default]\nregion = theirs\n"
+    assert _no_temp_files(tmp_path)
+
+
+def test_a_snapshot_knows_its_real_path(tmp_path: Path) -> None:
+    from awswidget import fileread
+
+    real = tmp_path / "real-config"
+    real.write_bytes(b"[default]\n")
+    link = tmp_path / "config"
+    link.symlink_to(real)
+    assert fileread.read_file(str(link)).real_path == str(real)
+
+
+def test_the_lenient_view_of_an_unreadable_text_is_none() -> None:
+    assert repair._lenient_view("region = eu-west-1\n", strict=True) is None  # no section header
+    assert repair._lenient_view("[a]\nx = 1\n[a]\n", strict=True) is None  # strict: a repeated section
+    assert repair._lenient_view("[a]\nx = 1\n[a]\ny = 2\n", strict=False) == {"a": {"x": "1", "y": "2"}}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a folder to another user")
+def test_without_folder_flock_roots_lock_file_belongs_to_the_folders_owner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    _refuse_dir_flock(monkeypatch, errno.EOPNOTSUPP)
+    folder = tmp_path / "aws"
+    folder.mkdir()
+    os.chown(folder, 1, 1)
+    filewrite.update_file(str(folder / "config"), lambda doc, s: doc.set("default", {"region": "x"}))
+    lock = os.stat(folder / ".awswidget.lock")
+    assert (lock.st_uid, lock.st_gid) == (1, 1)
+    created = os.stat(folder / "config")
+    assert (created.st_uid, created.st_gid) == (1, 1)
