@@ -824,3 +824,10 @@ def test_without_folder_flock_roots_lock_file_belongs_to_the_folders_owner(
     assert (lock.st_uid, lock.st_gid) == (1, 1)
     created = os.stat(folder / "config")
     assert (created.st_uid, created.st_gid) == (1, 1)
+
+
+def test_shared_files_repr_names_both_files(tmp_path: Path) -> None:
+    from awswidget.files import SharedFiles
+
+    shared = SharedFiles(tmp_path / "c", tmp_path / "k")
+    assert repr(shared) == f"SharedFiles(config_file={str(tmp_path / 'c')!r}, credentials_file={str(tmp_path / 'k')!r})"
