@@ -413,6 +413,8 @@ def check() -> list[str]:
         loader = getattr(botocore.credentials, "LoginTokenLoader", None)
         if loader is None or "self._cache" not in inspect.getsource(loader.__init__):
             problems.append("LoginTokenLoader no longer keeps _cache")
+    if getattr(botocore.credentials.ContainerProvider(environ={}), "_environ", None) != {}:
+        problems.append("ContainerProvider no longer keeps _environ")
     if not callable(getattr(botocore.configloader, "_parse_nested", None)):
         problems.append("botocore.configloader._parse_nested is gone")
     if problems:
