@@ -48,7 +48,7 @@ from awswidget.localaws import LocalAws, free_port
 
 from .conftest import AwsFiles
 
-__all__ = ["Account", "TwoAccounts", "account_of", "two_account_files_fixture", "two_accounts_fixture"]
+__all__ = ["UNRESOLVABLE", "Account", "TwoAccounts", "account_of", "fresh_credentials", "two_account_files_fixture", "two_accounts_fixture"]
 
 ACCOUNT_A = "111111111111"
 ACCOUNT_B = "222222222222"
@@ -132,6 +132,26 @@ class TwoAccounts:
         """A boto3 S3 client with ``account``'s own keys (the world's ground truth, no profile)."""
         return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=account.region,
                             aws_access_key_id=account.access_key_id, aws_secret_access_key=account.secret_access_key)
+
+
+UNRESOLVABLE = (  # a role whose source profile has no credentials at all, and that profile
+    "\n[profile Orphan]\nrole_arn = arn:aws:iam::222222222222:role/reader\nsource_profile = Empty\nregion = eu-west-1\n"
+    "\n[profile Empty]\nregion = us-east-1\n"
+)
+
+
+def fresh_credentials() -> None:
+    """Forget roles and STS sessions cached by earlier tests.
+
+    Each test module that imports ``two_accounts_fixture`` gets its own moto server (a session fixture
+    defined outside conftest is one per importing module), while awswidget's role cache is process-wide
+    and keyed without the STS endpoint: a role assumed on another module's server would be reused here.
+    """
+    from awswidget import _session
+    from awswidget.follow import _temporary
+
+    _session.role_cache().clear()
+    _temporary.forget()
 
 
 def account_of(rows: object) -> str:

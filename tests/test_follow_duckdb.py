@@ -15,27 +15,13 @@ import pytest
 import awswidget
 from awswidget.follow import duckdb as follow_duckdb
 from awswidget.follow._temporary import TemporaryCredentials
-from tests.accounts import TwoAccounts, two_accounts_fixture  # noqa: F401  (fixtures)
+from tests.accounts import UNRESOLVABLE, TwoAccounts, fresh_credentials, two_accounts_fixture  # noqa: F401  (fixtures)
 from tests.conftest import AwsFiles
 
 pytestmark = pytest.mark.integration
 
-UNRESOLVABLE = "\n[profile Orphan]\nrole_arn = arn:aws:iam::222222222222:role/reader\nsource_profile = Empty\nregion = eu-west-1\n" \
-               "\n[profile Empty]\nregion = us-east-1\n"
 
 
-def fresh_credentials() -> None:
-    """Forget roles and STS sessions cached by earlier tests.
-
-    Each test module that imports ``two_accounts_fixture`` gets its own moto server (a session fixture
-    defined outside conftest is one per importing module), while awswidget's role cache is process-wide
-    and keyed without the STS endpoint: a role assumed on another module's server would be reused here.
-    """
-    from awswidget import _session
-    from awswidget.follow import _temporary
-
-    _session.role_cache().clear()
-    _temporary.forget()
 
 
 @pytest.fixture

@@ -18,24 +18,12 @@ import pytest
 
 import awswidget
 from awswidget.follow import endpoint as ep
-from tests.accounts import TwoAccounts, account_of, two_accounts_fixture  # noqa: F401  (fixtures)
+from tests.accounts import TwoAccounts, account_of, fresh_credentials, two_accounts_fixture  # noqa: F401  (fixtures)
 from tests.conftest import AwsFiles
 
 pytestmark = pytest.mark.integration
 
 
-def fresh_credentials() -> None:
-    """Forget roles and STS sessions cached by earlier tests.
-
-    Each test module that imports ``two_accounts_fixture`` gets its own moto server (a session fixture
-    defined outside conftest is one per importing module), while awswidget's role cache is process-wide
-    and keyed without the STS endpoint: a role assumed on another module's server would be reused here.
-    """
-    from awswidget import _session
-    from awswidget.follow import _temporary
-
-    _session.role_cache().clear()
-    _temporary.forget()
 
 
 @pytest.fixture
