@@ -90,7 +90,7 @@ def locate(
     return expand_path(config_file), expand_path(credentials_file)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=1 << 18)  # above 65,536 headers a smaller cache thrashed (issue 17: 100,000 profiles)
 def config_profile_name(header: str) -> str | None:
     """The profile a config-file section header defines, as botocore maps it.
 
