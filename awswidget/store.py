@@ -231,6 +231,8 @@ class ProfileStore:
                     check(seen[files.credentials_file], seen[files.config_file])
                     edit(doc, sections)
 
+                run.targets = getattr(edit, "targets", None)  # type: ignore[attr-defined]
+                run.all_matches = getattr(edit, "all_matches", False)  # type: ignore[attr-defined]
                 return run
 
             check(creds_sections, config_sections)
@@ -342,10 +344,13 @@ def _put_back(result: WriteResult) -> bool:
         return False
 
 
+# Each edit says which sections it touches (``targets``; a removal touches every match): the writer
+# then edits and re-checks those sections and their neighbours only (awswidget.filewrite._window).
 def _set(header: str, values: Values, match: Callable[[str], bool] | None) -> Edit:
     def edit(doc: IniDocument, _sections: dict[str, Any]) -> None:
         doc.set(header, dict(values), match=match)
 
+    edit.targets = match or header.__eq__  # type: ignore[attr-defined]
     return edit
 
 
@@ -353,4 +358,6 @@ def _remove(match: Callable[[str], bool]) -> Edit:
     def edit(doc: IniDocument, _sections: dict[str, Any]) -> None:
         doc.remove(match)
 
+    edit.targets = match  # type: ignore[attr-defined]
+    edit.all_matches = True  # type: ignore[attr-defined]
     return edit
