@@ -155,16 +155,28 @@ def _read_window(window: _Window, base: dict[str, Any], edited: str, path: str, 
     return window.read_back(base, edited, path)
 
 
+def _header_line(text: str, header: str) -> int | None:
+    """Where the one unindented line whose header is ``header`` starts (headers are unique here)."""
+    needle = f"[{header}]"
+    at = text.find(needle)
+    while at >= 0:
+        eol = text.find("\n", at)  # no lone CR here: every line ends with a LF
+        eol = len(text) if eol < 0 else eol
+        if (at == 0 or text[at - 1] in "\r\n") and "]" not in text[at + len(needle) : eol]:
+            return at
+        at = text.find(needle, at + 1)
+    return None
+
+
 def _window(text: str, sections: dict[str, Any], edit: Any) -> _Window | None:
     """The few sections around the ones ``edit.targets`` matches (a set's last match, or the end of the
     file for a new section; a removal's every match), or ``None``: edit the whole file."""
     targets = getattr(edit, "targets", None)
     if targets is None or len(text) < WINDOW_MIN or "[DEFAULT]" in text or text.count("\r") != text.count("\r\n"):
         return None
-    found = list(_HEADER_LINE.finditer(text))
-    headers = [m.group(1) for m in found]
-    if headers != list(sections):  # an indented "[" line (None) or a reading we do not know: no shortcut
-        return None  # not the reading we know (a repeated header would show here): no shortcut
+    headers = _HEADER_LINE.findall(text)  # strings, not match objects: nothing for the garbage collector
+    if headers != list(sections):  # an indented "[" line ("") or a reading we do not know: no shortcut
+        return None
     hits = [i for i, h in enumerate(headers) if targets(h)]
     if getattr(edit, "all_matches", False):
         if not hits:
@@ -174,8 +186,10 @@ def _window(text: str, sections: dict[str, Any], edit: Any) -> _Window | None:
         first = last = hits[-1] if hits else len(headers) - 1
     # One section more on each side: edits look at the line before and after what they change.
     lo, hi = max(first - 1, 0), last + 2
-    start = found[lo].start() if lo > 0 else 0
-    end = found[hi].start() if hi < len(found) else len(text)
+    start = _header_line(text, headers[lo]) if lo > 0 else 0
+    end = _header_line(text, headers[hi]) if hi < len(headers) else len(text)
+    if start is None or end is None or start > end:
+        return None
     # New lines follow the whole file's convention, as IniDocument picks it (no lone CR here; a tie is LF).
     eol = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
     return _Window(text, start, end, headers[:lo], headers[lo:hi], headers[hi:], eol)
