@@ -14,17 +14,23 @@ writer says it wrote: the result is the full rebuild's (tests/test_incremental.p
 
 from __future__ import annotations
 
+import bisect
 import os
 from typing import Any
 
 from . import _session
 from .errors import ProfileNotFoundError
 from .files import SharedFiles, config_profile_name
-from .profiles import ProfileInfo, build_profiles, sorted_names
+from .profiles import ProfileInfo, build_profiles
 
 __all__ = ["Catalog"]
 
 _MISSING: Any = object()
+
+
+def _order(name: str) -> tuple[bool, str, str]:
+    """:func:`~awswidget.profiles.sorted_names`' key (tests/test_incremental.py compares the two orders)."""
+    return (name != "default", name.casefold(), name)
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
@@ -78,7 +84,10 @@ class Catalog:
             return {name: fresh[name] if name in fresh else info for name, info in infos.items()}  # same names: same order
         if not all(name in fresh or name in infos for name in merged):
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
-        return {name: fresh[name] if name in fresh else infos[name] for name in sorted_names(merged)}
+        order = [name for name in infos if name in merged]  # already in sorted_names order
+        for name in fresh.keys() - infos.keys():
+            bisect.insort(order, name, key=_order)  # names are unique: the place is sorted_names' own
+        return {name: fresh[name] if name in fresh else infos[name] for name in order}
 
     def changed(self) -> bool:
         """Whether a file changed on disk since :meth:`load` (two ``stat`` calls: cheap enough to ask often)."""

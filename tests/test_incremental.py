@@ -76,6 +76,7 @@ def manager(aws_env: Any, window_mode: str) -> CredentialsManager:
 WRITES = {
     "add a new profile": lambda m: m.add_profile("new", key_id(900), SECRET, region="sa-east-1"),
     "add a profile that sorts first": lambda m: m.add_profile("AAA", key_id(901), SECRET),
+    "add names that differ in case only": lambda m: [m.add_profile(n, key_id(905 + i), SECRET) for i, n in enumerate(("P1x", "p1X", "_x", "@x"))],
     "overwrite keys with a session token": lambda m: m.add_profile("p2", key_id(902), SECRET, session_token="t" * 40, overwrite=True),
     "overwrite a config-only profile": lambda m: m.add_profile("p3", key_id(903), SECRET, region="ap-south-1", overwrite=True),
     "overwrite default": lambda m: m.add_profile("default", key_id(904), SECRET, output="json", overwrite=True),
