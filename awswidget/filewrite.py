@@ -136,6 +136,8 @@ class _Window:
         or repeats a header of the untouched part, and :class:`_fastini.Unsupported` when the old
         window does not parse to exactly the part of ``base`` it replaces (the split did not hold).
         """
+        if self.end < len(self.text) and not new_window.endswith("\n"):
+            raise _fastini.Unsupported("the window's last line would run into the next header")
         old = _fastini.parse(self.text[self.start : self.end].encode("utf-8"), path)
         if list(old) != self.inside or any(base.get(h) != v for h, v in old.items()):
             raise _fastini.Unsupported("the window does not read as the whole file's part")

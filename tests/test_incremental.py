@@ -235,6 +235,8 @@ def test_the_window_check_refuses_a_header_repeated_outside_it_and_a_window_that
     edited = text[window.start : window.end] + "[default]\nregion = eu-west-1\n"
     with pytest.raises(botocore.exceptions.ConfigParseError):
         window.read_back(sections, edited, "x")
+    with pytest.raises(_fastini.Unsupported):  # its last line would run into the next section's header
+        window.read_back(sections, text[window.start : window.end].rstrip("\n"), "x")
     wrong = dict(sections, **{window.inside[0]: {"region": "elsewhere"}})
     with pytest.raises(_fastini.Unsupported):
         window.read_back(wrong, text[window.start : window.end], "x")
