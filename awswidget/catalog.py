@@ -3,19 +3,40 @@
 A :class:`Catalog` holds the last reading: a :class:`~awswidget.profiles.ProfileInfo`
 per profile (in the order the picker lists them), botocore's merged view of both
 files, and why a file could not be used.
+
+A reading after a change (our own write, or another program's edit) rebuilds
+only the profiles whose inputs changed: a ``ProfileInfo`` is a function of the
+profile's merged values, its credentials-file section, whether the config file
+defines it, and the two paths, so every other one is kept as it was. Which
+profiles changed is found by comparing those inputs, not by trusting what a
+writer says it wrote: the result is the full rebuild's (tests/test_incremental.py).
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 from typing import Any
 
 from . import _session
 from .errors import ProfileNotFoundError
-from .files import SharedFiles
+from .files import SharedFiles, config_profile_name
 from .profiles import ProfileInfo, build_profiles
 
 __all__ = ["Catalog"]
+
+_MISSING: Any = object()
+
+
+def _order(name: str) -> tuple[bool, str, str]:
+    """:func:`~awswidget.profiles.sorted_names`' key (tests/test_incremental.py compares the two orders)."""
+    return (name != "default", name.casefold(), name)
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    """The keys added, removed or bound to another value (identity first: it is the common case)."""
+    out = {k for k, v in after.items() if before.get(k, _MISSING) is not v and before.get(k, _MISSING) != v}
+    return out | (before.keys() - after.keys())
 
 
 class Catalog:
@@ -27,21 +48,46 @@ class Catalog:
         self.config: dict[str, Any] = {}
         self.errors: tuple[str, ...] = ()
         self.stamp: tuple[Any, ...] = ()
+        # What the infos were built from: (paths, config sections, credentials sections, merged profiles).
+        self._basis: tuple[Any, ...] | None = None
 
     def load(self) -> None:
         """Read both files (cached while they are unchanged on disk)."""
         self.stamp = self._stamp()
         config, creds = self.files.read()
         self.config = _session.merged_config(self.files.config_file, self.files.credentials_file)
-        self.infos = build_profiles(
-            config.sections,
-            creds.sections,
-            config.path,
-            creds.path,
-            merged=self.config,
-            config_names=_session.config_profile_names(self.files.config_file),
-        )
+        basis = ((config.path, creds.path), config.sections, creds.sections, self.config["profiles"])
+        self.infos = self._rebuilt(basis)
+        self._basis = basis
         self.errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
+
+    def _rebuilt(self, basis: tuple[Any, ...]) -> dict[str, ProfileInfo]:
+        """The profile table for ``basis``, rebuilding only the profiles whose inputs differ from the last one's.
+
+        A profile's merged values come from the config sections whose header names it and its own
+        credentials section (botocore's ``build_profile_map``, then ``full_config``): the profiles to
+        rebuild are those named by a section that was added, removed or changed. A section the
+        writer did not touch is the very same object in its read-back (awswidget.filewrite), so
+        most are passed over by identity; any other is compared by value.
+        """
+        (config_path, creds_path), config, creds, merged = basis
+        names = _session.config_profile_names(self.files.config_file)
+        old = self._basis
+        if old is None or old[0] != (config_path, creds_path):
+            return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
+        _, old_config, old_creds, _ = old
+        changed = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
+        changed = {name for name in changed if name in merged}
+        fresh = build_profiles(config, creds, config_path, creds_path, merged={"profiles": {n: merged[n] for n in changed}}, config_names=names)
+        infos = self.infos
+        if len(merged) == len(infos) and all(name in infos for name in changed):
+            return {name: fresh[name] if name in fresh else info for name, info in infos.items()}  # same names: same order
+        if not all(name in fresh or name in infos for name in merged):
+            return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
+        order = [name for name in infos if name in merged]  # already in sorted_names order
+        for name in fresh.keys() - infos.keys():
+            bisect.insort(order, name, key=_order)  # names are unique: the place is sorted_names' own
+        return {name: fresh[name] if name in fresh else infos[name] for name in order}
 
     def changed(self) -> bool:
         """Whether a file changed on disk since :meth:`load` (two ``stat`` calls: cheap enough to ask often)."""

@@ -21,6 +21,20 @@ writes it again, in place. Three guards keep such a writer's data:
 * **Shortly after**, the file is checked once more (:data:`GRACE`): a writer
   that read the old version before our rename and wrote it back after, in
   place, dropped our change; the edit is applied again on what it wrote.
+
+Writes cost what they change. configparser's reading of a file restarts at
+every unindented ``[header]`` line: such a line is always a header (only an
+indented line can continue a value) and it resets the reader's whole state. So
+when an edit says which sections it targets (``edit.targets``, a predicate on
+headers, as :mod:`awswidget.store`'s edits do), and the file has no indented
+``[`` line, no ``[DEFAULT]`` section (whose keys reach every section) and no
+lone-CR line ending, the round-trip document is built from the few sections
+around the target alone (:func:`_window`), and the self-check parses the
+written window, proves the old window parses to exactly the part of the known
+parse it replaces, refuses a header repeated outside the window, and splices
+botocore's reading of the whole file from the untouched sections' known parse
+(:class:`_Window`). The bytes read back from the temporary file must still be
+exactly the bytes meant. Anything else takes the whole-file path.
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import stat
 import time
 from collections.abc import Callable
@@ -50,6 +65,8 @@ log = logging.getLogger(__name__)
 # Seconds after our rename during which an in-place writer that read the old version may still
 # write it back; waited only for files another program has been seen rewriting in place.
 GRACE = 0.05
+# Files smaller than this (characters) are edited and re-checked whole: it costs next to nothing there.
+WINDOW_MIN = 65536
 
 
 def _sweep_temp_files(real_path: str) -> None:
@@ -95,6 +112,91 @@ def _check_result(doc: IniDocument, before: dict[str, Any], after: dict[str, Any
     return None
 
 
+# An unindented "[...]" line is always a section header (configparser's SECTCRE on the stripped line);
+# an indented line that starts with "[" (group 1 empty) may be a header or a value's continuation.
+_HEADER_LINE = re.compile(r"^(?:\[([^\r\n]+)\]|[^\S\r\n]+\[)", re.M)
+
+
+@dataclass
+class _Window:
+    """The part ``[start, end)`` of a file's text an edit may change, and what is known outside it."""
+
+    text: str  # the whole file
+    start: int
+    end: int
+    before: list[str]  # the headers of the untouched sections before the window, in order
+    inside: list[str]  # the headers the window holds before the edit
+    after: list[str]  # the same after the window
+    eol: str
+
+    def read_back(self, base: dict[str, Any], new_window: str, path: str) -> dict[str, Any]:
+        """botocore's parse of the edited file, from the window's parse and the untouched sections' known one.
+
+        Raises ``ConfigParseError`` like a whole-file parse when the edited window cannot be read
+        or repeats a header of the untouched part, and :class:`_fastini.Unsupported` when the old
+        window does not parse to exactly the part of ``base`` it replaces (the split did not hold).
+        """
+        if self.end < len(self.text) and not new_window.endswith("\n"):
+            raise _fastini.Unsupported("the window's last line would run into the next header")
+        old = _fastini.parse(self.text[self.start : self.end].encode("utf-8"), path)
+        if list(old) != self.inside or any(base.get(h) != v for h, v in old.items()):
+            raise _fastini.Unsupported("the window does not read as the whole file's part")
+        new = _fastini.parse(new_window.encode("utf-8"), path)
+        outside = set(self.before).union(self.after)
+        if not outside.isdisjoint(new):
+            import botocore.exceptions
+
+            raise botocore.exceptions.ConfigParseError(path=path, error="a section appears twice")
+        merged = {h: base[h] for h in self.before}
+        merged.update(new)
+        merged.update((h, base[h]) for h in self.after)
+        return merged
+
+
+def _read_window(window: _Window, base: dict[str, Any], edited: str, path: str, _back: bytes) -> dict[str, Any]:
+    return window.read_back(base, edited, path)
+
+
+def _header_line(text: str, header: str) -> int | None:
+    """Where the one unindented line whose header is ``header`` starts (headers are unique here)."""
+    needle = f"[{header}]"
+    at = text.find(needle)
+    while at >= 0:
+        eol = text.find("\n", at)  # no lone CR here: every line ends with a LF
+        eol = len(text) if eol < 0 else eol
+        if (at == 0 or text[at - 1] in "\r\n") and "]" not in text[at + len(needle) : eol]:
+            return at
+        at = text.find(needle, at + 1)
+    return None
+
+
+def _window(text: str, sections: dict[str, Any], edit: Any) -> _Window | None:
+    """The few sections around the ones ``edit.targets`` matches (a set's last match, or the end of the
+    file for a new section; a removal's every match), or ``None``: edit the whole file."""
+    targets = getattr(edit, "targets", None)
+    if targets is None or len(text) < WINDOW_MIN or "[DEFAULT]" in text or text.count("\r") != text.count("\r\n"):
+        return None
+    headers = _HEADER_LINE.findall(text)  # strings, not match objects: nothing for the garbage collector
+    if headers != list(sections):  # an indented "[" line ("") or a reading we do not know: no shortcut
+        return None
+    hits = [i for i, h in enumerate(headers) if targets(h)]
+    if getattr(edit, "all_matches", False):
+        if not hits:
+            return None
+        first, last = hits[0], hits[-1]
+    else:
+        first = last = hits[-1] if hits else len(headers) - 1
+    # One section more on each side: edits look at the line before and after what they change.
+    lo, hi = max(first - 1, 0), last + 2
+    start = _header_line(text, headers[lo]) if lo > 0 else 0
+    end = _header_line(text, headers[hi]) if hi < len(headers) else len(text)
+    if start is None or end is None or start > end:
+        return None
+    # New lines follow the whole file's convention, as IniDocument picks it (no lone CR here; a tie is LF).
+    eol = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+    return _Window(text, start, end, headers[:lo], headers[lo:hi], headers[hi:], eol)
+
+
 def refuse_read_only(path: str, st: os.stat_result | None) -> None:
     """A file its owner made read-only (``chmod 400``) is never replaced, not even by root."""
     if st is None:
@@ -114,6 +216,7 @@ def write_atomic(
     data: bytes,
     new: bytes,
     check: Callable[[dict[str, Any]], str | None],
+    read_back: Callable[[bytes], dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """Replace ``path`` (a resolved real path, its lock held) by ``new``, atomically.
 
@@ -126,6 +229,8 @@ def write_atomic(
     the target no longer is that version (another program changed it); raises
     :class:`~awswidget.errors.WriteError` for any other failure -- a read-only
     target included -- leaving the target untouched and no temporary file behind.
+    ``read_back(bytes)`` is botocore's parse of the bytes read back when they are
+    exactly ``new`` (the windowed self-check); it may raise ``Unsupported``.
     """
     import botocore.configloader
     import botocore.exceptions
@@ -154,7 +259,13 @@ def write_atomic(
             raise WriteError(path=path, reason=exc.strerror or type(exc).__name__) from None
         try:
             try:  # the bytes on disk, read back and parsed as botocore parses them
-                after = _fastini.parse(read_bytes(tmp), tmp)
+                back = read_bytes(tmp)
+                try:
+                    if read_back is None or back != new:
+                        raise _fastini.Unsupported("a whole-file parse")
+                    after = read_back(back)
+                except _fastini.Unsupported:
+                    after = _fastini.parse(back, tmp)
             except _fastini.Unsupported:
                 after = botocore.configloader.raw_config_parse(tmp)
         except botocore.exceptions.ConfigParseError:
@@ -240,18 +351,28 @@ def update_file(
         for _attempt in range(max_attempts):
             assert base.sections is not None
             try:
-                doc = IniDocument(base.data.decode("utf-8"))
+                text = base.data.decode("utf-8")
+                window = _window(text, base.sections, edit)
+                doc = IniDocument(text if window is None else text[window.start : window.end])
             except (UnicodeDecodeError, EditError):
                 raise ConfigFileError(path, "awswidget cannot edit this file safely") from None
+            read_back = None
+            if window is not None:
+                doc.eol = window.eol
             try:
                 edit(doc, base.sections)
             except EditError as exc:
                 raise WriteError(path=path, reason=str(exc)) from None
-            new = doc.text().encode("utf-8")
+            if window is None:
+                new = doc.text().encode("utf-8")
+            else:
+                edited = doc.text()
+                new = (text[: window.start] + edited + text[window.end :]).encode("utf-8")
+                read_back = functools.partial(_read_window, window, base.sections, edited, real)
             expect = target or base
             if new == expect.data:
                 break  # nothing to change, or the file already says what we meant
-            after = write_atomic(real, expect.st, expect.data, new, functools.partial(_check_result, doc, base.sections))
+            after = write_atomic(real, expect.st, expect.data, new, functools.partial(_check_result, doc, base.sections), read_back)
             if after is None:
                 # Another program (the AWS CLI takes no lock) changed it: start again from a fresh read.
                 log.info("%s changed while being written; retrying on a fresh read", path)

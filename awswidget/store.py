@@ -130,9 +130,10 @@ class ProfileStore:
             mine = in_creds.get(name)
             if mine is not None and mine != wanted_creds:
                 raise ProfileExistsError(profile=name, path=files.credentials_file)
-            if any(config_profile_name(h) == name and values != config for h, values in in_config.items()):
+            if any(names_it(h) and values != config for h, values in in_config.items()):
                 raise ProfileExistsError(profile=name, path=files.config_file)
 
+        names_it = _names(name)
         self._write_pair(name, creds, config, check=refuse_existing, settings_need_config=bool(config))
         log.info("Saved profile '%s' to %s", name, files.credentials_file)
 
@@ -145,7 +146,7 @@ class ProfileStore:
         files = self.files
 
         def must_exist(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
-            if name not in in_creds and not any(config_profile_name(h) == name for h in in_config):
+            if name not in in_creds and not any(map(_names(name), in_config)):
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
 
         self._write_pair(name, {}, dict(settings), check=must_exist, settings_need_config=True)
@@ -166,13 +167,14 @@ class ProfileStore:
         _config_only(settings)
         files = self.files
         wanted = {key: value for key, value in settings.items() if value is not None}
+        names_it = _names(name)
 
         def refuse_existing(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
             if overwrite:
                 return
             if name in in_creds:
                 raise ProfileExistsError(profile=name, path=files.credentials_file)
-            if any(config_profile_name(h) == name and values != wanted for h, values in in_config.items()):
+            if any(names_it(h) and values != wanted for h, values in in_config.items()):
                 raise ProfileExistsError(profile=name, path=files.config_file)
 
         self._write_pair(name, {}, dict(settings), check=refuse_existing, settings_need_config=True)
@@ -187,11 +189,11 @@ class ProfileStore:
         with files.locked(self.lock_timeout):
             # The profile may also be in a file that cannot be read: never remove it halfway.
             config, creds = _settled(files.config_file), _settled(files.credentials_file)
-            if name not in creds and not any(config_profile_name(h) == name for h in config):
+            if name not in creds and not any(map(_names(name), config)):
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
             self._run(
                 [
-                    (files.config_file, _remove(lambda h: config_profile_name(h) == name)),
+                    (files.config_file, _remove(_names(name))),
                     (files.credentials_file, _remove(lambda h: h == name)),
                 ]
             )
@@ -210,8 +212,7 @@ class ProfileStore:
     ) -> None:
         files = self.files
 
-        def in_config(h: str) -> bool:
-            return config_profile_name(h) == name
+        in_config = _names(name)
 
         with files.locked(self.lock_timeout):
             # Read as each write will (waiting out another program's rewrite), so checks see the real file.
@@ -231,6 +232,8 @@ class ProfileStore:
                     check(seen[files.credentials_file], seen[files.config_file])
                     edit(doc, sections)
 
+                run.targets = getattr(edit, "targets", None)  # type: ignore[attr-defined]
+                run.all_matches = getattr(edit, "all_matches", False)  # type: ignore[attr-defined]
                 return run
 
             check(creds_sections, config_sections)
@@ -314,6 +317,20 @@ class ProfileStore:
         return result.changed
 
 
+def _names(name: str) -> Callable[[str], bool]:
+    """Whether a config-file header defines profile ``name`` (botocore's mapping, :func:`config_profile_name`).
+
+    Asked of every header of a file: a header names ``name`` only if it contains it, unless
+    it holds a quote or a backslash (botocore splits ``profile x`` with shlex, which joins quoted
+    parts), so the others are passed over without asking botocore (and without filling its cache).
+    """
+
+    def names_it(header: str) -> bool:
+        return (name in header or "'" in header or '"' in header or "\\" in header) and config_profile_name(header) == name
+
+    return names_it
+
+
 def _config_only(settings: dict[str, str | None]) -> None:
     for key in settings:
         if key.lower() in CREDENTIAL_KEYS:
@@ -342,10 +359,13 @@ def _put_back(result: WriteResult) -> bool:
         return False
 
 
+# Each edit says which sections it touches (``targets``; a removal touches every match): the writer
+# then edits and re-checks those sections and their neighbours only (awswidget.filewrite._window).
 def _set(header: str, values: Values, match: Callable[[str], bool] | None) -> Edit:
     def edit(doc: IniDocument, _sections: dict[str, Any]) -> None:
         doc.set(header, dict(values), match=match)
 
+    edit.targets = match or header.__eq__  # type: ignore[attr-defined]
     return edit
 
 
@@ -353,4 +373,6 @@ def _remove(match: Callable[[str], bool]) -> Edit:
     def edit(doc: IniDocument, _sections: dict[str, Any]) -> None:
         doc.remove(match)
 
+    edit.targets = match  # type: ignore[attr-defined]
+    edit.all_matches = True  # type: ignore[attr-defined]
     return edit

@@ -15,11 +15,22 @@ folder, points the environment at them (every other ``AWS_*`` variable removed,
 3. switch: ``manager.profile = p`` + ``boto3.client("s3")`` vs
    ``boto3.setup_default_session(profile_name=p)`` + ``boto3.client("s3")``,
    checking that both resolve the same credentials through the same providers;
-4. safe write: ``manager.add_profile`` vs ``aws configure set`` (a separate
-   process from a separate virtual environment: awscli pins its own botocore)
-   and vs a bare :mod:`configparser` read + rewrite (the unsafe floor);
-5. import: ``import awswidget`` vs ``import ipywidgets, traitlets``, each in a
+4. safe write: ``manager.add_profile`` and ``manager.remove_profile`` vs
+   ``aws configure set`` (a separate process from a separate virtual
+   environment: awscli pins its own botocore), vs a bare :mod:`configparser`
+   read + rewrite (the unsafe floor), and vs the locked atomic write floor: the
+   same bytes add_profile writes, to both files, each through a temporary file,
+   fsync, rename and a folder fsync under the same lock, with no parsing;
+5. first switch in a fresh kernel (a fresh process, imports done): manager
+   built, a role profile selected, its first client, vs
+   ``boto3.setup_default_session(profile_name=role)`` + its first client;
+6. import: ``import awswidget`` vs ``import ipywidgets, traitlets``, each in a
    fresh process.
+
+Above N=10,000 (``--sizes ...,100000``) only the picker and awswidget's own
+writes (and their floor) are measured, with fewer repeats: botocore's parse
+takes tens of seconds a call there, which the switch, the CLI and the bare
+rewrite would pay every round.
 
 Every figure is a median over repeats after a warm-up; the contenders of one
 figure run interleaved, and every ratio is computed from two medians of the
@@ -55,7 +66,8 @@ import genfiles
 
 REPO = Path(__file__).resolve().parents[2]
 SIZES = (10, 100, 1000, 10000)
-FIGURES = ("picker", "switch", "write", "import")
+FIGURES = ("picker", "switch", "write", "first", "import")
+HUGE = 10000  # above this N: picker and awswidget's writes only (see the module docstring)
 CLI_VENV = Path("~/.cache/awswidget-bench/awscli-venv").expanduser()  # resolved before HOME is changed
 # Credentials these providers hand over at once (no refresh, no network): their key can be compared.
 RESOLVED_NOW = {"shared-credentials-file", "config-file", "custom-process"}
@@ -127,6 +139,7 @@ class Results:
 class Settings:
     repeats: int = 11  # picker and write repeats at N <= 1000
     repeats_large: int = 7  # the same at N > 1000
+    repeats_huge: int = 3  # the same at N > HUGE (no warm-up there)
     switches: int = 20  # profiles switched to, per way
     cli_repeats: int = 5  # `aws configure set` triples
     import_repeats: int = 21
@@ -134,15 +147,18 @@ class Settings:
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(repeats=3, repeats_large=3, switches=6, cli_repeats=2, import_repeats=5)
+        return cls(repeats=3, repeats_large=3, repeats_huge=1, switches=6, cli_repeats=2, import_repeats=5)
 
     @classmethod
     def tiny(cls) -> Settings:
         """For the smoke test: every code path once, no meaningful timing."""
-        return cls(repeats=1, repeats_large=1, switches=3, cli_repeats=1, import_repeats=1, warmup=0)
+        return cls(repeats=1, repeats_large=1, repeats_huge=1, switches=3, cli_repeats=1, import_repeats=1, warmup=0)
 
     def reps(self, n: int) -> int:
-        return self.repeats if n <= 1000 else self.repeats_large
+        return self.repeats if n <= 1000 else self.repeats_large if n <= HUGE else self.repeats_huge
+
+    def warm(self, n: int) -> int:
+        return self.warmup if n <= HUGE else 0
 
 
 # --------------------------------------------------------------------------- harness
@@ -318,7 +334,7 @@ def bench_picker(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Setting
     }
     if picker_cls is not None:
         contenders["picker.awswidget"] = manager_and_picker
-    cells = interleaved(contenders, st.reps(n), st.warmup, setup=cold, teardown=lambda _out: close_widgets_since(before))
+    cells = interleaved(contenders, st.reps(n), st.warm(n), setup=cold, teardown=lambda _out: close_widgets_since(before))
     for key, cell in cells.items():
         res.put(key, n, cell)
     m = awswidget.CredentialsManager()
@@ -520,20 +536,71 @@ def bench_write(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Settings
     def new_profile(prefix: str) -> tuple[str, str, str]:
         return f"{prefix}-{rng.randrange(10**9)}", genfiles.key_id(rng), genfiles.secret(rng)
 
-    # awswidget: add_profile, locked, atomic, round-trip, then the manager reloads.
+    # awswidget: add_profile, locked, atomic, round-trip, then the manager reloads; then remove_profile.
     ours = _copy(gen, root / "write-awswidget")
     with isolated(ours):
         m = awswidget.CredentialsManager()
         added: list[tuple[str, str]] = []
+        written: list[tuple[bytes, bytes]] = []
 
         def add() -> None:
             name, key, secret = new_profile("added")
             m.add_profile(name, key, secret, region="eu-west-1")
             added.append((name, key))
 
-        res.put("write.awswidget", n, interleaved({"add": add}, reps, st.warmup)["add"])
+        def remove() -> None:
+            name, _key = added.pop()
+            m.remove_profile(name)
+
+        spare = root / "write-floor"  # the floor writes a copy: add and remove never see its renames
+        spare.mkdir(parents=True, exist_ok=True)
+
+        def floor() -> None:
+            # The same bytes add_profile wrote, each file through a temp file + fsync + rename + folder
+            # fsync, under the same lock: what a safe write of both files costs with no parsing at all.
+            from awswidget import filelocks
+
+            config_bytes, creds_bytes = written[-1]
+            targets = (spare / "config", config_bytes), (spare / "credentials", creds_bytes)
+            with filelocks.locked([str(path) for path, _ in targets], 30.0):
+                for path, data in targets:
+                    tmp = path.with_name(path.name + ".bench-tmp")
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+                    os.replace(tmp, path)
+                    dirfd = os.open(path.parent, os.O_RDONLY)
+                    try:
+                        os.fsync(dirfd)
+                    finally:
+                        os.close(dirfd)
+
+        # Interleaved rounds: add, the floor writing the same bytes, remove (each timed alone).
+        samples: dict[str, list[float]] = {"add": [], "remove": [], "floor": []}
+        for i in range(st.warm(n) + reps):
+            for key, step in (("add", add), ("floor", floor), ("remove", remove)):
+                if key == "floor":
+                    written.append((ours.config.read_bytes(), ours.credentials.read_bytes()))
+                gc.collect()
+                start = time.perf_counter()
+                step()
+                elapsed = (time.perf_counter() - start) * 1000
+                if i >= st.warm(n):
+                    samples[key].append(elapsed)
+        for key, row in (("add", "write.awswidget"), ("remove", "write.remove"), ("floor", "write.floor")):
+            res.put(row, n, Cell(statistics.median(samples[key]), samples[key]))
+        add()
         assert _resolved_key(ours, added[-1][0]) == (added[-1][1], "eu-west-1")
         assert ours.config.read_text().count("\n#") == gen.config.read_text().count("\n#"), "add_profile lost comments"
+        remove()
+        assert ours.config.read_bytes() == gen.config.read_bytes() and ours.credentials.read_bytes() == gen.credentials.read_bytes(), \
+            "add_profile then remove_profile is not an exact no-op"
+    if n > HUGE:
+        for key in ("write.configparser", "write.cli1", "write.cli3"):
+            res.put(key, n, Cell(None, note=f"not measured above N={HUGE:,}"))
+        return
 
     # The unsafe floor: configparser reads both files and rewrites them whole.
     bare = _copy(gen, root / "write-configparser")
@@ -553,7 +620,7 @@ def bench_write(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Settings
         last[:] = [(name, key)]
 
     with isolated(bare):
-        res.put("write.configparser", n, interleaved({"rewrite": rewrite}, reps, st.warmup)["rewrite"])
+        res.put("write.configparser", n, interleaved({"rewrite": rewrite}, reps, st.warm(n))["rewrite"])
         assert _resolved_key(bare, last[0][0]) == (last[0][1], "eu-west-1")
     lost = gen.config.read_text().count("\n#") - bare.config.read_text().count("\n#")
     res.rows["write.configparser"].cells[n].note = f"drops {lost} comment lines"
@@ -584,7 +651,48 @@ def bench_write(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Settings
     res.put("write.cli3", n, Cell(statistics.median(triples), triples))
 
 
-# --------------------------------------------------------------------------- 5: import
+# --------------------------------------------------------------------------- 5: first switch in a fresh kernel
+
+
+_FIRST_PROBE = (
+    "import sys, time\n"
+    "import boto3, awswidget\n"  # imports are not the switch: figure 6 measures them
+    "t = time.perf_counter()\n"
+    "{stmt}\n"
+    "boto3.client('s3')\n"
+    "t = time.perf_counter() - t\n"
+    "creds = boto3.DEFAULT_SESSION.get_credentials()\n"
+    "print(t * 1000, creds.method)\n"
+)
+
+
+def bench_first(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Settings) -> None:
+    """A fresh process: build the manager, select a role profile, make its first client; vs the naive way."""
+    role = sorted(gen.of_kind("role"))[0] if gen.of_kind("role") else "default"
+    probes = {
+        "first.awswidget": f"m = awswidget.CredentialsManager(); m.profile = {role!r}",
+        "first.naive": f"boto3.setup_default_session(profile_name={role!r})",
+    }
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **file_env(gen)}
+    samples: dict[str, list[float]] = {k: [] for k in probes}
+    methods: set[str] = set()
+    for i in range(st.warm(n) + max(st.cli_repeats, 1)):
+        for key, stmt in probes.items():
+            out = subprocess.run([sys.executable, "-c", _FIRST_PROBE.format(stmt=stmt)], env=env, capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                last = (out.stderr.strip().splitlines() or ["?"])[-1][:160]
+                raise AssertionError(f"{key} failed in a fresh process: {last}")
+            ms, method = out.stdout.split()
+            methods.add(method)
+            if i >= st.warm(n):
+                samples[key].append(float(ms))
+    assert methods == {"assume-role"} or role == "default", f"the first switch resolved {methods}, not a role"
+    for key, xs in samples.items():
+        res.put(key, n, Cell(statistics.median(xs), xs, note=f"profile {role}" if key == "first.awswidget" else ""))
+    res.checks.append(f"N={n}: the first switch in a fresh process resolved a role profile both ways ({', '.join(sorted(methods))})")
+
+
+# --------------------------------------------------------------------------- 6: import
 
 
 _IMPORT_PROBE = (
@@ -649,9 +757,17 @@ def define_rows(res: Results) -> None:
     r("write.cli1", "4 aws configure set (1 process, 1 key)", "ms")
     r("write.cli3", "4 aws configure set ×3 (same profile: key, secret, region)", "ms")
     r("write.configparser", "4 bare configparser read + rewrite of both files (unsafe)", "ms")
+    r("write.remove", "4 Safe write: manager.remove_profile (locked, atomic, round-trip, reload)", "ms")
+    r("write.floor", "4 floor: locked atomic write of the same bytes (temp + fsync + rename, both files, no parse)", "ms")
+    r("write.vs_floor", "4 ratio add_profile / locked atomic write floor", "×", ("write.awswidget", "write.floor"))
+    r("write.remove_vs_floor", "4 ratio remove_profile / locked atomic write floor", "×", ("write.remove", "write.floor"))
+    r("write.vs_cli1_remove", "4 ratio remove_profile / 1 CLI process", "×", ("write.remove", "write.cli1"))
     r("write.vs_cli1", "4 ratio add_profile / 1 CLI process", "×", ("write.awswidget", "write.cli1"))
     r("write.vs_cli3", "4 ratio add_profile / 3 CLI processes", "×", ("write.awswidget", "write.cli3"))
     r("write.vs_bare", "4 ratio add_profile / bare rewrite", "×", ("write.awswidget", "write.configparser"))
+    r("first.awswidget", "5 First switch, fresh process: CredentialsManager(); m.profile = role; boto3.client('s3')", "ms")
+    r("first.naive", "5 naive: setup_default_session(profile_name=role); boto3.client('s3')", "ms")
+    r("first.ratio", "5 ratio first switch awswidget / naive", "×", ("first.awswidget", "first.naive"))
     r("import.awswidget", "5 import awswidget (in a fresh process)", "ms")
     r("import.floor", "5 import ipywidgets, traitlets", "ms")
     r("import.first_use", "5 import awswidget; awswidget.ProfilePicker (first use)", "ms")
@@ -660,7 +776,7 @@ def define_rows(res: Results) -> None:
     r("import.first_use.process", "5 whole process: first use of ProfilePicker", "ms")
     r("import.ratio", "5 ratio import awswidget / ipywidgets+traitlets", "×", ("import.awswidget", "import.floor"))
     r("import.ratio.process", "5 ratio, whole processes", "×", ("import.awswidget.process", "import.floor.process"))
-    big = max(res.sizes)
+    big = max((n for n in res.sizes if n <= HUGE), default=max(res.sizes))  # the CLI is not run above HUGE
     res.targets = [
         Target("picker ready ≤ 1.5× the floor at 10,000", "picker.ratio", 10000, "<=", 1.5),
         Target("widget state ≤ 2× the names at 10,000", "state.ratio", 10000, "<=", 2.0),
@@ -668,6 +784,14 @@ def define_rows(res: Results) -> None:
         Target("switch ≤ 20 ms at 10,000", "switch.awswidget", 10000, "<=", 20.0),
         Target(f"add_profile ≤ 0.2× one `aws configure set` at {big:,}", "write.vs_cli1", big, "<=", 0.2),
         Target(f"add_profile ≤ 3× the bare rewrite at {big:,}", "write.vs_bare", big, "<=", 3.0),
+        # issue 17
+        Target("picker ready ≤ 0.15× the floor at 10,000 (issue 17)", "picker.ratio", 10000, "<=", 0.15),
+        Target("picker ready ≤ 2 s at 100,000 (issue 17)", "picker.awswidget", 100000, "<=", 2000.0),
+        Target("add_profile ≤ 0.1× one `aws configure set` at 10,000 (issue 17)", "write.vs_cli1", 10000, "<=", 0.1),
+        Target("remove_profile ≤ 0.1× one `aws configure set` at 10,000 (issue 17)", "write.vs_cli1_remove", 10000, "<=", 0.1),
+        Target("add_profile ≤ 1.5× the locked atomic write floor at 10,000 (issue 17)", "write.vs_floor", 10000, "<=", 1.5),
+        Target("remove_profile ≤ 1.5× the locked atomic write floor at 10,000 (issue 17)", "write.remove_vs_floor", 10000, "<=", 1.5),
+        Target("first switch in a fresh process ≤ 0.2× naive at 10,000 (issue 17)", "first.ratio", 10000, "<=", 0.2),
         Target("import ≤ 1.1× ipywidgets + traitlets", "import.ratio", None, "<=", 1.1),
     ]
 
@@ -712,12 +836,21 @@ def run(
                 if "picker" in wanted:
                     progress(f"N={n}: picker")
                     bench_picker(res, n, gen, settings)
-                if "switch" in wanted:
+                if "switch" in wanted and n > HUGE:
+                    for key in ("switch.awswidget", "switch.naive", "switch.awswidget_cpu", "switch.naive_cpu"):
+                        res.put(key, n, Cell(None, note=f"not measured above N={HUGE:,}"))
+                elif "switch" in wanted:
                     progress(f"N={n}: switch")
                     bench_switch(res, n, gen, settings)
             if "write" in wanted:
                 progress(f"N={n}: write")
                 bench_write(res, n, gen, settings, aws, why, workdir / f"n{n}")
+            if "first" in wanted and n > HUGE:
+                for key in ("first.awswidget", "first.naive"):
+                    res.put(key, n, Cell(None, note=f"not measured above N={HUGE:,}"))
+            elif "first" in wanted:
+                progress(f"N={n}: first switch in a fresh process")
+                bench_first(res, n, gen, settings)
         if "import" in wanted:
             progress("import")
             bench_import(res, settings, file_env(gen))
@@ -787,7 +920,8 @@ def render(res: Results) -> str:
     lines += ["", "Checks: " + "; ".join(res.checks) + ".", "", f"Machine: {res.machine}.", ""]
     s = res.settings
     lines.append(
-        f"Medians of {s['repeats']} runs ({s['repeats_large']} above N=1,000) after {s['warmup']} warm-up; "
+        f"Medians of {s['repeats']} runs ({s['repeats_large']} above N=1,000, {s.get('repeats_huge', 1)} without warm-up above N={HUGE:,}) "
+        f"after {s['warmup']} warm-up; "
         f"switch over {s['switches']} different profiles of every kind; CLI {s['cli_repeats']} triples; "
         f"imports {s['import_repeats']} fresh processes each; ratios from two medians of the same run."
     )
