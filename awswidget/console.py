@@ -215,6 +215,24 @@ def dpop_proof(key: Any, url: str, now: float | None = None) -> str:
     return f"{signed}.{_b64url(signature)}"
 
 
+def _new_key() -> Any:
+    """A P-256 key whose cached form botocore can load again.
+
+    awscrt exports a private scalar with leading zero bytes shortened (about one
+    key in 256), and its own parser, which botocore uses before each renewal,
+    refuses that form: such a login would work once and never renew.
+    """
+    from awscrt.crypto import EC, ECExportFormat, ECType
+
+    while True:
+        key = EC.new_generate(ECType.P_256)
+        try:
+            EC.new_key_from_der_data(key.export_key(ECExportFormat.SEC1))
+        except Exception:  # awscrt's error for a form it cannot read: draw again
+            continue
+        return key
+
+
 def _pem(key: Any) -> str:
     """The key as the CLI caches it: SEC1 DER in a PEM block of 64-character lines."""
     from awscrt.crypto import ECExportFormat
@@ -331,7 +349,6 @@ class ConsoleLogin:
             raise ConsoleLoginError(f"Profile '{profile}' has no region: pass the region to log in to.", "no-region")
         if crt_missing():
             raise ConsoleLoginError(CRT_MISSING, "missing-crt")
-        from awscrt.crypto import EC, ECType
 
         self.profile, self.region, self.replace = profile, region, replace
         self._region_saved = bool(own_region)  # the CLI writes a region only to a profile that has none
@@ -344,7 +361,7 @@ class ConsoleLogin:
         self._lock = threading.Lock()
         # PKCE (RFC 7636) and the DPoP key: in this object only, until the code is exchanged.
         self._verifier: str | None = "".join(secrets.choice(_VERIFIER_CHARS) for _ in range(64))
-        self._key: Any = EC.new_generate(ECType.P_256)
+        self._key: Any = _new_key()
         self._expected_state = str(uuid.uuid4())
         base = self._base_uri()
         self.redirect_uri = f"{base}/v1/sessions/confirmation"

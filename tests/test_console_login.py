@@ -165,6 +165,33 @@ def test_botocore_renews_through_the_server_with_the_cached_key(files: AwsFiles,
     assert server.requests[-1]["refreshToken"] == after["refreshToken"]
 
 
+def test_a_key_awscrt_exports_in_a_form_it_cannot_read_is_never_cached(
+    files: AwsFiles, server: LoginServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """About one P-256 key in 256 has a private scalar with a leading zero byte; awscrt exports it shortened and
+    refuses that export when botocore loads it to renew (AWS_ERROR_CAL_UNSUPPORTED_KEY_FORMAT): the login worked
+    once and every renewal failed. The first key drawn here is such a key."""
+    from awscrt.crypto import EC, ECExportFormat, ECType
+
+    def unreadable(key: Any) -> bool:
+        try:
+            EC.new_key_from_der_data(key.export_key(ECExportFormat.SEC1))
+        except RuntimeError:
+            return True
+        return False
+
+    bad = next(key for key in iter(lambda: EC.new_generate(ECType.P_256), None) if unreadable(key))
+    drawn = iter([bad])
+    real = EC.new_generate
+    monkeypatch.setattr(EC, "new_generate", staticmethod(lambda kind: next(drawn, None) or real(kind)))
+    server.expires_in = 120  # every new session renews first, with the cached key
+    m = CredentialsManager(activate=False)
+    log_in(m, server)
+    assert next(drawn, None) is None  # the shortened key was offered to the login
+    assert sts_arn()  # botocore loaded the cached key and renewed with it
+    assert ("refresh_token", "ok") in server.calls
+
+
 def test_the_manager_verifies_a_console_login_and_reports_automatic_renewal(files: AwsFiles, server: LoginServer) -> None:
     m = CredentialsManager(activate=False)
     m.profile = "console"

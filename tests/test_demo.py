@@ -592,6 +592,8 @@ def test_committed_notebooks_have_no_outputs_and_no_widget_state(path: Path) -> 
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert notebook_problems(nb) == []
+    # nbformat 4.5 requires cell ids; nbformat.read adds missing ones in memory, so look at the file itself.
+    assert [i for i, cell in enumerate(json.loads(path.read_text())["cells"]) if "id" not in cell] == []
 
 
 def test_the_notebook_check_catches_outputs_and_widget_state() -> None:
