@@ -228,9 +228,10 @@ def _new_key() -> Any:
         key = EC.new_generate(ECType.P_256)
         try:
             EC.new_key_from_der_data(key.export_key(ECExportFormat.SEC1))
-        except Exception:  # awscrt's error for a form it cannot read: draw again
-            continue
-        return key
+        except RuntimeError:  # awscrt's error for a form it cannot read: draw again
+            pass
+        else:
+            return key
 
 
 def _pem(key: Any) -> str:
