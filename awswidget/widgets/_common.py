@@ -85,6 +85,15 @@ COLORS = {
 }
 
 
+def set_busy(form: Any, busy: bool) -> None:
+    """Lock or unlock a form's inputs while it works (under its lock, so a finished task and a click do not race)."""
+    with form._lock:
+        form._busy = busy
+        for widget in form._inputs:
+            widget.disabled = busy
+        form._revalidate()
+
+
 def colored(kind: str, html_text: str) -> str:
     """``html_text`` (already escaped) in the colour of ``kind`` (a key of :data:`COLORS`)."""
     return f'<span style="color:{COLORS[kind]}">{html_text}</span>' if html_text else ""

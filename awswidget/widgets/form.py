@@ -30,7 +30,7 @@ from ..keys import FIELDS, check_fields, looks_like_secret, not_ready
 from ..manager import CredentialsManager
 from ..profiles import ProfileInfo
 from ..validate import is_temporary_key, mask, suggest_profile_name
-from ._common import NO_REGION, colored, escape, follow, log, region_options, resolve_manager, shows_errors
+from ._common import NO_REGION, colored, escape, follow, log, region_options, resolve_manager, set_busy, shows_errors
 from ._held import PASTE_HINT, Candidate, HeldSecret, read_upload
 from .confirm import Confirm
 from .kinds import ROLE, KindSwitch
@@ -536,11 +536,7 @@ class CredentialSetupForm(VBox):
             self._revalidate()
 
     def _set_busy(self, busy: bool) -> None:
-        with self._lock:
-            self._busy = busy
-            for widget in self._inputs:
-                widget.disabled = busy
-            self._revalidate()
+        set_busy(self, busy)
 
     def _say(self, kind: str, text: str) -> None:
         self.message.value = _html(kind, text)

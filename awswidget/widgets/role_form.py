@@ -21,7 +21,7 @@ from ..manager import CredentialsManager
 from ..mfa import is_code
 from ..profiles import ProfileInfo
 from ..roles import CREDENTIAL_SOURCES, OUTPUTS, check_role_fields
-from ._common import NO_REGION, colored, escape, follow, log, region_options, resolve_manager, shows_errors
+from ._common import NO_REGION, colored, escape, follow, log, region_options, resolve_manager, set_busy, shows_errors
 from .confirm import Confirm
 
 __all__ = ["RoleSetupPane"]
@@ -298,11 +298,7 @@ class RoleSetupPane(VBox):
             self._revalidate()
 
     def _set_busy(self, busy: bool) -> None:
-        with self._lock:
-            self._busy = busy
-            for widget in self._inputs:
-                widget.disabled = busy
-            self._revalidate()
+        set_busy(self, busy)
 
     def _say(self, kind: str, text: str) -> None:
         self.message.value = colored(kind, escape(text))
