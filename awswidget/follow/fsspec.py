@@ -11,11 +11,14 @@ Filesystems kept from before keep their credentials, as boto3 clients do.
 
 Nothing is put into ``fsspec.config.conf`` for a profile aiobotocore can resolve, so a
 filesystem pickled to Dask workers carries no profile name (the workers have their own
-environment). A role that needs an MFA code is the exception: aiobotocore would ask with
-``getpass`` in s3fs's event-loop thread, and for a second code. Its filesystems get,
-through ``conf["s3"]["session"]``, an aiobotocore session whose credentials come from the
-manager's session (the code asked once, in the widget); the session object holds no
-secret when printed, and pickles to a plain aiobotocore session.
+environment). Two kinds are the exception, and their filesystems get, through
+``conf["s3"]["session"]``, an aiobotocore session whose credentials come from the manager's
+session: a role that needs an MFA code (aiobotocore would ask with ``getpass`` in s3fs's
+event-loop thread, and for a second code; the manager asks once, in the widget), and a
+profile whose credentials come from a login's token cache, SSO or console login
+(aiobotocore locates botocore's SSO cache once, from ``HOME`` at import; the manager's is
+located at call time, and moved by the demo's sandbox). The session object holds no secret
+when printed, and pickles to a plain aiobotocore session.
 
 s3fs is touched only when it is in ``sys.modules``; imported later, a one-shot import hook
 applies the selection as it arrives (:mod:`._importhook`).
@@ -78,7 +81,7 @@ class FsspecFollower:
                             "(no S3FileSystem.clear_instance_cache): pip install -U s3fs fsspec")
             return
         with self._lock:
-            self._set_session(_mfa_session(selection) if _needs_mfa(selection) else None)
+            self._set_session(_LazySession(selection) if _needs_manager(selection) else None)
             cls.clear_instance_cache()  # type: ignore[union-attr]
         if selection.profile is not None and not _environment_names(selection):
             self._warn_once("env", "awswidget: s3fs and pandas read the AWS settings of the environment, which "
@@ -135,8 +138,14 @@ def _same(a: str, b: str) -> bool:
     return os.path.abspath(os.path.expanduser(a)) == os.path.abspath(os.path.expanduser(b))
 
 
-def _needs_mfa(selection: Selection) -> bool:
-    """Whether the selection is a role whose chain asks for an MFA code (botocore's own config, no network)."""
+# A profile whose credentials come from a login's token cache (botocore's SSO and login providers).
+_CACHED_LOGIN_KEYS = ("sso_session", "sso_start_url", "login_session")
+
+
+def _needs_manager(selection: Selection) -> bool:
+    """Whether s3fs must use the manager's credentials: the chain (``source_profile`` after
+    ``source_profile``, botocore's own config, no network) asks for an MFA code or ends in a
+    login's token cache."""
     if selection.session is None:
         return False
     try:
@@ -149,16 +158,11 @@ def _needs_mfa(selection: Selection) -> bool:
         seen.add(name)
         profile = profiles.get(name) or {}
         if not profile.get("role_arn"):
-            return False
+            return any(profile.get(key) for key in _CACHED_LOGIN_KEYS)
         if profile.get("mfa_serial"):
             return True
         name = profile.get("source_profile")
     return False
-
-
-def _mfa_session(selection: Selection) -> Any:
-    """A stand-in for an aiobotocore session on the manager's credentials (made at its first use)."""
-    return _LazySession(selection)
 
 
 class _LazySession:
