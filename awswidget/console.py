@@ -57,6 +57,7 @@ __all__ = [
     "renewal_refused",
     "token_expiry",
     "token_path",
+    "usable_key",
 ]
 
 CACHE_VAR = "AWS_LOGIN_CACHE_DIRECTORY"
@@ -215,22 +216,31 @@ def dpop_proof(key: Any, url: str, now: float | None = None) -> str:
     return f"{signed}.{_b64url(signature)}"
 
 
-def _new_key() -> Any:
-    """A P-256 key whose cached form botocore can load again.
+def usable_key(key: Any) -> bool:
+    """Whether botocore can renew with ``key`` for as long as the login lasts.
 
-    awscrt exports a private scalar with leading zero bytes shortened (about one
-    key in 256), and its own parser, which botocore uses before each renewal,
-    refuses that form: such a login would work once and never renew.
+    awscrt shortens numbers with leading zero bytes (about one key in 256 each):
+    a private scalar exported that way is refused by awscrt's own parser, which
+    botocore loads the cached key with before each renewal (the login would work
+    once and never renew), and a public coordinate that way makes a DPoP proof
+    whose JWK breaks RFC 7518's full-length rule (botocore does not pad it either).
     """
-    from awscrt.crypto import EC, ECExportFormat, ECType
+    from awscrt.crypto import EC, ECExportFormat
+
+    try:
+        EC.new_key_from_der_data(key.export_key(ECExportFormat.SEC1))
+    except RuntimeError:  # awscrt's error for a form it cannot read
+        return False
+    return all(len(coordinate) == 32 for coordinate in key.get_public_coords())
+
+
+def _new_key() -> Any:
+    """A P-256 key for a new login (drawn again until :func:`usable_key`: 1.01 draws on average)."""
+    from awscrt.crypto import EC, ECType
 
     while True:
         key = EC.new_generate(ECType.P_256)
-        try:
-            EC.new_key_from_der_data(key.export_key(ECExportFormat.SEC1))
-        except RuntimeError:  # awscrt's error for a form it cannot read: draw again
-            pass
-        else:
+        if usable_key(key):
             return key
 
 

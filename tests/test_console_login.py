@@ -165,29 +165,44 @@ def test_botocore_renews_through_the_server_with_the_cached_key(files: AwsFiles,
     assert server.requests[-1]["refreshToken"] == after["refreshToken"]
 
 
-def test_a_key_awscrt_exports_in_a_form_it_cannot_read_is_never_cached(
-    files: AwsFiles, server: LoginServer, monkeypatch: pytest.MonkeyPatch
+def _unreadable_export(key: Any) -> bool:
+    from awscrt.crypto import EC, ECExportFormat
+
+    try:
+        EC.new_key_from_der_data(key.export_key(ECExportFormat.SEC1))
+    except RuntimeError:
+        return True
+    return False
+
+
+def _short_coordinate(key: Any) -> bool:
+    return any(len(c) < 32 for c in key.get_public_coords())
+
+
+@pytest.mark.parametrize("flaw", [_unreadable_export, _short_coordinate], ids=["unreadable-export", "short-coordinate"])
+def test_a_key_awscrt_shortens_is_never_used_for_a_login(
+    files: AwsFiles, server: LoginServer, monkeypatch: pytest.MonkeyPatch, flaw: Any
 ) -> None:
-    """About one P-256 key in 256 has a private scalar with a leading zero byte; awscrt exports it shortened and
-    refuses that export when botocore loads it to renew (AWS_ERROR_CAL_UNSUPPORTED_KEY_FORMAT): the login worked
-    once and every renewal failed. The first key drawn here is such a key."""
-    from awscrt.crypto import EC, ECExportFormat, ECType
+    """About one P-256 key in 256 has a leading zero byte in its private scalar, and as many in each public
+    coordinate; awscrt shortens them. A shortened export is refused when botocore loads it to renew
+    (AWS_ERROR_CAL_UNSUPPORTED_KEY_FORMAT: the login worked once and every renewal failed, as CI saw); a shortened
+    coordinate breaks the JWK's full-length rule in every DPoP proof. The first key drawn here has the flaw."""
+    import base64 as b64
 
-    def unreadable(key: Any) -> bool:
-        try:
-            EC.new_key_from_der_data(key.export_key(ECExportFormat.SEC1))
-        except RuntimeError:
-            return True
-        return False
+    from awscrt.crypto import EC, ECType
 
-    bad = next(key for key in iter(lambda: EC.new_generate(ECType.P_256), None) if unreadable(key))
+    bad = next(key for key in iter(lambda: EC.new_generate(ECType.P_256), None) if flaw(key))
+    assert not console.usable_key(bad)
     drawn = iter([bad])
     real = EC.new_generate
     monkeypatch.setattr(EC, "new_generate", staticmethod(lambda kind: next(drawn, None) or real(kind)))
     server.expires_in = 120  # every new session renews first, with the cached key
     m = CredentialsManager(activate=False)
     log_in(m, server)
-    assert next(drawn, None) is None  # the shortened key was offered to the login
+    assert next(drawn, None) is None  # the flawed key was offered to the login
+    pem = json.loads(cache_file(files.root, server.principal).read_text())["dpopKey"]
+    cached = EC.new_key_from_der_data(b64.b64decode("".join(pem.splitlines()[1:-1])))  # as botocore loads it
+    assert [len(c) for c in cached.get_public_coords()] == [32, 32] and console.usable_key(cached)
     assert sts_arn()  # botocore loaded the cached key and renewed with it
     assert ("refresh_token", "ok") in server.calls
 
