@@ -115,6 +115,97 @@ def test_an_old_version_written_back_over_ours_is_noticed(tmp_path: Path, monkey
     assert parsed["profile old"] == {"region": "eu-west-1"}
 
 
+def test_our_new_file_truncated_before_we_note_it_is_not_taken_for_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other program read the old version, and truncates our new inode before we stat it as written.
+
+    Seen with the real CLI on a loaded machine: awswidget remembered the empty
+    file's identity as its own write, trusted it on the re-read, and replaced
+    the whole file by its one section.
+    """
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    real_replace, real_wait = os.replace, settle._wait
+    theirs: list[Any] = []
+
+    def replace_then_they_truncate(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        stale = Path(dst).read_text()  # their read, before our rename
+        real_replace(src, dst)
+        theirs.append((open(dst, "w"), stale))  # their truncation of our new inode; their write comes later
+
+    def wait_then_they_write(seconds: float) -> None:
+        monkeypatch.setattr(settle, "_wait", real_wait)
+        f, stale = theirs.pop()
+        with f:  # their write of what they read, with their edit: ours is not in it
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+        real_wait(seconds)
+
+    monkeypatch.setattr(os, "replace", replace_then_they_truncate)
+    monkeypatch.setattr(settle, "_wait", wait_then_they_write)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    for f, stale in theirs:  # never waited for (the old code): they write now, into whatever inode they hold
+        with f:
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed.get("profile old") == {"region": "eu-west-1"}, "the file was rebuilt from an empty read"
+    assert parsed["default"] == {"region": "us-west-2"} and parsed["profile ours"] == {"region": "sa-east-1"}
+    assert path.read_text().startswith("# top comment: keep me\n")
+
+
+def test_the_inode_we_replace_truncated_and_written_late_is_merged_not_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other program truncates the old inode between our last check and our rename, and writes into it late.
+
+    Merging the edit into the inode's empty instant would replace the whole
+    file by the edit alone; it is waited for as a read of an empty file is.
+    """
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    real_replace, real_wait = os.replace, settle._wait
+    theirs: list[Any] = []
+
+    def they_truncate_then_replace(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        stale = Path(dst).read_text()
+        theirs.append((open(dst, "w"), stale))  # after our check that the file is unchanged, before our rename
+        real_replace(src, dst)
+
+    def wait_then_they_write(seconds: float) -> None:
+        monkeypatch.setattr(settle, "_wait", real_wait)
+        f, stale = theirs.pop()
+        with f:  # into the inode we replaced: it has no name now
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+        real_wait(seconds)
+
+    monkeypatch.setattr(os, "replace", they_truncate_then_replace)
+    monkeypatch.setattr(settle, "_wait", wait_then_they_write)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    for f, stale in theirs:  # never waited for (the old code): they write now
+        with f:
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed.get("profile old") == {"region": "eu-west-1"}, "the edit was merged into an empty inode"
+    assert parsed["default"] == {"region": "us-west-2"} and parsed["profile ours"] == {"region": "sa-east-1"}
+    assert files.temp_files(str(path)) == []
+
+
+def test_the_inode_we_replace_emptied_for_good_leaves_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Truncated as we replace it, and never written: there is nothing to merge, and our file stays whole."""
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    real_replace = os.replace
+
+    def they_truncate_then_replace(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        open(dst, "w").close()
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", they_truncate_then_replace)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    assert path.read_text() == CONFIG + "\n[profile ours]\nregion = sa-east-1\n"
+
+
 def test_writers_that_take_the_lock_never_wait_for_each_other(aws_env: Any) -> None:
     """The settle wait is for in-place rewriters only: awswidget's own replacements are complete by construction."""
     m = _manager(aws_env)
