@@ -22,7 +22,7 @@ from typing import Any
 import botocore.configloader
 import pytest
 
-from awswidget import files, settle
+from awswidget import files, filewrite, settle
 from awswidget.manager import CredentialsManager
 from tests.helpers import KEY_ID, ROOT, SECRET, key_id
 from tests.helpers.workers import REGIONS, adder
@@ -93,6 +93,46 @@ def test_a_write_into_the_inode_we_replace_is_not_lost(tmp_path: Path, monkeypat
     assert set(parsed) == {"old", "from-cli", "ours"}
     assert parsed["from-cli"]["aws_access_key_id"] == "AKIACLIAAAAAAAAAAAAA" and parsed["ours"]["aws_access_key_id"] == key_id(1)
     assert files.temp_files(str(path)) == []
+
+
+def test_a_write_into_the_inode_we_replaced_a_moment_late_is_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a file another program rewrites in place, the inode we replaced is watched as long as ours (GRACE).
+
+    The other program opened the file to append before our rename and writes
+    after our first look at the old inode, while we wait for old versions
+    written back over ours: the old code looked at the old inode only once.
+    """
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real = os.path.realpath(path)
+    real_replace, real_sleep = os.replace, time.sleep
+    theirs: list[Any] = []
+
+    def replace_with_theirs_open(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        theirs.append(open(dst, "a"))  # opened before our rename, written later
+        real_replace(src, dst)
+
+    def sleep(seconds: float) -> None:
+        if seconds == filewrite.GRACE and theirs:
+            with theirs.pop() as f:  # a moment after our rename
+                f.write("\n[from-cli]\naws_access_key_id = AKIACLIAAAAAAAAAAAAA\n")
+        real_sleep(seconds)
+
+    settle._mark_foreign(real)  # the file was seen rewritten in place before
+    monkeypatch.setattr(os, "replace", replace_with_theirs_open)
+    monkeypatch.setattr(time, "sleep", sleep)
+    try:
+        files.update_file(path, lambda doc, _s: doc.set("ours", {"aws_access_key_id": key_id(1)}))
+    finally:
+        with settle._foreign_lock:
+            settle._foreign.pop(real, None)
+    for f in theirs:  # never waited for: they write now, into the inode we replaced
+        with f:
+            f.write("\n[from-cli]\naws_access_key_id = AKIACLIAAAAAAAAAAAAA\n")
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed.get("from-cli") == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"}, "their write went to the old inode"
+    assert set(parsed) == {"old", "from-cli", "ours"}
 
 
 def test_an_old_version_written_back_over_ours_is_noticed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
