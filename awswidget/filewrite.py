@@ -382,6 +382,10 @@ def update_file(
             changed = True
             remember_written(path, real, after, new)
             written = open_version(real)
+            if foreign_writer_seen(real):
+                # A file another program rewrites in place: it may still write into the inode we replaced,
+                # or write the old version it read back over ours, a moment after our rename.
+                time.sleep(GRACE)
             lost = changed_since(base, real)
             if lost is not None:
                 # Another program wrote into the inode we replaced: its write would vanish with it.
@@ -400,15 +404,11 @@ def update_file(
                 base, target = _swap(base, target, settled_version(real, path), None)
                 written.close()
                 continue
-            if foreign_writer_seen(real):
-                # A file another program rewrites in place: one that read it before our rename may
-                # write its old version back over ours a moment later.
-                time.sleep(GRACE)
-                if changed_since(written, real) is not None:
-                    log.info("another program rewrote %s right after our write; applying the edit again", path)
-                    base, target = _swap(base, target, settled_version(real, path), None)
-                    written.close()
-                    continue
+            if foreign_writer_seen(real) and changed_since(written, real) is not None:
+                log.info("another program rewrote %s right after our write; applying the edit again", path)
+                base, target = _swap(base, target, settled_version(real, path), None)
+                written.close()
+                continue
             written.close()
             break
         else:

@@ -129,9 +129,24 @@ def open_version(real: str) -> Version:
     raise FileChangedError(path=real, attempts=20)
 
 
-def _suspect(version: Version, held: FileSnapshot | None, written: tuple[int, ...] | None) -> bool:
+def _ours(version: Version, path: str, written: tuple[int, ...] | None) -> bool:
+    """Whether ``version`` is exactly what this process wrote last: its identity *and* its bytes.
+
+    The identity alone is not proof. It is taken by a ``stat`` after the rename,
+    and an in-place writer that read the file before our rename may truncate our
+    new inode in between (``aws configure set`` does): the identity remembered is
+    then that of its empty or half-written file, which must not pass for ours.
+    """
     st = version.st
-    if st is None or stat_key(st) == written:
+    if st is None or stat_key(st) != written:
+        return False
+    known = cached_snapshot(path)
+    return known is not None and known.key == written and same_version(known, st, version.data)
+
+
+def _suspect(version: Version, held: FileSnapshot | None, ours: bool) -> bool:
+    st = version.st
+    if st is None or ours:
         return False  # missing, or exactly what this process wrote last
     if not version.data:
         return True  # the instant between another program's truncation and its write
@@ -176,7 +191,7 @@ def settled_version(real: str, path: str, snapshot: FileSnapshot | None = None) 
         key = stat_key(version.st)
         quiet = _quiet_for(version.st, first_seen.setdefault(key, time.monotonic()))
         patient = quiet < SETTLE and time.monotonic() < deadline
-        if _suspect(version, held, written):
+        if _suspect(version, held, _ours(version, path, written)):
             _mark_foreign(real)
             settle = SETTLE_EMPTY if not version.data and held is not None else SETTLE
             if quiet < settle and time.monotonic() < deadline:
@@ -209,9 +224,13 @@ def settled_version(real: str, path: str, snapshot: FileSnapshot | None = None) 
 def changed_since(version: Version, real: str) -> Version | None:
     """The new content of the inode ``version`` read, if another program wrote into it since; else ``None``.
 
-    Waits until the inode has stayed unchanged for :data:`SETTLE` seconds.
-    The result has its own descriptor on that inode and no parse yet (the
-    inode may no longer have a name: parse it with :func:`parse_data`).
+    Waits until the inode has stayed unchanged for :data:`SETTLE` seconds
+    (:data:`SETTLE_EMPTY` while it is empty and held content). The result has
+    its own descriptor on that inode and no parse yet (the inode may no longer
+    have a name: parse it with :func:`parse_data`). A replaced inode (no name
+    left) that stays empty is ``None``: there is nothing to merge into the file,
+    and merging an edit into the empty inode would replace the whole file by
+    the edit alone.
     """
     if version.fd is None or version.st is None:
         return None
@@ -226,11 +245,23 @@ def changed_since(version: Version, real: str) -> Version | None:
     deadline = time.monotonic() + SETTLE_MAX
     since = time.monotonic()
     last = (st.st_size, st.st_mtime_ns)
-    while time.monotonic() - since < SETTLE and time.monotonic() < deadline:
-        time.sleep(_POLL)
+    while time.monotonic() < deadline:
+        quiet = time.monotonic() - since
+        # Truncated and not written yet: an in-place writer that a busy machine holds up between its
+        # truncation and its write (aws configure set) is given the same time as in settled_version.
+        emptied = last[0] == 0 and bool(version.data)
+        if quiet >= (SETTLE_EMPTY if emptied else SETTLE):
+            break
+        if emptied and quiet >= SETTLE:
+            _wait(_POLL * 10)
+        else:
+            time.sleep(_POLL)
         st = os.fstat(version.fd)
         if (st.st_size, st.st_mtime_ns) != last:
             last, since = (st.st_size, st.st_mtime_ns), time.monotonic()
+    if last[0] == 0 and version.data and st.st_nlink == 0:
+        log.warning("another program emptied the old %s as it was replaced, and wrote nothing into it; kept ours", real)
+        return None
     fd = os.dup(version.fd)
     return Version(os.fstat(fd), _read_fd(fd), fd)
 

@@ -1,10 +1,13 @@
 """Writing while another program rewrites the file in place (``aws configure set`` truncates, then writes).
 
 The first tests replay each dangerous interleaving exactly: a write that
-lands in the truncated instant, a write into the inode we replace, an old
-version written back over ours. The stress test runs the real AWS CLI (from
-its own virtual environment) in a loop against several awswidget writer
-processes and counts every profile at the end.
+lands in the truncated instant, a write into the inode we replace (at once, or
+a moment late), an old version written back over ours, our new file truncated
+before we note it as ours, the inode we replace truncated as we replace it.
+The stress test runs the real AWS CLI (from its own virtual environment) in a
+loop against several awswidget writer processes and counts every profile at
+the end; a part lost by the CLI's own unlocked write after awswidget's last
+look at the file is told apart, with the evidence of both sides' records.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import queue
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import botocore.configloader
 import pytest
 
-from awswidget import files, settle
+from awswidget import files, filewrite, settle
 from awswidget.manager import CredentialsManager
 from tests.helpers import KEY_ID, ROOT, SECRET, key_id
 from tests.helpers.workers import REGIONS, adder
@@ -95,6 +99,104 @@ def test_a_write_into_the_inode_we_replace_is_not_lost(tmp_path: Path, monkeypat
     assert files.temp_files(str(path)) == []
 
 
+def test_a_write_into_the_inode_we_replaced_a_moment_late_is_not_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a file another program rewrites in place, the inode we replaced is watched as long as ours (GRACE).
+
+    The other program opened the file to append before our rename and writes
+    after our first look at the old inode, while we wait for old versions
+    written back over ours: the old code looked at the old inode only once.
+    """
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real = os.path.realpath(path)
+    real_replace, real_sleep = os.replace, time.sleep
+    theirs: list[Any] = []
+
+    def replace_with_theirs_open(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        theirs.append(open(dst, "a"))  # opened before our rename, written later
+        real_replace(src, dst)
+
+    def sleep(seconds: float) -> None:
+        if seconds == filewrite.GRACE and theirs:
+            with theirs.pop() as f:  # a moment after our rename
+                f.write("\n[from-cli]\naws_access_key_id = AKIACLIAAAAAAAAAAAAA\n")
+        real_sleep(seconds)
+
+    settle._mark_foreign(real)  # the file was seen rewritten in place before
+    monkeypatch.setattr(os, "replace", replace_with_theirs_open)
+    monkeypatch.setattr(time, "sleep", sleep)
+    try:
+        files.update_file(path, lambda doc, _s: doc.set("ours", {"aws_access_key_id": key_id(1)}))
+    finally:
+        with settle._foreign_lock:
+            settle._foreign.pop(real, None)
+    for f in theirs:  # never waited for: they write now, into the inode we replaced
+        with f:
+            f.write("\n[from-cli]\naws_access_key_id = AKIACLIAAAAAAAAAAAAA\n")
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed.get("from-cli") == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"}, "their write went to the old inode"
+    assert set(parsed) == {"old", "from-cli", "ours"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: the retry after a merge replaces our first file unwatched; a write into it needs a key-level "
+    "three-way merge (their change against our first file, applied to the merged one)",
+)
+def test_two_late_writes_into_the_two_inodes_one_write_replaced_are_both_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen once in the stress test with the CLI paused (cli-0005 keys): two CLI commands, two replaced inodes.
+
+    The CLI appends its key into the old inode after our rename; we merge it and
+    replace our first file; meanwhile its next command read our first file
+    (without its key, so it appends the section again) and writes into that file
+    after our second rename.
+    """
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real = os.path.realpath(path)
+    real_replace, real_sleep = os.replace, time.sleep
+    opened: list[Any] = []
+    pending: list[tuple[Any, str]] = []
+    texts = [
+        "\n[from-cli]\naws_access_key_id = AKIACLIAAAAAAAAAAAAA\n",
+        "\n[from-cli]\naws_secret_access_key = cli-secret\n",  # its read had no [from-cli]: a new section
+    ]
+
+    def replace_with_theirs_open(src: str, dst: str) -> None:
+        if len(opened) < len(texts):
+            f = open(dst, "a")  # opened before our rename, written a moment later
+            opened.append(f)
+            pending.append((f, texts[len(opened) - 1]))
+        real_replace(src, dst)
+
+    def sleep(seconds: float) -> None:
+        if seconds == filewrite.GRACE and pending:
+            f, text = pending.pop(0)
+            with f:
+                f.write(text)
+        real_sleep(seconds)
+
+    settle._mark_foreign(real)
+    monkeypatch.setattr(os, "replace", replace_with_theirs_open)
+    monkeypatch.setattr(time, "sleep", sleep)
+    try:
+        files.update_file(path, lambda doc, _s: doc.set("ours", {"aws_access_key_id": key_id(1)}))
+    finally:
+        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.setattr(time, "sleep", real_sleep)
+        with settle._foreign_lock:
+            settle._foreign.pop(real, None)
+        for f, text in pending:
+            with f:
+                f.write(text)
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["ours"] == {"aws_access_key_id": key_id(1)} and "old" in parsed
+    assert parsed.get("from-cli") == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA", "aws_secret_access_key": "cli-secret"}
+
+
 def test_an_old_version_written_back_over_ours_is_noticed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The other program read the file before our rename and writes its edit of that version in place after it."""
     path = tmp_path / "config"
@@ -113,6 +215,97 @@ def test_an_old_version_written_back_over_ours_is_noticed(tmp_path: Path, monkey
     parsed = botocore.configloader.raw_config_parse(str(path))
     assert parsed["default"] == {"region": "us-west-2"} and parsed["profile ours"] == {"region": "sa-east-1"}
     assert parsed["profile old"] == {"region": "eu-west-1"}
+
+
+def test_our_new_file_truncated_before_we_note_it_is_not_taken_for_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other program read the old version, and truncates our new inode before we stat it as written.
+
+    Seen with the real CLI on a loaded machine: awswidget remembered the empty
+    file's identity as its own write, trusted it on the re-read, and replaced
+    the whole file by its one section.
+    """
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    real_replace, real_wait = os.replace, settle._wait
+    theirs: list[Any] = []
+
+    def replace_then_they_truncate(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        stale = Path(dst).read_text()  # their read, before our rename
+        real_replace(src, dst)
+        theirs.append((open(dst, "w"), stale))  # their truncation of our new inode; their write comes later
+
+    def wait_then_they_write(seconds: float) -> None:
+        monkeypatch.setattr(settle, "_wait", real_wait)
+        f, stale = theirs.pop()
+        with f:  # their write of what they read, with their edit: ours is not in it
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+        real_wait(seconds)
+
+    monkeypatch.setattr(os, "replace", replace_then_they_truncate)
+    monkeypatch.setattr(settle, "_wait", wait_then_they_write)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    for f, stale in theirs:  # never waited for (the old code): they write now, into whatever inode they hold
+        with f:
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed.get("profile old") == {"region": "eu-west-1"}, "the file was rebuilt from an empty read"
+    assert parsed["default"] == {"region": "us-west-2"} and parsed["profile ours"] == {"region": "sa-east-1"}
+    assert path.read_text().startswith("# top comment: keep me\n")
+
+
+def test_the_inode_we_replace_truncated_and_written_late_is_merged_not_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other program truncates the old inode between our last check and our rename, and writes into it late.
+
+    Merging the edit into the inode's empty instant would replace the whole
+    file by the edit alone; it is waited for as a read of an empty file is.
+    """
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    real_replace, real_wait = os.replace, settle._wait
+    theirs: list[Any] = []
+
+    def they_truncate_then_replace(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        stale = Path(dst).read_text()
+        theirs.append((open(dst, "w"), stale))  # after our check that the file is unchanged, before our rename
+        real_replace(src, dst)
+
+    def wait_then_they_write(seconds: float) -> None:
+        monkeypatch.setattr(settle, "_wait", real_wait)
+        f, stale = theirs.pop()
+        with f:  # into the inode we replaced: it has no name now
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+        real_wait(seconds)
+
+    monkeypatch.setattr(os, "replace", they_truncate_then_replace)
+    monkeypatch.setattr(settle, "_wait", wait_then_they_write)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    for f, stale in theirs:  # never waited for (the old code): they write now
+        with f:
+            f.write(stale.replace("region = us-east-1", "region = us-west-2"))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed.get("profile old") == {"region": "eu-west-1"}, "the edit was merged into an empty inode"
+    assert parsed["default"] == {"region": "us-west-2"} and parsed["profile ours"] == {"region": "sa-east-1"}
+    assert files.temp_files(str(path)) == []
+
+
+def test_the_inode_we_replace_emptied_for_good_leaves_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Truncated as we replace it, and never written: there is nothing to merge, and our file stays whole."""
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    real_replace = os.replace
+
+    def they_truncate_then_replace(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        open(dst, "w").close()
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", they_truncate_then_replace)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    assert path.read_text() == CONFIG + "\n[profile ours]\nregion = sa-east-1\n"
 
 
 def test_writers_that_take_the_lock_never_wait_for_each_other(aws_env: Any) -> None:
@@ -166,8 +359,79 @@ def _cli_python() -> str:
     return str(python)
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One profile part the stress test looks for: whose write made it, in which file, under which header."""
+
+    label: str
+    file: str  # "config" | "credentials"
+    header: str
+    writer: str  # "awswidget" | "cli" | "nobody" (there before the test began)
+    cli_keys: tuple[str, ...] = ()  # the `aws configure set` keys that wrote it
+
+
+def _cli_caused(part: _Part, spans: list[dict[str, Any]], writes: list[dict[str, Any]], t0: float) -> tuple[bool, str]:
+    """Whether the CLI's own unlocked write lost ``part``, and the evidence, from the records of both sides.
+
+    Only two losses are the CLI's: it rewrote the file in place from a version
+    it read before awswidget's write of the part returned, after that write had
+    returned (awswidget watches for such rewrites until then, GRACE after its
+    rename); or the CLI's write of its own part landed in an inode awswidget had
+    replaced, after the awswidget write that replaced it had returned. Anything
+    else is awswidget's to explain.
+    """
+    mine = [w for w in writes if w["file"] == part.file]
+    if part.writer == "awswidget":
+        ours = [s for s in spans if s["profile"] == part.label.split()[0] and s["file"] == part.file]
+        if not ours:
+            return False, f"{part.label}: no record of awswidget's write"
+        end, look = ours[-1]["end"], ours[-1].get("last_look", ours[-1]["end"])
+        for w in mine:
+            if w["mode"] == "w" and w["read_t"] is not None and w["read_t"] < end and look < w["open_t"]:
+                if part.header not in w["headers"] and w["close_path_ino"] == w["open_ino"]:
+                    return True, (
+                        f"{part.label}: the CLI read {part.file} at +{w['read_t'] - t0:.3f} s, before awswidget's write "
+                        f"returned at +{end - t0:.3f} s, and rewrote the file in place from that read at "
+                        f"+{w['open_t'] - t0:.3f} s ({w['open_t'] - look:.3f} s after awswidget's last look at the file)"
+                    )
+        return False, f"{part.label}: written by awswidget (returned at +{end - t0:.3f} s), then lost"
+    if part.writer != "cli":
+        return False, part.label
+    candidates = [w for w in mine if w.get("profile") == part.header.removeprefix("profile ") and w.get("key") in part.cli_keys]
+    if part.header == "default":
+        candidates = candidates[-1:]  # only the last value must survive
+    why = f"{part.label}: every CLI write of it landed in the file"
+    for w in candidates:
+        if w["close_path_ino"] == w["open_ino"]:
+            continue  # it landed in the file
+        # The write that replaced the inode the CLI opened: the first to end after the CLI opened it with
+        # another inode at the name (the CLI holds that inode open, so its number is not reused meanwhile).
+        later = sorted((s for s in spans if s["file"] == part.file and s["end"] > w["open_t"]), key=lambda s: s["end"])
+        replacer = next((s for s in later if s["ino_after"] != w["open_ino"]), None)
+        if replacer is None:
+            return False, f"{part.label}: the CLI's write went into a replaced inode, and no awswidget write replaced it"
+        look = replacer.get("last_look", replacer["end"])
+        if look < w["close_t"]:
+            return True, (
+                f"{part.label}: the CLI opened {part.file} at +{w['open_t'] - t0:.3f} s; awswidget replaced the file "
+                f"in a write that returned at +{replacer['end'] - t0:.3f} s, and the CLI's write went into the replaced "
+                f"inode at +{w['close_t'] - t0:.3f} s ({w['close_t'] - look:.3f} s after awswidget's last look at it)"
+            )
+        why = (
+            f"{part.label}: the CLI's write went into the inode that awswidget's write of {replacer['profile']} "
+            f"replaced, at +{w['close_t'] - t0:.3f} s, before that write's last look at +{look - t0:.3f} s"
+        )
+    return False, why
+
+
 @pytest.mark.slow
 def test_the_real_cli_in_a_loop_beside_four_writers_loses_nothing(tmp_path: Path) -> None:
+    """Every part awswidget wrote is found at the end, and every part the CLI wrote, unless the CLI's own
+    unlocked write lost it after awswidget had finished watching (counted, reported with its evidence).
+
+    ``AWSWIDGET_STRESS_CLI_PAUSE=0.1`` makes the CLI stop up to that long between its read and its write,
+    as a loaded machine does: it then loses parts by itself every run.
+    """
     python = _cli_python()
     folder = tmp_path / ".aws"
     folder.mkdir(mode=0o700)
@@ -181,6 +445,7 @@ def test_the_real_cli_in_a_loop_beside_four_writers_loses_nothing(tmp_path: Path
     credentials.chmod(0o600)
     writers, per_writer = 4, int(os.environ.get("AWSWIDGET_STRESS_WRITES", "25"))
     cli_rounds = int(os.environ.get("AWSWIDGET_STRESS_CLI", "30"))
+    pause = os.environ.get("AWSWIDGET_STRESS_CLI_PAUSE", "0")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
         "AWS_CONFIG_FILE": str(config),
         "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
@@ -188,9 +453,9 @@ def test_the_real_cli_in_a_loop_beside_four_writers_loses_nothing(tmp_path: Path
     }
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    began = time.monotonic()
+    began, t0 = time.monotonic(), time.time()
     cli = subprocess.Popen(
-        [python, str(ROOT / "tests" / "helpers" / "cli_loop.py"), str(cli_rounds)],
+        [python, str(ROOT / "tests" / "helpers" / "cli_loop.py"), str(cli_rounds), pause],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -219,34 +484,45 @@ def test_the_real_cli_in_a_loop_beside_four_writers_loses_nothing(tmp_path: Path
     done = json.loads(out.strip().splitlines()[-1])
     creds = botocore.configloader.raw_config_parse(str(credentials))  # strict: a torn file raises
     conf = botocore.configloader.raw_config_parse(str(config))
-    lost = []
+    lost: list[_Part] = []
     for w in range(writers):
         for i in range(per_writer):
             name = f"aw{w}-{i:03d}"
             if creds.get(name, {}).get("aws_access_key_id") != key_id(w * 1000 + i, "W"):
-                lost.append(f"{name} keys")
+                lost.append(_Part(f"{name} keys", "credentials", name, "awswidget"))
             if conf.get(f"profile {name}", {}).get("region") != REGIONS[i % len(REGIONS)]:
-                lost.append(f"{name} region")
+                lost.append(_Part(f"{name} region", "config", f"profile {name}", "awswidget"))
     for n, name in enumerate(done["profiles"]):
         got = creds.get(name, {})
         if got.get("aws_access_key_id") != "AKIA" + f"CLI{n:013d}" or got.get("aws_secret_access_key") != f"cli-secret-{n:04d}" + "x" * 24:
-            lost.append(f"{name} keys (CLI)")
+            lost.append(_Part(f"{name} keys (CLI)", "credentials", name, "cli", ("aws_access_key_id", "aws_secret_access_key")))
         if conf.get(f"profile {name}", {}).get("region") != "eu-central-1":
-            lost.append(f"{name} region (CLI)")
-    if conf.get("default", {}).get("region") != done["default_region"] or "profile old" not in conf or "old" not in creds:
-        lost.append("the files' original sections")
-    lost += [f"bulk{n}" for n in range(many) if f"bulk{n}" not in creds or f"profile bulk{n}" not in conf]
+            lost.append(_Part(f"{name} region (CLI)", "config", f"profile {name}", "cli", ("region",)))
+    if conf.get("default", {}).get("region") != done["default_region"]:
+        lost.append(_Part("the default region (CLI)", "config", "default", "cli", ("region",)))
+    if "profile old" not in conf or "old" not in creds:
+        lost.append(_Part("the files' original sections", "config", "profile old", "nobody"))
+    lost += [_Part(f"bulk{n}", "config", f"profile bulk{n}", "nobody") for n in range(many) if f"bulk{n}" not in creds or f"profile bulk{n}" not in conf]
     if not config.read_text().startswith("# top comment: keep me\n"):
-        lost.append("the top comment")
-    errors = [e for _, errs, _ in reports for e in errs]
-    waits = sum(n for _, _, n in reports)
+        lost.append(_Part("the top comment", "config", "", "nobody"))
+    errors = [e for _, errs, _, _ in reports for e in errs]
+    waits = sum(n for _, _, n, _ in reports)
+    spans = [s for *_, mine in reports for s in mine]
+    blamed = [_cli_caused(p, spans, done["writes"], t0) for p in lost]
+    by_cli = [why for cli_did, why in blamed if cli_did]
+    unexplained = [why for cli_did, why in blamed if not cli_did]
     total = writers * per_writer * 2 + cli_rounds * 2 + 2 + many
     print(
         f"\nreal CLI: {cli_rounds * 4} `aws configure set` commands beside {writers} writers x {per_writer} profiles: "
-        f"{len(lost)} of {total} profile parts lost, {len(errors)} errors, {waits} settle waits, {seconds:.0f} s"
+        f"{len(lost)} of {total} profile parts lost ({len(by_cli)} by the CLI's own unlocked writes: "
+        f"{sum('rewrote' in why for why in by_cli)} awswidget parts it wrote back an old version over, "
+        f"{sum('replaced inode' in why for why in by_cli)} of its own that went into a replaced file; "
+        f"{len(unexplained)} otherwise), {len(errors)} errors, {waits} settle waits, {seconds:.0f} s"
     )
-    for line in (errors[:3] + lost[:10]):
+    for line in errors[:3] + by_cli[:10] + unexplained[:10]:
         print("   ", line[:400])
     assert done["failures"] == 0
     assert errors == []
-    assert lost == []
+    records = tmp_path / "records.json"  # both sides' records, for a look at what happened
+    records.write_text(json.dumps({"t0": t0, "spans": spans, "cli_writes": done["writes"], "lost": [p.label for p in lost]}))
+    assert unexplained == [], f"lost, and not by the CLI's own write (the records: {records})"

@@ -1,7 +1,9 @@
-"""Code run by the concurrent writer processes of tests/test_concurrency.py (multiprocessing, spawn)."""
+"""Code run by the concurrent writer processes of tests/test_concurrency.py and tests/test_midrewrite.py (spawn)."""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from tests.helpers import key_id, secret
@@ -56,22 +58,70 @@ def writer(worker: int, config: str, credentials: str, rounds: int, start: Any, 
     results.put((worker, ops, errors))
 
 
+def _ino(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 def adder(worker: int, config: str, credentials: str, count: int, results: Any) -> None:
-    """Add ``count`` profiles (keys and a region) as fast as the file layer goes (no manager reload between)."""
-    from awswidget import settle
+    """Add ``count`` profiles (keys and a region) as fast as the file layer goes (no manager reload between).
+
+    Reports ``(worker, errors, settle waits, spans)``: a span per file write,
+    ``{"profile", "file", "start", "end", "last_look", "ino_before", "ino_after"}``
+    (wall clock; ``last_look``: when the write last looked at the file for
+    another program's write; the inode the file's name held before and after).
+    """
+    from awswidget import filewrite, settle
+    from awswidget import store as store_module
     from awswidget.files import SharedFiles
     from awswidget.store import ProfileStore
 
+    roles = {os.path.realpath(config): "config", os.path.realpath(credentials): "credentials"}
+    spans: list[dict[str, Any]] = []
+    saving: dict[str, Any] = {"profile": "", "span": None}
+    real_update: Any = getattr(store_module, "update_file", None)
+
+    # Pass-through probes, not mocks: when each file's write began and returned (under the lock), and
+    # when it last looked at the file after its rename (for another program's write). Only awswidget
+    # renames (the CLI writes in place), so the inodes before and after tell which write replaced what.
+    def timed_update(path: str, edit: Any, **kwargs: Any) -> Any:
+        span = {"profile": saving["profile"], "file": roles.get(os.path.realpath(path), path), "start": time.time()}
+        span["ino_before"], saving["span"] = _ino(path), span
+        try:
+            return real_update(path, edit, **kwargs)
+        finally:
+            span |= {"end": time.time(), "ino_after": _ino(path)}
+            saving["span"] = None
+            spans.append(span)
+
+    def looking(real_look: Any) -> Any:
+        def look(*args: Any) -> Any:
+            try:
+                return real_look(*args)
+            finally:
+                if saving["span"] is not None:
+                    saving["span"]["last_look"] = time.time()
+
+        return look
+
+    if real_update is not None:  # without it the test can blame nothing on the CLI: it then fails on any loss
+        setattr(store_module, "update_file", timed_update)  # noqa: B010 (this process only)
+        for name in ("open_version", "changed_since"):  # the looks after the rename (a missing one: the end is used)
+            if hasattr(filewrite, name):
+                setattr(filewrite, name, looking(getattr(filewrite, name)))
     store = ProfileStore(SharedFiles(config, credentials), lock_timeout=120)  # four writers and the CLI: long waits
     errors: list[str] = []
     for i in range(count):
+        saving["profile"] = name = f"aw{worker}-{i:03d}"
         try:
             store.save_keys(
-                f"aw{worker}-{i:03d}",
+                name,
                 access_key_id=key_id(worker * 1000 + i, "W"),
                 secret_access_key=secret(worker),
                 settings={"region": REGIONS[i % len(REGIONS)]},
             )
         except Exception as exc:  # reported to the test, which fails on any
             errors.append(f"worker {worker} profile {i}: {type(exc).__name__}: {exc}")
-    results.put((worker, errors, settle.waits))
+    results.put((worker, errors, settle.waits, spans))
