@@ -10,6 +10,7 @@ refused a write.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -162,6 +163,11 @@ def test_the_setup_forms_onboarding_lists_the_demo_worlds_accounts_and_roles(san
     expected = {(name, ACCOUNTS[name], role) for name, roles in SSO_ROLES.items() for role in roles}
     assert {(r.account_name, r.account_id, r.role_name) for r in found.roles} == expected
     assert MANAGEMENT_ACCOUNT not in {r.account_id for r in found.roles}  # the portal's own account is not offered
+    # A role that is not assigned gets no credentials, as the portal answers it.
+    token_file = sandbox.path / "sso" / "cache" / (hashlib.sha1(b"demo-onboard", usedforsecurity=False).hexdigest() + ".json")
+    token = json.loads(token_file.read_text())["accessToken"]
+    with pytest.raises(botocore.exceptions.ClientError, match="ForbiddenException"):
+        boto3.client("sso", region_name="us-east-1").get_role_credentials(roleName="Admin", accountId=PRODUCTION, accessToken=token)
     m.add_sso_profiles("demo-onboard", sandbox.sso_start_url, "us-east-1", [("prod-sso", PRODUCTION, "ReadOnly")],
                        region="eu-west-1", select="prod-sso")
     assert m.verify().account == PRODUCTION

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ KEYS_FILE = "login-services.json"
 SSO_USER = "demo-user"
 
 _LIFETIME = 3600  # seconds: the credentials both hand out (botocore renews a console login before the end)
+
+
+def _log(what: str, exc: Exception) -> None:
+    # The endpoint's output is the sandbox's moto.log: the one place a demo user can look.
+    print(f"awswidget demo logins: {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
 def endpoint_env(folder: Path, endpoint_url: str) -> tuple[dict[str, str], str, str]:
@@ -80,7 +86,8 @@ class _Minter:
             reply = self._sts("identity_center").assume_role(
                 RoleArn=sso_role_arn(account_id, role_name), RoleSessionName=SSO_USER, DurationSeconds=_LIFETIME
             )
-        except Exception:  # the portal answers "no access" whatever went wrong; the endpoint's log has the rest
+        except Exception as exc:  # the portal answers "no access" whatever went wrong; the log says what
+            _log(f"GetRoleCredentials for {role_name} in {account_id}", exc)
             return None
         creds = reply["Credentials"]
         return {"accessKeyId": creds["AccessKeyId"], "secretAccessKey": creds["SecretAccessKey"],
@@ -90,7 +97,8 @@ class _Minter:
         """CreateOAuth2Token: the console user's own session credentials."""
         try:
             creds = self._sts("console").get_session_token(DurationSeconds=_LIFETIME)["Credentials"]
-        except Exception:
+        except Exception as exc:
+            _log("CreateOAuth2Token", exc)
             raise Refused(500, "InternalServerException", "the demo's endpoint gave no credentials") from None
         return {"accessKeyId": creds["AccessKeyId"], "secretAccessKey": creds["SecretAccessKey"], "sessionToken": creds["SessionToken"]}
 
