@@ -20,6 +20,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..localaws import free_port
 from .signin import LoginServer, Refused
@@ -47,7 +48,14 @@ def _log(what: str, exc: Exception) -> None:
 
 def endpoint_env(folder: Path, endpoint_url: str) -> tuple[dict[str, str], str, str]:
     """(the endpoint's extra environment, the portal's URL, the sign-in's URL) for a sandbox in ``folder``."""
-    sso_port, signin_port = free_port(), free_port()
+    # Three ports chosen before any is bound: the OS may offer one twice, so take distinct ones.
+    taken, ports = {urlsplit(endpoint_url).port}, list[int]()
+    while len(ports) < 2:
+        port = free_port()
+        if port not in taken:
+            taken.add(port)
+            ports.append(port)
+    sso_port, signin_port = ports
     spec = {"endpoint_url": endpoint_url, "sso_port": sso_port, "signin_port": signin_port, "keys": str(folder / KEYS_FILE)}
     return {LOGINS_VAR: json.dumps(spec)}, f"http://127.0.0.1:{sso_port}", f"http://127.0.0.1:{signin_port}"
 
