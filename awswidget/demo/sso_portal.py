@@ -98,7 +98,7 @@ class SsoServer:
 
     def knows(self, user_code: str) -> bool:
         """Whether ``user_code`` belongs to a device login started here."""
-        return user_code in self._device_codes.values()
+        return user_code in list(self._device_codes.values())  # a copy: the server's threads add codes meanwhile
 
     def deny(self) -> None:
         self._denied.set()
@@ -188,7 +188,7 @@ class SsoServer:
                 return 400, {"error": "access_denied"}, "AccessDeniedException"
             if not (self._approved.is_set() or user_code in self._approved_codes):
                 return 400, {"error": "authorization_pending"}, "AuthorizationPendingException"
-            del self._device_codes[body["deviceCode"]]
+            self._device_codes.pop(body["deviceCode"], None)
         elif grant == "refresh_token":
             if body.get("refreshToken") not in self.refresh_tokens:
                 return 400, {"error": "invalid_grant"}, "InvalidGrantException"
