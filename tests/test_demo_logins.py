@@ -138,7 +138,8 @@ def test_sso_dev_logs_in_from_the_picker_and_reads_its_account(sandbox: Sandbox)
     assert "Request approved" in allow(link.group(1))
     picker.sso_panel.future.result(timeout=WAIT)
     identity = wait_until(lambda: m.status == "verified" and m.identity, "the picker to verify the SSO profile")
-    assert identity.account == ANALYTICS and ANALYTICS in picker.status.value
+    assert identity.account == ANALYTICS
+    wait_until(lambda: ANALYTICS in picker.status.value, "the picker to show the account")  # after its own re-check
     assert re.fullmatch(rf"arn:aws:sts::{ANALYTICS}:assumed-role/AWSReservedSSO_ReadOnly_[0-9a-f]{{16}}/demo-user", identity.arn)
     # What the notebook then uses: boto3's default session, against the demo's moto with its checks.
     assert boto3.client("sts").get_caller_identity()["Arn"] == identity.arn
