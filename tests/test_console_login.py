@@ -1,6 +1,6 @@
 """Console login (``aws login``): the profile kind, the CLI's token cache, a login from the notebook, log out.
 
-The sign-in service is tests/loginserver.py on 127.0.0.1. It is anchored to the real client: the cache
+The sign-in service is awswidget/demo/signin.py on 127.0.0.1. It is anchored to the real client: the cache
 awswidget writes is read by botocore's own login provider through a plain ``boto3.Session``, which then
 renews through the same server (with botocore's own DPoP proof, checked by the server); every credential
 the server hands out is a real temporary credential of the local moto server with signature checks on,
@@ -31,12 +31,12 @@ from ipywidgets.embed import dependency_state
 
 from awswidget import CredentialsManager, VerificationError, console
 from awswidget.console import ConsoleLogin, ConsoleLoginError, parse_code
+from awswidget.demo.signin import LoginServer
 from awswidget.identity import explain
 from awswidget.widgets.console_login import ConsoleLoginPanel
 from awswidget.widgets.picker import ProfilePicker
 
 from .conftest import AuthAws, AwsFiles
-from .loginserver import LoginServer
 
 ROOT = Path(__file__).resolve().parent.parent
 # The fields of the AWS CLI v2's cache file (awscli/customizations/login/utils.py), in its order.

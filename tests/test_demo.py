@@ -467,6 +467,11 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
         assert kernel_env[demo.SANDBOX_VAR] == str(box) and kernel_env["AWS_PROFILE"] == "analyst"
         assert "AWS_ACCESS_KEY_ID" not in kernel_env and "AWS_SECRET_ACCESS_KEY" not in kernel_env
         assert LEAK_KEY in environ_of(process.pid).values()  # the control: the demo itself had the key
+        # Its SSO and console logins go to the demo's stand-ins, which the demo announced and serves.
+        logins = json.loads((box / demo.MARKER).read_text())
+        assert (kernel_env["AWS_ENDPOINT_URL_SSO_OIDC"], kernel_env["AWS_ENDPOINT_URL_SIGNIN"]) == (logins["sso_url"], logins["signin_url"])
+        assert f"SSO portal {logins['sso_url']}/start, sign-in {logins['signin_url']}" in text
+        assert demo_sandbox._status(f"{logins['sso_url']}/start") == 200
         assert demo.load_sandbox(box) is not None  # the endpoint answers
 
         process.send_signal(signal.SIGINT)
@@ -477,6 +482,7 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
     assert f"stopped JupyterLab and the local AWS endpoint. The sandbox is kept in {box}" in farewell
     assert (box / "config").is_file() and demo.load_sandbox(box) is None
     assert demo_sandbox._status(f"{base}/api/status", auth) is None
+    assert demo_sandbox._status(f"{logins['sso_url']}/start") is None  # the stand-ins stopped with the endpoint
     for pid in (jupyter, kernel):
         wait_until(lambda pid=pid: pid_gone(pid), 30, f"process {pid} to exit")
     assert not json.loads((box / demo.MARKER).read_text())["temporary"]  # a kept sandbox is never swept

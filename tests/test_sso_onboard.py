@@ -1,6 +1,6 @@
 """IAM Identity Center onboarding: start URL → device login → accounts × roles → profiles, as `aws configure sso` writes them.
 
-moto has no SSO OIDC nor SSO portal: tests/ssoserver.py answers those calls over
+moto has no SSO OIDC nor SSO portal: awswidget/demo/sso_portal.py answers those calls over
 real HTTP on 127.0.0.1, and botocore is pointed at it the way a user would point
 it at any endpoint (``AWS_ENDPOINT_URL_SSO``, ``AWS_ENDPOINT_URL_SSO_OIDC``). The
 anchor: the profiles awswidget writes are resolved by botocore's OWN SSO provider
@@ -26,6 +26,7 @@ import pytest
 from ipywidgets.embed import dependency_state
 
 from awswidget import AwsWidgetError, CredentialsManager, ValidationError
+from awswidget.demo.sso_portal import Account, SsoServer, running
 from awswidget.sso_setup import (
     SsoChoice,
     SsoSetupError,
@@ -37,7 +38,6 @@ from awswidget.sso_setup import (
 from awswidget.widgets.sso_form import SsoSetupPane
 
 from .conftest import AuthAws, AwsFiles, IamKey
-from .ssoserver import Account, SsoServer, running
 
 START_URL = "https://corp.awsapps.com/start"
 SESSION = "corp"

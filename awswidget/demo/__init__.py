@@ -16,12 +16,19 @@ The profiles tell the stories the notebooks show:
 ``prod-admin``  a role in *production* whose trust policy asks for an MFA code (``mfa_serial``)
 ``root-legacy`` keys kept in a profile the way root keys would be (an IAM user of an old account)
 ``tools-local`` an IAM user in the *tools* account, with its own ``endpoint_url``
-``sso-dev``     an IAM Identity Center (SSO) profile; logging in needs a real portal
+``sso-dev``     an IAM Identity Center (SSO) profile, logged in through the demo's portal
+``console-dev`` a console login (``aws login``) of the analyst, through the demo's sign-in
 =============== ======================================================================
+
+The SSO portal and the sign-in are the demo's local stand-ins for IAM Identity Center
+and AWS Sign-In (127.0.0.1, pages that say so); the credentials they hand out are
+real temporary credentials of the endpoint's made-up accounts.
 
 Modules: :mod:`~awswidget.demo.world` (accounts, seeding, the files' text),
 :mod:`~awswidget.demo.sandbox` (the folder, its environment, its lifetime),
 :mod:`~awswidget.demo.endpoint` (the endpoint's process: moto with its checks fixed),
+:mod:`~awswidget.demo.logins` (the SSO portal, :mod:`~awswidget.demo.sso_portal`, and the sign-in,
+:mod:`~awswidget.demo.signin`, served beside moto),
 :mod:`~awswidget.demo.runner` (``awswidget demo``: JupyterLab on the notebooks).
 
 Needs ``moto[server]`` (the ``demo`` extra); the demo runner also needs JupyterLab.

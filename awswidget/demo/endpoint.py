@@ -2,7 +2,8 @@
 
 ``python -m awswidget.demo.endpoint [--owner-pid PID] [--remove-on-exit FOLDER] -H HOST -p PORT``
 (what :class:`awswidget.localaws.LocalAws` runs). The fixes patch moto in this process only, before its
-server starts: never in a kernel, never in the caller's process.
+server starts: never in a kernel, never in the caller's process. A sandbox's endpoint also serves the
+demo's SSO portal and sign-in here, in threads (:mod:`awswidget.demo.logins`).
 
 **Signatures of requests without a body.** moto checks a SigV4 signature by rebuilding the request
 (``IAMRequestBase._create_aws_request``) with ``data=self._body or self._data``. When the body is empty
@@ -327,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--remove-on-exit", type=Path, default=None)
     ours, moto_args = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     apply_fixes()
+    from .logins import serve_from_environment
+
+    serve_from_environment()  # the demo's SSO portal and sign-in, in threads beside moto (when the sandbox asks)
     import moto.server
 
     if ours.owner_pid:

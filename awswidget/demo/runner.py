@@ -210,6 +210,7 @@ def run_demo(
             "awswidget demo is running.\n"
             f"  JupyterLab: {url}/lab/tree/01-connect.ipynb?token={token}\n"
             f"  local AWS:  {sandbox.endpoint_url} (moto, checking signatures; accounts: {accounts})\n"
+            f"  logins:     SSO portal {sandbox.sso_start_url}, sign-in {sandbox.signin_url} (local stand-ins)\n"
             f"  sandbox:    {sandbox.path} (config and credentials; your ~/.aws is not used)\n"
             "Press Ctrl-C to stop."
         )

@@ -3,7 +3,9 @@
 Its environment points boto3 at those two files and at the endpoint, and removes every other
 ``AWS_*`` variable: the user's real ``~/.aws`` is never read or written, and nothing reaches AWS.
 The endpoint checks request signatures (after seeding), so a wrong secret or an unknown key is
-refused as AWS refuses it.
+refused as AWS refuses it. Beside it run the demo's stand-ins for IAM Identity Center and AWS Sign-In
+(:mod:`~awswidget.demo.logins`), so the SSO and console logins of its profiles can be completed; their
+caches stay in the sandbox too.
 
 A temporary sandbox never outlives its owner: the endpoint (a child process) deletes the folder when
 it stops, and it stops by itself when its owner is gone (a kernel that Jupyter killed before its
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from .._session import SSO_CACHE_VAR
 from ..localaws import LocalAws, pid_alive
+from .logins import KEYS_FILE, endpoint_env, keys_text
 from .world import ACCOUNTS, DEFAULT_PROFILE, ENDPOINT_ENV, config_text, credentials_text, seed
 
 __all__ = [
@@ -64,6 +67,8 @@ class Sandbox:
 
     ``server`` is the endpoint when this process started it (``None`` when the
     sandbox was started elsewhere, e.g. by ``awswidget demo`` for the kernel).
+    ``sso_url`` and ``signin_url`` are the demo's IAM Identity Center and AWS
+    Sign-In (local stand-ins in the endpoint's process).
     """
 
     path: Path
@@ -71,6 +76,13 @@ class Sandbox:
     accounts: dict[str, str] = field(default_factory=lambda: dict(ACCOUNTS))
     server: LocalAws | None = field(default=None, repr=False)
     temporary: bool = False
+    sso_url: str = ""
+    signin_url: str = ""
+
+    @property
+    def sso_start_url(self) -> str:
+        """The start URL of the demo's IAM Identity Center (to onboard its accounts and roles as SSO profiles)."""
+        return f"{self.sso_url}/start" if self.sso_url else ""
 
     @property
     def config_file(self) -> Path:
@@ -93,6 +105,9 @@ class Sandbox:
             SSO_CACHE_VAR: str(self.path / "sso" / "cache"),
             # And its console logins (``aws login``) too, never in the real ~/.aws/login/cache.
             "AWS_LOGIN_CACHE_DIRECTORY": str(self.path / "login" / "cache"),
+            # botocore's service endpoints win over AWS_ENDPOINT_URL: SSO and sign-in go to the stand-ins.
+            **({"AWS_ENDPOINT_URL_SSO": self.sso_url, "AWS_ENDPOINT_URL_SSO_OIDC": self.sso_url} if self.sso_url else {}),
+            **({"AWS_ENDPOINT_URL_SIGNIN": self.signin_url} if self.signin_url else {}),
         }
 
     def apply(self, env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
@@ -165,16 +180,23 @@ def _sweep_stale() -> None:
 def _create(path: Path | None, temporary: bool | None, detached: bool) -> Sandbox:
     folder, created = _prepare_folder(path)
     temporary = created if temporary is None else temporary
-    server = LocalAws(
-        log_file=str(folder / "moto.log"), detached=detached, remove_on_exit=folder if temporary else None, env=ENDPOINT_ENV
-    ).start()
+    server = LocalAws(log_file=str(folder / "moto.log"), detached=detached, remove_on_exit=folder if temporary else None)
+    logins_env, sso_url, signin_url = endpoint_env(folder, server.endpoint_url)
+    server.env.update({**ENDPOINT_ENV, **logins_env})
+    # Logins of an earlier endpoint name tokens and keys the new one never issued: they go.
+    for cache in ("sso", "login"):
+        shutil.rmtree(folder / cache, ignore_errors=True)
+    server.start()
     try:
         keys = seed(server.endpoint_url)  # with made-up keys, before the checks start
         server.check_signatures()
-        _write(folder / "config", config_text(server.endpoint_url), 0o600)
+        _write(folder / KEYS_FILE, keys_text(keys), 0o600)  # the portal and sign-in mint with these
+        _write(folder / "config", config_text(server.endpoint_url, f"{sso_url}/start"), 0o600)
         _write(folder / "credentials", credentials_text(keys), 0o600)
         meta = {
             "endpoint_url": server.endpoint_url,
+            "sso_url": sso_url,
+            "signin_url": signin_url,
             "accounts": ACCOUNTS,
             "owner_pid": os.getpid(),
             "endpoint_pid": server.process.pid if server.process else None,
@@ -186,7 +208,7 @@ def _create(path: Path | None, temporary: bool | None, detached: bool) -> Sandbo
         if created:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    return Sandbox(folder, server.endpoint_url, dict(ACCOUNTS), server, temporary=temporary)
+    return Sandbox(folder, server.endpoint_url, dict(ACCOUNTS), server, temporary=temporary, sso_url=sso_url, signin_url=signin_url)
 
 
 def create_sandbox(path: str | os.PathLike[str] | None = None, *, temporary: bool | None = None) -> Sandbox:
@@ -226,7 +248,10 @@ def load_sandbox(path: str | os.PathLike[str]) -> Sandbox | None:
         meta = json.loads((folder / MARKER).read_text())
     except (OSError, ValueError):
         return None
-    sandbox = Sandbox(folder, str(meta["endpoint_url"]), dict(meta.get("accounts", ACCOUNTS)))
+    sandbox = Sandbox(
+        folder, str(meta["endpoint_url"]), dict(meta.get("accounts", ACCOUNTS)),
+        sso_url=str(meta.get("sso_url", "")), signin_url=str(meta.get("signin_url", "")),
+    )
     return sandbox if sandbox.alive() else None
 
 

@@ -3,11 +3,15 @@
 :func:`seed` creates the users, roles, buckets and functions on a fresh local
 endpoint (with signature checks still off: the seeding keys are made up);
 :func:`config_text` and :func:`credentials_text` are the shared files a
-sandbox writes for them.
+sandbox writes for them. :data:`SSO_ROLES` is what the demo's IAM Identity
+Center gives its one person (roles seeded in each account, assumed by the
+portal's own IAM user in :data:`MANAGEMENT_ACCOUNT`); the console login is the
+analyst's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -15,7 +19,10 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ACCOUNTS", "DEFAULT_PROFILE", "ENDPOINT_ENV", "LEGACY_ACCOUNT", "SEED", "Keys", "config_text", "credentials_text", "seed"]
+__all__ = [
+    "ACCOUNTS", "CONSOLE_USER", "DEFAULT_PROFILE", "ENDPOINT_ENV", "LEGACY_ACCOUNT", "MANAGEMENT_ACCOUNT", "SEED",
+    "SSO_ROLES", "Keys", "config_text", "credentials_text", "isolated_session", "seed", "sso_role_arn",
+]
 
 #: The made-up accounts of the sandbox (AWS's documentation account IDs).
 ACCOUNTS = {"analytics": "111122223333", "production": "444455556666", "tools": "777788889999"}
@@ -30,6 +37,16 @@ ENDPOINT_ENV = {"MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"}
 
 #: The profile a sandbox starts with (exported as ``AWS_PROFILE``).
 DEFAULT_PROFILE = "analyst"
+
+#: IAM Identity Center's permission sets for the demo's person, per account: what its portal lists.
+SSO_ROLES = {"analytics": ("ReadOnly", "Admin"), "production": ("ReadOnly",), "tools": ("ReadOnly",)}
+
+#: The organization's management account, where IAM Identity Center runs: its portal's IAM user
+#: (``identity-center``) assumes the permission sets' roles in the three accounts.
+MANAGEMENT_ACCOUNT = "999988887777"
+
+#: Whoever signs in with the console login (``login_session`` of ``console-dev``): the analyst.
+CONSOLE_USER = "analyst"
 
 
 @dataclass(frozen=True)
@@ -85,10 +102,34 @@ _READ_ONLY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*", "lambda:Get*", "lambda:List*"], "Resource": "*"}],
 }
+_ASSUME_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+_PERMISSION_SETS = {"ReadOnly": _READ_ONLY, "Admin": _ALLOW_ALL}
+_SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
 _LOGS_ONLY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}],
 }
+
+
+def sso_role_arn(account: str, permission_set: str) -> str:
+    """The role IAM Identity Center made for ``permission_set`` in ``account`` (named as AWS names them)."""
+    suffix = hashlib.sha256(f"{account}/{permission_set}".encode()).hexdigest()[:16]
+    return f"arn:aws:iam::{account}:role{_SSO_PATH}AWSReservedSSO_{permission_set}_{suffix}"
+
+
+def isolated_session(access_key_id: str, secret_access_key: str) -> Any:
+    """A boto3 session with these keys and nothing of the caller's environment (no profile, no shared files)."""
+    import boto3
+    import botocore.session
+
+    isolated = botocore.session.Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+    return boto3.Session(botocore_session=isolated, aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key)
 
 
 def _trust(principal: dict[str, str], *, mfa: bool = False) -> str:
@@ -102,22 +143,8 @@ class _Seeder:
     """Creates the demo resources, each in its own account (moto's ``x-moto-account-id`` header)."""
 
     def __init__(self, endpoint_url: str) -> None:
-        import boto3
-        import botocore.session
-
         # Nothing of the caller's environment is used: no profile, no shared files, explicit keys.
-        isolated = botocore.session.Session(
-            session_vars={
-                "profile": (None, None, None, None),
-                "config_file": (None, None, os.devnull, None),
-                "credentials_file": (None, None, os.devnull, None),
-            }
-        )
-        self._session = boto3.Session(
-            botocore_session=isolated,
-            aws_access_key_id="AKIAAWSWIDGETSEEDING",
-            aws_secret_access_key="seeding-only-" + "0" * 27,
-        )
+        self._session = isolated_session("AKIAAWSWIDGETSEEDING", "seeding-only-" + "0" * 27)
         self.endpoint_url = endpoint_url
 
     def client(self, service: str, account: str, region: str = "us-east-1") -> Any:
@@ -129,16 +156,16 @@ class _Seeder:
         client.meta.events.register("before-sign", add_header)
         return client
 
-    def user_with_key(self, account: str, user: str) -> tuple[str, str]:
+    def user_with_key(self, account: str, user: str, policy: dict[str, Any] = _ALLOW_ALL) -> tuple[str, str]:
         iam = self.client("iam", account)
         iam.create_user(UserName=user)
-        iam.put_user_policy(UserName=user, PolicyName="demo-admin", PolicyDocument=json.dumps(_ALLOW_ALL))
+        iam.put_user_policy(UserName=user, PolicyName="demo-admin", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName=user)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
 
-    def role(self, account: str, name: str, trust: str, policy: dict[str, Any]) -> str:
+    def role(self, account: str, name: str, trust: str, policy: dict[str, Any], path: str = "/") -> str:
         iam = self.client("iam", account)
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Path=path)["Role"]["Arn"]
         iam.put_role_policy(RoleName=name, PolicyName="demo", PolicyDocument=json.dumps(policy))
         return str(arn)
 
@@ -164,11 +191,12 @@ class _Seeder:
 
 @dataclass(frozen=True)
 class Keys:
-    """The access keys the endpoint issued for the sandbox's profiles (id, secret)."""
+    """The access keys the endpoint issued (id, secret): the sandbox's profiles', and the SSO portal's."""
 
     analyst: tuple[str, str]
     tools: tuple[str, str]
     legacy: tuple[str, str]
+    identity_center: tuple[str, str]
 
 
 def seed(endpoint_url: str) -> Keys:
@@ -186,13 +214,20 @@ def seed(endpoint_url: str) -> Keys:
     seeder.role(production, "admin", _trust(from_analytics, mfa=True), _ALLOW_ALL)
     ci_bot = seeder.user_with_key(tools, "ci-bot")
     legacy = seeder.user_with_key(LEGACY_ACCOUNT, "legacy-admin")
+    # IAM Identity Center: a role per permission set in each account, trusting only the portal's user.
+    portal = seeder.user_with_key(MANAGEMENT_ACCOUNT, "identity-center", _ASSUME_ONLY)
+    from_portal = _trust({"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:user/identity-center"})
+    for name, permission_sets in SSO_ROLES.items():
+        for permission_set in permission_sets:
+            role_name = sso_role_arn(ACCOUNTS[name], permission_set).rsplit("/", 1)[1]
+            seeder.role(ACCOUNTS[name], role_name, from_portal, _PERMISSION_SETS[permission_set], path=_SSO_PATH)
     for name, account_seed in SEED.items():
         seeder.resources(ACCOUNTS[name], account_seed)
-    return Keys(analyst=analyst, tools=ci_bot, legacy=legacy)
+    return Keys(analyst=analyst, tools=ci_bot, legacy=legacy, identity_center=portal)
 
 
-def config_text(endpoint_url: str) -> str:
-    """The sandbox's ``config`` file."""
+def config_text(endpoint_url: str, sso_start_url: str = "https://awswidget-demo.invalid/start") -> str:
+    """The sandbox's ``config`` file (``sso_start_url``: the demo portal's start URL)."""
     analytics, production = ACCOUNTS["analytics"], ACCOUNTS["production"]
     return f"""\
 # awswidget demo sandbox: made-up accounts on a local AWS endpoint ({endpoint_url}).
@@ -227,7 +262,7 @@ region = us-east-1
 region = {SEED["tools"].region}
 endpoint_url = {endpoint_url}
 
-# IAM Identity Center (SSO): logging in needs a real SSO portal, which the demo has not.
+# IAM Identity Center (SSO): the demo's local portal (a stand-in on 127.0.0.1) logs you in.
 [profile sso-dev]
 sso_session = awswidget-demo
 sso_account_id = {analytics}
@@ -235,13 +270,13 @@ sso_role_name = ReadOnly
 region = us-east-1
 
 [sso-session awswidget-demo]
-sso_start_url = https://awswidget-demo.invalid/start
+sso_start_url = {sso_start_url}
 sso_region = us-east-1
 sso_registration_scopes = sso:account:access
 
-# A console login (`aws login`) of the analyst: logging in needs AWS Sign-In, which the demo has not.
+# A console login (`aws login`) of the analyst, through the demo's local stand-in for AWS Sign-In.
 [profile console-dev]
-login_session = arn:aws:iam::{analytics}:user/analyst
+login_session = arn:aws:iam::{analytics}:user/{CONSOLE_USER}
 region = us-east-1
 """
 

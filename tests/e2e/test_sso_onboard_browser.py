@@ -3,7 +3,7 @@
 A person types the start URL and SSO region into the pane, clicks Log in, opens
 the verification link the pane shows (a second tab, as on any machine), checks
 the code and allows access; the pane lists the accounts and roles (paginated by
-the local portal, tests/ssoserver.py), the person filters, selects, saves; the
+the local portal, awswidget/demo/sso_portal.py), the person filters, selects, saves; the
 picker lists and selects the new profile and verifies it: botocore's SSO
 provider gets role credentials from the portal (a real sandbox IAM key) and
 moto's STS answers with the sandbox account.
@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from awswidget.demo import ACCOUNTS, Sandbox
+from awswidget.demo.sso_portal import Account, SsoServer, running
 
-from ..ssoserver import Account, SsoServer, running
 from .aws import new_key, read_ini
 from .conftest import screenshot
 from .kernel import KernelProbe
