@@ -1,7 +1,7 @@
 """The libraries follow the two kinds issue 20 names that the other follow tests do not: SSO and ``credential_process``.
 
 Profile ``S`` reaches account B through IAM Identity Center (the small SSO server of
-tests/ssoserver.py hands out B's temporary credentials, as the portal's GetRoleCredentials
+awswidget/demo/sso_portal.py hands out B's temporary credentials, as the portal's GetRoleCredentials
 does); profile ``P`` runs a ``credential_process`` that prints B's temporary credentials.
 Each library reads the two accounts' buckets after each switch: what it reads names the account.
 """
@@ -20,10 +20,10 @@ import boto3
 import pytest
 
 from awswidget import CredentialsManager
+from awswidget.demo.sso_portal import Account as SsoAccount
+from awswidget.demo.sso_portal import SsoServer, running
 from tests.accounts import TwoAccounts, account_of, fresh_credentials, two_accounts_fixture  # noqa: F401  (fixtures)
 from tests.conftest import AwsFiles
-from tests.ssoserver import Account as SsoAccount
-from tests.ssoserver import SsoServer, running
 
 pytestmark = pytest.mark.integration
 
