@@ -106,6 +106,21 @@ class ProfileInfo:
     sso_role_name: str | None = None
     login_session: str | None = None
 
+    # A profile table holds thousands; the picker and a switch read a handful (issue 17: 10,000 profiles).
+    # build_profiles makes each one from its raw values ("_basis"), and its fields are computed when
+    # one is first read (__getattr__ runs only for what the instance does not hold yet).
+
+    def __getattr__(self, name: str) -> Any:
+        state = self.__dict__
+        basis = state.get("_basis")
+        if basis is not None and name in _LAZY:
+            if "kind" not in state:
+                state.update(_fields(*basis))  # the same values whichever thread gets here first
+            return state[name]
+        if name in _LAZY and name in state:  # another thread has just dropped the basis
+            return state[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     @property
     def settings(self) -> tuple[tuple[str, str, str], ...]:
         """``(key, shown value, source file)`` of every setting, computed when first asked for.
@@ -119,12 +134,13 @@ class ProfileInfo:
             basis = state.get("_basis")
             if basis is None:  # built by hand, or another thread has just computed them
                 return state.get("_settings", ())  # type: ignore[no-any-return]
+            self.kind  # noqa: B018 (the fields first: they need the basis too)
             shown = state["_settings"] = _settings(*basis)
             state.pop("_basis", None)  # the raw values (secrets among them) are not needed any more
         return shown  # type: ignore[no-any-return]
 
     def _key(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
+        return tuple(getattr(self, name) for name in _FIELD_NAMES)
 
     def __eq__(self, other: object) -> bool:
         # The settings count, as they did when they were a field (tests/test_incremental.py compares tables).
@@ -136,10 +152,9 @@ class ProfileInfo:
         return hash(self._key())
 
     def __getstate__(self) -> dict[str, Any]:
-        # A copy or a pickle carries the shown settings, never the raw values they are computed from.
-        state = {k: v for k, v in self.__dict__.items() if k != "_basis"}
-        state["_settings"] = self.settings
-        return state
+        # A copy or a pickle carries the fields and the shown settings, never the raw values they come from.
+        shown = self.settings
+        return {**{name: getattr(self, name) for name in _FIELD_NAMES}, "_settings": shown}
 
     @property
     def kind_label(self) -> str:
@@ -152,6 +167,14 @@ class ProfileInfo:
         if self.endpoint_url:
             tags.append("endpoint")
         return f"{self.name} ({', '.join(tags)})" if tags else self.name
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(ProfileInfo))
+_LAZY = frozenset(_FIELD_NAMES) - {"name"}
+for _name in _LAZY:  # no class-level defaults: a field an instance lacks is computed by __getattr__
+    if _name in vars(ProfileInfo):
+        delattr(ProfileInfo, _name)
+del _name
 
 
 def _kind(values: dict[str, Any], in_credentials: dict[str, Any] | None) -> str:
@@ -215,12 +238,29 @@ def _scalar(values: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _settings(values: dict[str, Any], creds: Any, config_path: str, credentials_path: str) -> tuple[tuple[str, str, str], ...]:
-    """:attr:`ProfileInfo.settings` of a profile's merged values (``creds``: its credentials-file keys)."""
+def _settings(values: dict[str, Any], creds: Any, _in_config: bool, _sources: Any, config_path: str,
+              credentials_path: str) -> tuple[tuple[str, str, str], ...]:
+    """:attr:`ProfileInfo.settings` from a profile's basis (``creds``: its credentials-file section)."""
     return tuple(
         (key, _shown(key, value), credentials_path if creds is not None and key in creds else config_path)
         for key, value in values.items()
     )
+
+
+def _fields(values: dict[str, Any], creds: Any, in_config: bool, sources: dict[tuple[bool, bool], tuple[str, ...]],
+            _config_path: str, _credentials_path: str) -> dict[str, Any]:
+    """Every field of a :class:`ProfileInfo` but its name, from its basis (see :func:`build_profiles`)."""
+    state = dict.fromkeys(_LAZY)
+    state["kind"] = _kind(values, creds)
+    for key in values.keys() & _FIELDS:
+        value = values[key]
+        if isinstance(value, str) and value:
+            state[key] = value
+    state["sources"] = sources[in_config, creds is not None]
+    key_id = values.get("aws_access_key_id")
+    if isinstance(key_id, str) and key_id:
+        state["access_key_id"] = mask(key_id)
+    return state
 
 
 # The fields read as they are from a setting of the same name (a non-empty string, or None).
@@ -251,26 +291,12 @@ def build_profiles(
     # The four possible source tuples, shared: (in the config file, in the credentials file) -> sources.
     sources = {(c, k): tuple(p for p, present in ((config_path, c), (credentials_path, k)) if present)
                for c in (False, True) for k in (False, True)}
-    new = ProfileInfo.__new__
-    blank = {f.name: f.default for f in fields(ProfileInfo)}
+    new, creds_get = ProfileInfo.__new__, credentials_sections.get
     infos = {}
     for name in sorted_names(merged):
-        values = merged[name]
-        creds = credentials_sections.get(name)
-        key_id = values.get("aws_access_key_id")
-        # What ProfileInfo(...) would store, set directly: the frozen dataclass's __init__ was a fifth of the table.
-        info = new(ProfileInfo)
+        info = new(ProfileInfo)  # its fields are computed from the basis when first read (ProfileInfo.__getattr__)
         state = info.__dict__
-        state.update(blank)
         state["name"] = name
-        state["kind"] = _kind(values, creds)
-        for key in values.keys() & _FIELDS:
-            value = values[key]
-            if isinstance(value, str) and value:
-                state[key] = value
-        state["sources"] = sources[name in config_names, creds is not None]
-        if isinstance(key_id, str) and key_id:
-            state["access_key_id"] = mask(key_id)
-        state["_basis"] = (values, creds, config_path, credentials_path)
+        state["_basis"] = (merged[name], creds_get(name), name in config_names, sources, config_path, credentials_path)
         infos[name] = info
     return infos

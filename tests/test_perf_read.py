@@ -97,6 +97,34 @@ def test_the_table_computes_no_display_settings_until_asked(aws_env: Any, monkey
                                     "aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
 
 
+def test_the_table_computes_no_field_until_one_is_read(aws_env: Any, monkeypatch: Any) -> None:
+    calls: list[str] = []
+    kind = profiles._kind
+    monkeypatch.setattr(profiles, "_kind", lambda values, creds: calls.append("kind") or kind(values, creds))
+    infos, config, creds = _table(aws_env)
+    calls.clear()  # the manager read the selection's fields
+    fresh = build_profiles(config, creds)
+    assert calls == [] and list(fresh) == list(infos)
+    assert fresh["role"].kind == "role-mfa" and calls == ["kind"]
+    assert fresh["role"].region is None and fresh["role"].source_profile == "dev" and calls == ["kind"]  # once per profile
+    assert "role_arn='arn:aws:iam::123456789012:role/x'" in repr(fresh["role"])
+
+
+def test_fields_read_from_many_threads_at_once_are_the_same(aws_env: Any) -> None:
+    import threading
+
+    _, config, creds = _table(aws_env)
+    for _ in range(20):
+        info = build_profiles(config, creds)["dev"]
+        seen: list[Any] = []
+        readers = [threading.Thread(target=lambda i=info, out=seen: out.append((i.settings, i._key()))) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+        assert len(seen) == 4 and len(set(seen)) == 1 and seen[0][0]
+
+
 def test_lazy_settings_equal_the_eager_ones_and_forget_the_raw_values(aws_env: Any) -> None:
     infos, config, creds = _table(aws_env)
     merged = full_config(config, creds)["profiles"]
