@@ -77,8 +77,13 @@ def sorted_names(names: Any) -> tuple[str, ...]:
     return tuple(order)
 
 
-@dataclass(frozen=True, eq=False)
-class ProfileInfo:
+class _Lazily:
+    # The slots of ProfileInfo that are not fields: what its fields and settings are computed from.
+    __slots__ = ("_basis", "_settings")
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ProfileInfo(_Lazily):
     """Everything awswidget shows about a profile. Shows no secret.
 
     ``access_key_id`` is already masked (``****************ABCD``);
@@ -107,19 +112,17 @@ class ProfileInfo:
     login_session: str | None = None
 
     # A profile table holds thousands; the picker and a switch read a handful (issue 17: 10,000 profiles).
-    # build_profiles makes each one from its raw values ("_basis"), and its fields are computed when
-    # one is first read (__getattr__ runs only for what the instance does not hold yet).
+    # build_profiles makes each one from its name and raw values (the "_basis" slot); its fields are
+    # computed when one is first read (__getattr__ runs only for a slot that is not set yet).
 
     def __getattr__(self, name: str) -> Any:
-        state = self.__dict__
-        basis = state.get("_basis")
-        if basis is not None and name in _LAZY:
-            if "kind" not in state:
-                state.update(_fields(*basis))  # the same values whichever thread gets here first
-            return state[name]
-        if name in _LAZY and name in state:  # another thread has just dropped the basis
-            return state[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name not in _LAZY:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        basis = _get_basis(self)
+        if basis is not None:
+            for key, value in _fields(*basis).items():  # the same values whichever thread gets here first
+                _set(self, key, value)
+        return object.__getattribute__(self, name)
 
     @property
     def settings(self) -> tuple[tuple[str, str, str], ...]:
@@ -128,16 +131,16 @@ class ProfileInfo:
         Only the Details view asks, for one profile at a time: building them for every profile
         cost more than the rest of the profile table at 10,000 profiles (issue 17).
         """
-        state = self.__dict__
-        shown = state.get("_settings")
+        shown = _get_settings(self)
         if shown is None:
-            basis = state.get("_basis")
+            basis = _get_basis(self)
             if basis is None:  # built by hand, or another thread has just computed them
-                return state.get("_settings", ())  # type: ignore[no-any-return]
+                return _get_settings(self) or ()
             self.kind  # noqa: B018 (the fields first: they need the basis too)
-            shown = state["_settings"] = _settings(*basis)
-            state.pop("_basis", None)  # the raw values (secrets among them) are not needed any more
-        return shown  # type: ignore[no-any-return]
+            shown = _settings(*basis)
+            _set(self, "_settings", shown)
+            _set(self, "_basis", None)  # the raw values (secrets among them) are not needed any more
+        return shown
 
     def _key(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _FIELD_NAMES)
@@ -156,6 +159,10 @@ class ProfileInfo:
         shown = self.settings
         return {**{name: getattr(self, name) for name in _FIELD_NAMES}, "_settings": shown}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            _set(self, key, value)
+
     @property
     def kind_label(self) -> str:
         return KIND_LABELS.get(self.kind, self.kind)
@@ -171,10 +178,15 @@ class ProfileInfo:
 
 _FIELD_NAMES = tuple(f.name for f in fields(ProfileInfo))
 _LAZY = frozenset(_FIELD_NAMES) - {"name"}
-for _name in _LAZY:  # no class-level defaults: a field an instance lacks is computed by __getattr__
-    if _name in vars(ProfileInfo):
-        delattr(ProfileInfo, _name)
-del _name
+_set = object.__setattr__  # past the frozen dataclass's __setattr__, as its own __init__ does
+
+
+def _get_basis(info: ProfileInfo) -> Any:
+    return getattr(info, "_basis", None)
+
+
+def _get_settings(info: ProfileInfo) -> Any:
+    return getattr(info, "_settings", None)
 
 
 def _kind(values: dict[str, Any], in_credentials: dict[str, Any] | None) -> str:
@@ -292,11 +304,11 @@ def build_profiles(
     sources = {(c, k): tuple(p for p, present in ((config_path, c), (credentials_path, k)) if present)
                for c in (False, True) for k in (False, True)}
     new, creds_get = ProfileInfo.__new__, credentials_sections.get
+    set_name, set_basis = vars(ProfileInfo)["name"].__set__, vars(_Lazily)["_basis"].__set__  # the slots themselves
     infos = {}
     for name in sorted_names(merged):
         info = new(ProfileInfo)  # its fields are computed from the basis when first read (ProfileInfo.__getattr__)
-        state = info.__dict__
-        state["name"] = name
-        state["_basis"] = (merged[name], creds_get(name), name in config_names, sources, config_path, credentials_path)
+        set_name(info, name)
+        set_basis(info, (merged[name], creds_get(name), name in config_names, sources, config_path, credentials_path))
         infos[name] = info
     return infos

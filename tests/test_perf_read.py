@@ -131,7 +131,7 @@ def test_lazy_settings_equal_the_eager_ones_and_forget_the_raw_values(aws_env: A
     for name, info in infos.items():
         expected = _eager_settings(merged[name], creds.get(name), str(aws_env.config), str(aws_env.credentials))
         assert info.settings == expected, name
-        assert "_basis" not in info.__dict__ and info.settings is info.settings  # computed once, raw values dropped
+        assert info._basis is None and info.settings is info.settings  # computed once, raw values dropped
     shown = dict(((k, v) for k, v, _ in infos["dev"].settings))
     assert shown["credential_process"] == "/usr/bin/get-creds (arguments hidden)"
     assert shown["s3"] == "max_concurrent_requests=4, secret_thing=(hidden)"
@@ -146,7 +146,6 @@ def test_every_field_equals_what_the_constructor_built(aws_env: Any) -> None:
     for name, info in infos.items():
         got = {f.name: getattr(info, f.name) for f in dataclasses.fields(ProfileInfo)}
         assert got == _constructed(name, merged[name], creds.get(name), name in names, paths), name
-        assert set(info.__dict__) - {"_basis", "_settings"} == {f.name for f in dataclasses.fields(ProfileInfo)}
 
 
 def test_equality_counts_the_settings_and_copies_carry_no_raw_values(aws_env: Any) -> None:
@@ -160,8 +159,7 @@ def test_equality_counts_the_settings_and_copies_carry_no_raw_values(aws_env: An
     assert other._key() == infos["dev"]._key() and other != infos["dev"]  # every field equal: the settings differ
     for made in (pickle.loads(pickle.dumps(infos["keys-here"])),  # noqa: S301 (our own bytes)
                  copy.deepcopy(infos["keys-here"]), copy.copy(infos["keys-here"])):
-        assert made == infos["keys-here"] and "_basis" not in made.__dict__
-        assert SECRET not in repr(made.__dict__)
+        assert made == infos["keys-here"] and getattr(made, "_basis", None) is None
     assert SECRET not in pickle.dumps(build_profiles(config, creds, *paths)["keys-here"]).decode("latin-1")
 
 
@@ -190,3 +188,63 @@ def test_the_program_shown_is_shlex_s_first_word(command: str) -> None:
 def test_sorted_names_is_its_documented_key(names: list[str]) -> None:
     assert sorted_names(names) == tuple(sorted(names, key=lambda n: (n != "default", n.casefold(), n)))
     assert sorted_names(dict.fromkeys(names)) == sorted_names(names)
+
+
+# --------------------------------------------------------------------------- the garbage collector
+
+
+def test_gc_pauses_nest_and_restore_what_was_there() -> None:
+    import gc
+
+    from awswidget.files import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+    assert gc.isenabled()
+    gc.disable()  # the user's own choice is kept
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    try:
+        with gc_paused():
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert gc.isenabled()
+
+
+def test_building_the_profile_table_starts_no_collection(aws_env: Any, monkeypatch: Any) -> None:
+    import gc
+
+    from awswidget.catalog import Catalog
+
+    aws_env.write(config="".join(f"[profile p{i}]\nregion = eu-west-1\ns3 =\n  a = 1\n" for i in range(3000)),
+                  credentials="".join(f"[p{i}]\naws_access_key_id = {key_id(i)}\naws_secret_access_key = {SECRET}\n" for i in range(0, 3000, 2)))
+    runs: list[int] = []
+    during: list[bool] = []
+    load = Catalog.load
+
+    def watched(self: Catalog) -> None:
+        during.append(gc.isenabled())
+        started = len(runs)
+        load(self)
+        during.append(len(runs) == started)
+
+    def note(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            runs.append(1)
+
+    monkeypatch.setattr(Catalog, "load", watched)
+    gc.callbacks.append(note)
+    try:
+        m = CredentialsManager()
+    finally:
+        gc.callbacks.remove(note)
+    assert len(m.profiles) == 3000 and during == [False, True] and gc.isenabled()
