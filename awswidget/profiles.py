@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import threading
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -78,8 +79,10 @@ def sorted_names(names: Any) -> tuple[str, ...]:
 
 
 class _Lazily:
-    # The slots of ProfileInfo that are not fields: what its fields and settings are computed from.
-    __slots__ = ("_basis", "_settings")
+    # The slots of ProfileInfo that are not fields: what its fields and settings are computed from
+    # (its merged values, its credentials-file section, and the table's (in config file, sources, paths)).
+    # Slots rather than one tuple: one object per profile for the garbage collector to walk, not two.
+    __slots__ = ("_context", "_creds", "_settings", "_values")
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -112,16 +115,18 @@ class ProfileInfo(_Lazily):
     login_session: str | None = None
 
     # A profile table holds thousands; the picker and a switch read a handful (issue 17: 10,000 profiles).
-    # build_profiles makes each one from its name and raw values (the "_basis" slot); its fields are
+    # build_profiles makes each one from its name and raw values (the _Lazily slots); its fields are
     # computed when one is first read (__getattr__ runs only for a slot that is not set yet).
 
     def __getattr__(self, name: str) -> Any:
         if name not in _LAZY:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        basis = _get_basis(self)
-        if basis is not None:
-            for key, value in _fields(*basis).items():  # the same values whichever thread gets here first
-                _set(self, key, value)
+        with _lazy_lock:  # one thread fills the fields; another may have done it since the lookup failed
+            if not _has(self, name):
+                basis = _get_basis(self)
+                if basis is not None:
+                    for key, value in _fields(*basis).items():
+                        _set(self, key, value)
         return object.__getattribute__(self, name)
 
     @property
@@ -131,16 +136,19 @@ class ProfileInfo(_Lazily):
         Only the Details view asks, for one profile at a time: building them for every profile
         cost more than the rest of the profile table at 10,000 profiles (issue 17).
         """
-        shown = _get_settings(self)
-        if shown is None:
+        shown = getattr(self, "_settings", None)
+        if shown is not None:
+            return shown  # type: ignore[no-any-return]
+        with _lazy_lock:
+            shown = getattr(self, "_settings", None)
             basis = _get_basis(self)
-            if basis is None:  # built by hand, or another thread has just computed them
-                return _get_settings(self) or ()
-            self.kind  # noqa: B018 (the fields first: they need the basis too)
-            shown = _settings(*basis)
-            _set(self, "_settings", shown)
-            _set(self, "_basis", None)  # the raw values (secrets among them) are not needed any more
-        return shown
+            if shown is None and basis is not None:
+                self.kind  # noqa: B018 (the fields first: they need the basis too)
+                shown = _settings(*basis)
+                _set(self, "_settings", shown)
+                _set(self, "_values", None)  # the raw values (secrets among them) are not needed any more
+                _set(self, "_creds", None)
+        return shown or ()
 
     def _key(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _FIELD_NAMES)
@@ -179,14 +187,23 @@ class ProfileInfo(_Lazily):
 _FIELD_NAMES = tuple(f.name for f in fields(ProfileInfo))
 _LAZY = frozenset(_FIELD_NAMES) - {"name"}
 _set = object.__setattr__  # past the frozen dataclass's __setattr__, as its own __init__ does
+_lazy_lock = threading.RLock()
 
 
-def _get_basis(info: ProfileInfo) -> Any:
-    return getattr(info, "_basis", None)
+def _get_basis(info: ProfileInfo) -> tuple[Any, ...] | None:
+    """(values, credentials section, in the config file, sources, config path, credentials path), or None."""
+    values = getattr(info, "_values", None)
+    if values is None:  # built by hand, or its settings are computed already
+        return None
+    return (values, getattr(info, "_creds", None), *getattr(info, "_context", ()))
 
 
-def _get_settings(info: ProfileInfo) -> Any:
-    return getattr(info, "_settings", None)
+def _has(info: ProfileInfo, name: str) -> bool:
+    try:
+        object.__getattribute__(info, name)
+    except AttributeError:
+        return False
+    return True
 
 
 def _kind(values: dict[str, Any], in_credentials: dict[str, Any] | None) -> str:
@@ -304,11 +321,15 @@ def build_profiles(
     sources = {(c, k): tuple(p for p, present in ((config_path, c), (credentials_path, k)) if present)
                for c in (False, True) for k in (False, True)}
     new, creds_get = ProfileInfo.__new__, credentials_sections.get
-    set_name, set_basis = vars(ProfileInfo)["name"].__set__, vars(_Lazily)["_basis"].__set__  # the slots themselves
+    slots = vars(_Lazily)
+    set_name, set_values, set_creds, set_context = (d.__set__ for d in (vars(ProfileInfo)["name"], slots["_values"], slots["_creds"], slots["_context"]))
+    contexts = {where: (where, sources, config_path, credentials_path) for where in (False, True)}
     infos = {}
     for name in sorted_names(merged):
         info = new(ProfileInfo)  # its fields are computed from the basis when first read (ProfileInfo.__getattr__)
         set_name(info, name)
-        set_basis(info, (merged[name], creds_get(name), name in config_names, sources, config_path, credentials_path))
+        set_values(info, merged[name])
+        set_creds(info, creds_get(name))
+        set_context(info, contexts[name in config_names])
         infos[name] = info
     return infos

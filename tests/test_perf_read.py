@@ -131,7 +131,7 @@ def test_lazy_settings_equal_the_eager_ones_and_forget_the_raw_values(aws_env: A
     for name, info in infos.items():
         expected = _eager_settings(merged[name], creds.get(name), str(aws_env.config), str(aws_env.credentials))
         assert info.settings == expected, name
-        assert info._basis is None and info.settings is info.settings  # computed once, raw values dropped
+        assert info._values is None and info.settings is info.settings  # computed once, raw values dropped
     shown = dict(((k, v) for k, v, _ in infos["dev"].settings))
     assert shown["credential_process"] == "/usr/bin/get-creds (arguments hidden)"
     assert shown["s3"] == "max_concurrent_requests=4, secret_thing=(hidden)"
@@ -159,7 +159,7 @@ def test_equality_counts_the_settings_and_copies_carry_no_raw_values(aws_env: An
     assert other._key() == infos["dev"]._key() and other != infos["dev"]  # every field equal: the settings differ
     for made in (pickle.loads(pickle.dumps(infos["keys-here"])),  # noqa: S301 (our own bytes)
                  copy.deepcopy(infos["keys-here"]), copy.copy(infos["keys-here"])):
-        assert made == infos["keys-here"] and getattr(made, "_basis", None) is None
+        assert made == infos["keys-here"] and getattr(made, "_values", None) is None
     assert SECRET not in pickle.dumps(build_profiles(config, creds, *paths)["keys-here"]).decode("latin-1")
 
 
