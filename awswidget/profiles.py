@@ -73,8 +73,12 @@ def sorted_names(names: Any) -> tuple[str, ...]:
     # The key (n != "default", n.casefold(), n) in two stable sorts with C-level keys: 3× faster at 10,000.
     order = sorted(names)
     order.sort(key=str.casefold)
-    if "default" in order:
-        order = [n for n in order if n == "default"] + [n for n in order if n != "default"]
+    defaults = order.count("default")
+    if defaults == 1:
+        order.remove("default")
+        order.insert(0, "default")
+    elif defaults:
+        order = ["default"] * defaults + [n for n in order if n != "default"]
     return tuple(order)
 
 
@@ -324,12 +328,14 @@ def build_profiles(
     slots = vars(_Lazily)
     set_name, set_values, set_creds, set_context = (d.__set__ for d in (vars(ProfileInfo)["name"], slots["_values"], slots["_creds"], slots["_context"]))
     contexts = {where: (where, sources, config_path, credentials_path) for where in (False, True)}
-    infos = {}
-    for name in sorted_names(merged):
+    made = {}
+    # In the files' order, not the sorted one: at 100,000 profiles the dicts' entries read in sequence
+    # instead of at random cost a third of the time (the processor's caches).
+    for name, values in merged.items():
         info = new(ProfileInfo)  # its fields are computed from the basis when first read (ProfileInfo.__getattr__)
         set_name(info, name)
-        set_values(info, merged[name])
+        set_values(info, values)
         set_creds(info, creds_get(name))
         set_context(info, contexts[name in config_names])
-        infos[name] = info
-    return infos
+        made[name] = info
+    return {name: made[name] for name in sorted_names(made)}
