@@ -78,8 +78,76 @@ def _stdlib_source() -> str:
     return "\0".join(code)
 
 
+def _replayed() -> list[Any]:
+    """The functions whose code :func:`_botocore_source` and :func:`_stdlib_source` read."""
+    import shlex
+
+    import botocore.configloader as cl
+
+    raw: Any = configparser.RawConfigParser
+    return [cl.raw_config_parse, cl._parse_nested, cl.build_profile_map, cl._parse_section, raw.read, raw._read,
+            raw._handle_error, raw._join_multiline_values, raw.sections, raw.options, raw.get, raw._unify_values,
+            raw.optionxform, configparser.Interpolation.before_get, configparser.Interpolation.before_read,
+            shlex.split, shlex.shlex.read_token, raw.__init__]
+
+
+def _code_digest() -> str:
+    """sha256 of the compiled code of every replayed function (constants, names, defaults), and the settings.
+
+    Computed in a millisecond, where reading the sources costs ten: it stands for the source fingerprints it
+    was recorded with (CODE_FINGERPRINTS). Line numbers are left out; what a repr shows differently in each
+    process (a frozenset's order, an object's address) is hashed by content or by type.
+    """
+    import types
+
+    digest = hashlib.sha256()
+
+    def add(value: Any) -> None:
+        if isinstance(value, types.CodeType):
+            digest.update(value.co_code + getattr(value, "co_exceptiontable", b""))
+            digest.update(repr((value.co_names, value.co_varnames, value.co_freevars, value.co_cellvars, value.co_flags,
+                                value.co_argcount, value.co_posonlyargcount, value.co_kwonlyargcount)).encode())
+            for const in value.co_consts:
+                add(const)
+        elif isinstance(value, (tuple, list)):
+            digest.update(b"(")
+            for item in value:
+                add(item)
+            digest.update(b")")
+        elif isinstance(value, dict):
+            add(sorted(value.items(), key=repr))
+        elif isinstance(value, frozenset):
+            digest.update(repr(sorted(map(repr, value))).encode())
+        elif value is None or isinstance(value, (str, bytes, int, float, complex, type(...))):
+            digest.update(repr(value).encode())
+        else:  # a sentinel object() or a class: its repr holds an address, its type is what counts
+            digest.update(f"<{type(value).__qualname__} {getattr(value, '__qualname__', '')}>".encode())
+
+    for function in _replayed():
+        add(function.__code__)
+        add((function.__defaults__, function.__kwdefaults__))
+    raw: Any = configparser.RawConfigParser
+    add((raw._SECT_TMPL, raw._OPT_TMPL, raw.NONSPACECRE.pattern, configparser.DEFAULTSECT, type(raw._DEFAULT_INTERPOLATION).__name__))
+    return digest.hexdigest()
+
+
+# _code_digest() -> the (botocore, stdlib) source fingerprints it was recorded with, on the same code.
+CODE_FINGERPRINTS = {
+    "72dea4040575cfd9c6b498214490eeba2615d530a1181e477603498bc61f2f0a": (  # CPython 3.11, botocore 1.43.117
+        "079fa55c64a410453cef04aacff5ee7102143aed88a723e051657b679dba36e2",
+        "d87e5853a4979a6a74ea687b2858c1d203c626a75132ede0a8a49720ab44f410",
+    ),
+}
+
+
 @functools.lru_cache(maxsize=1)
 def _fingerprint() -> tuple[str, str]:
+    try:
+        known = CODE_FINGERPRINTS.get(_code_digest())
+    except (ImportError, AttributeError, TypeError):
+        known = None
+    if known is not None:
+        return known
     try:
         boto, std = _botocore_source(), _stdlib_source()
     except (ImportError, AttributeError, OSError, TypeError, KeyError):  # code moved or renamed, no source

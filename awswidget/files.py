@@ -28,6 +28,7 @@ from .fileread import (
     _cache,  # noqa: F401
     botocore_parse,
     expand_path,
+    gc_paused,
     read_bytes,
     read_file,
     read_file_cached,
@@ -52,6 +53,7 @@ __all__ = [
     "ensure_folder",
     "expand_path",
     "fsync_dir",
+    "gc_paused",
     "locate",
     "locked",
     "permissive_mode_warning",

@@ -147,7 +147,8 @@ class CredentialsManager(Onboarding, Publisher):
         )
         super().__init__(**kwargs)
         self._owner = activate is not False and ownership.claim(self, force=bool(activate), origin=environment.caller_origin())
-        self._load()
+        with files.gc_paused():  # the profile table: 100,000s of acyclic objects at once (issue 17)
+            self._load()
         initial, note = wanted.get("profile", _KEEP), None
         if initial is _KEEP:
             initial, note = selection.initial_profile(self._catalog.infos, self.files)

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import configparser
 import copy
+import hashlib
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -285,3 +288,44 @@ def test_profile_map_hands_other_shapes_to_botocore() -> None:
     got = _fastini.profile_map(parsed)
     assert got == botocore.configloader.build_profile_map(parsed)
     assert got["profiles"]["a"] is got["profiles"]["b"] and got["profiles"]["a"] is not shared  # deepcopy's memo
+
+
+# --------------------------------------------------------------------------- the code digest (a fast fingerprint)
+
+
+def test_a_recorded_code_digest_stands_for_the_source_fingerprints_it_was_recorded_with() -> None:
+    digest = _fastini._code_digest()
+    sources = tuple(hashlib.sha256(f().encode()).hexdigest() for f in (_fastini._botocore_source, _fastini._stdlib_source))
+    if digest in _fastini.CODE_FINGERPRINTS:
+        assert _fastini.CODE_FINGERPRINTS[digest] == sources
+    # else: a Python or botocore whose compiled code is not recorded: the sources are read (10 ms more at start-up)
+    assert _fastini._fingerprint() == sources
+
+
+def test_the_code_digest_is_the_same_in_every_process() -> None:
+    script = "from awswidget import _fastini; print(_fastini._code_digest())"
+    root = str(Path(__file__).resolve().parent.parent)
+    seen = {
+        subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root},
+                       capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+        for seed in ("0", "1", "12345")
+    }
+    assert seen == {_fastini._code_digest()}
+
+
+def test_the_code_digest_changes_with_the_replayed_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _fastini._code_digest()
+    raw: Any = configparser.RawConfigParser
+
+    def optionxform(self: Any, optionstr: str) -> str:
+        return optionstr.upper()
+
+    monkeypatch.setattr(raw.optionxform, "__code__", optionxform.__code__)
+    assert _fastini._code_digest() != before
+    monkeypatch.undo()
+    assert _fastini._code_digest() == before
+    monkeypatch.setattr(raw, "_SECT_TMPL", raw._SECT_TMPL + "x")
+    assert _fastini._code_digest() != before
+    monkeypatch.undo()
+    monkeypatch.setattr(botocore.configloader._parse_nested, "__defaults__", ("x",))
+    assert _fastini._code_digest() != before

@@ -311,6 +311,47 @@ def new_picker(picker_cls: Any, m: Any) -> Any:
         return picker_cls(m)
 
 
+_RSS_PROBE = (
+    "import resource\n"
+    "import botocore.session, awswidget\n"
+    "awswidget.ProfilePicker, awswidget.CredentialsManager  # every module loaded: imports are not the picker\n"
+    "def kib(field):\n"
+    "    return int(next(line for line in open('/proc/self/status') if line.startswith(field)).split()[1])\n"
+    "try:\n"
+    "    open('/proc/self/clear_refs', 'w').write('5')  # peak RSS := current RSS (Linux >= 4.0)\n"
+    "except OSError:\n"
+    "    pass\n"
+    "before = kib('VmRSS:')\n"
+    "{stmt}\n"
+    "print(before, kib('VmHWM:'))\n"
+)
+
+
+def peak_rss_growth(gen: genfiles.GeneratedFiles, stmt: str) -> float | None:
+    """MiB the peak RSS of a fresh process grows by while it runs ``stmt`` (None where /proc is not there)."""
+    if not Path("/proc/self/status").exists():
+        return None
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **file_env(gen)}
+    out = subprocess.run([sys.executable, "-c", _RSS_PROBE.format(stmt=stmt)], env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise AssertionError(f"the RSS probe failed: {(out.stderr.strip().splitlines() or ['?'])[-1][:160]}")
+    before, peak = (int(x) for x in out.stdout.split())
+    return max(peak - before, 0) / 1024
+
+
+def bench_rss(res: Results, n: int, gen: genfiles.GeneratedFiles) -> None:
+    """Peak RSS growth of the picker (and of botocore's listing) in a fresh process, against the files' size."""
+    size = (gen.config.stat().st_size + gen.credentials.stat().st_size) / 2**20
+    res.put("picker.files_mib", n, Cell(size, [size]))
+    probes = {
+        "picker.rss": "m = awswidget.CredentialsManager(); p = awswidget.ProfilePicker(m, verify=False)",
+        "picker.rss_floor": "s = botocore.session.Session(); names = s.available_profiles",
+    }
+    for key, stmt in probes.items():
+        grew = peak_rss_growth(gen, stmt)
+        res.put(key, n, Cell(grew, [grew]) if grew is not None else Cell(None, note="not measured: no /proc"))
+
+
 def bench_picker(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Settings) -> None:
     import botocore.session
 
@@ -350,6 +391,7 @@ def bench_picker(res: Results, n: int, gen: genfiles.GeneratedFiles, st: Setting
     res.put("state.picker", n, Cell(state / 1024, [state / 1024], note=f"{count} widgets"))
     res.put("state.names", n, Cell(names / 1024, [names / 1024]))
     close_widgets_since(before)
+    bench_rss(res, n, gen)
 
 
 _REF = re.compile(r"^IPY_MODEL_([0-9a-f]+)$")
@@ -744,6 +786,11 @@ def define_rows(res: Results) -> None:
     r("picker.floor", "1 floor: botocore Session().available_profiles", "ms")
     r("picker.ratio", "1 ratio picker / floor", "×", ("picker.awswidget", "picker.floor"))
     r("picker.manager_ratio", "1 ratio manager alone / floor", "×", ("picker.manager", "picker.floor"))
+    r("picker.rss", "1 peak RSS growth, fresh process: CredentialsManager() + ProfilePicker", "MiB")
+    r("picker.rss_floor", "1 ... botocore Session().available_profiles", "MiB")
+    r("picker.files_mib", "1 size of both files", "MiB")
+    r("picker.rss_ratio", "1 ratio picker's RSS growth / files' size", "×", ("picker.rss", "picker.files_mib"))
+    r("picker.rss_floor_ratio", "1 ratio botocore's RSS growth / files' size", "×", ("picker.rss_floor", "picker.files_mib"))
     r("state.picker", "2 Picker widget state (picker + descendants)", "KiB")
     r("state.names", "2 profile names (UTF-8 bytes)", "KiB")
     r("state.ratio", "2 ratio state / names", "×", ("state.picker", "state.names"))

@@ -1,0 +1,250 @@
+"""The read side of issue 17 (picker ready at 10,000 profiles): shortcuts that must change nothing visible.
+
+Each shortcut is checked against the slow way as the oracle: the profile table's display settings are
+computed when first asked for, yet equal what building them at once gives; the profile table built
+field by field equals the dataclass built through its constructor; the program name shown for a
+``credential_process`` equals what ``shlex.split`` finds; the sort is ``sorted_names``' documented key.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+import shlex
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from awswidget import profiles
+from awswidget.files import config_profile_name
+from awswidget.manager import CredentialsManager
+from awswidget.profiles import ProfileInfo, build_profiles, full_config, sorted_names
+from tests.helpers import SECRET, key_id
+
+CONFIG = """[default]
+region = us-east-1
+[profile dev]
+region = eu-west-1
+credential_process = /usr/bin/get-creds --token abc123 --profile dev
+s3 =
+    max_concurrent_requests = 4
+    secret_thing = hush
+[profile role]
+role_arn = arn:aws:iam::123456789012:role/x
+source_profile = dev
+mfa_serial = arn:aws:iam::123456789012:mfa/me
+[profile quoted]
+credential_process = "/opt/my tool/creds" --x
+[profile broken]
+credential_process = "unclosed
+[profile keys-here]
+aws_access_key_id = {key}
+aws_secret_access_key = {secret}
+endpoint_url = http://127.0.0.1:5000
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+"""
+CREDENTIALS = f"""[default]
+aws_access_key_id = {key_id(1)}
+aws_secret_access_key = {SECRET}
+[dev]
+aws_access_key_id = {key_id(2)}
+aws_secret_access_key = {SECRET}
+aws_session_token = {"t" * 60}
+[creds-only]
+aws_access_key_id = {key_id(3)}
+aws_secret_access_key = {SECRET}
+"""
+
+
+def _eager_settings(values: dict[str, Any], creds: dict[str, Any] | None, config_path: str, creds_path: str) -> tuple[Any, ...]:
+    """The settings as build_profiles computed them before they became lazy (the oracle)."""
+    return tuple(
+        (key, profiles._shown(key, value), creds_path if creds is not None and key in creds else config_path)
+        for key, value in values.items()
+    )
+
+
+def _constructed(name: str, values: dict[str, Any], creds: dict[str, Any] | None, in_config: bool, paths: tuple[str, str]) -> dict[str, Any]:
+    """Every field as ProfileInfo(...) built it before the table was built field by field (the oracle)."""
+    key = profiles._scalar(values, "aws_access_key_id")
+    built = ProfileInfo(
+        name=name, kind=profiles._kind(values, creds),
+        sources=tuple(p for p, present in ((paths[0], in_config), (paths[1], creds is not None)) if present),
+        access_key_id=profiles.mask(key) if key else None,
+        **{f: profiles._scalar(values, f) for f in profiles._FIELDS},
+    )
+    return {f.name: getattr(built, f.name) for f in dataclasses.fields(ProfileInfo)}
+
+
+def _table(aws_env: Any) -> tuple[dict[str, ProfileInfo], dict[str, Any], dict[str, Any]]:
+    aws_env.write(config=CONFIG.format(key=key_id(4), secret=SECRET), credentials=CREDENTIALS)
+    m = CredentialsManager()
+    config, creds = m.files.read()
+    return m._catalog.infos, config.sections, creds.sections
+
+
+def test_the_table_computes_no_display_settings_until_asked(aws_env: Any, monkeypatch: Any) -> None:
+    calls: list[str] = []
+    shown = profiles._shown
+    monkeypatch.setattr(profiles, "_shown", lambda key, value: calls.append(key) or shown(key, value))
+    infos, _, _ = _table(aws_env)
+    assert len(infos) == 7 and calls == []
+    assert infos["dev"].settings
+    assert calls and set(calls) <= {"region", "credential_process", "s3", "max_concurrent_requests", "secret_thing",
+                                    "aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
+
+
+def test_the_table_computes_no_field_until_one_is_read(aws_env: Any, monkeypatch: Any) -> None:
+    calls: list[str] = []
+    kind = profiles._kind
+    monkeypatch.setattr(profiles, "_kind", lambda values, creds: calls.append("kind") or kind(values, creds))
+    infos, config, creds = _table(aws_env)
+    calls.clear()  # the manager read the selection's fields
+    fresh = build_profiles(config, creds)
+    assert calls == [] and list(fresh) == list(infos)
+    assert fresh["role"].kind == "role-mfa" and calls == ["kind"]
+    assert fresh["role"].region is None and fresh["role"].source_profile == "dev" and calls == ["kind"]  # once per profile
+    assert "role_arn='arn:aws:iam::123456789012:role/x'" in repr(fresh["role"])
+
+
+def test_fields_read_from_many_threads_at_once_are_the_same(aws_env: Any) -> None:
+    import threading
+
+    _, config, creds = _table(aws_env)
+    for _ in range(20):
+        info = build_profiles(config, creds)["dev"]
+        seen: list[Any] = []
+        readers = [threading.Thread(target=lambda i=info, out=seen: out.append((i.settings, i._key()))) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+        assert len(seen) == 4 and len(set(seen)) == 1 and seen[0][0]
+
+
+def test_lazy_settings_equal_the_eager_ones_and_forget_the_raw_values(aws_env: Any) -> None:
+    infos, config, creds = _table(aws_env)
+    merged = full_config(config, creds)["profiles"]
+    for name, info in infos.items():
+        expected = _eager_settings(merged[name], creds.get(name), str(aws_env.config), str(aws_env.credentials))
+        assert info.settings == expected, name
+        assert info._values is None and info.settings is info.settings  # computed once, raw values dropped
+    shown = dict(((k, v) for k, v, _ in infos["dev"].settings))
+    assert shown["credential_process"] == "/usr/bin/get-creds (arguments hidden)"
+    assert shown["s3"] == "max_concurrent_requests=4, secret_thing=(hidden)"
+    assert dict((k, v) for k, v, _ in infos["broken"].settings)["credential_process"] == "(hidden)"
+
+
+def test_every_field_equals_what_the_constructor_built(aws_env: Any) -> None:
+    infos, config, creds = _table(aws_env)
+    merged = full_config(config, creds)["profiles"]
+    names = {config_profile_name(h) for h in config}
+    paths = (str(aws_env.config), str(aws_env.credentials))
+    for name, info in infos.items():
+        got = {f.name: getattr(info, f.name) for f in dataclasses.fields(ProfileInfo)}
+        assert got == _constructed(name, merged[name], creds.get(name), name in names, paths), name
+
+
+def test_equality_counts_the_settings_and_copies_carry_no_raw_values(aws_env: Any) -> None:
+    infos, config, creds = _table(aws_env)
+    paths = (str(aws_env.config), str(aws_env.credentials))
+    again = build_profiles(config, creds, *paths)
+    assert list(again.items()) == list(infos.items())
+    assert hash(again["dev"]) == hash(infos["dev"])
+    edited = {**config, "profile dev": {**config["profile dev"], "s3": {"max_concurrent_requests": "8"}}}
+    other = build_profiles(edited, creds, *paths)["dev"]
+    assert other._key() == infos["dev"]._key() and other != infos["dev"]  # every field equal: the settings differ
+    for made in (pickle.loads(pickle.dumps(infos["keys-here"])),  # noqa: S301 (our own bytes)
+                 copy.deepcopy(infos["keys-here"]), copy.copy(infos["keys-here"])):
+        assert made == infos["keys-here"] and getattr(made, "_values", None) is None
+    assert SECRET not in pickle.dumps(build_profiles(config, creds, *paths)["keys-here"]).decode("latin-1")
+
+
+def test_a_profile_info_built_by_hand_has_no_settings() -> None:
+    info = ProfileInfo("dev", "sso", sso_session="corp")
+    assert info.settings == () and info == ProfileInfo("dev", "sso", sso_session="corp")
+
+
+_SHELLISH = st.text(alphabet=st.sampled_from(list(" \t\r\nab/-=.\"'\\$\x0b\x0c\xa0é")), max_size=30)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_SHELLISH)
+def test_the_program_shown_is_shlex_s_first_word(command: str) -> None:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        expected = "(hidden)"
+    else:
+        expected = "" if not words else words[0] + (" (arguments hidden)" if len(words) > 1 else "")
+    assert profiles._command(command) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.just("default"), st.text(alphabet=st.sampled_from(list("aAbB-_default DEFAULTßẞİı")), max_size=8))))
+def test_sorted_names_is_its_documented_key(names: list[str]) -> None:
+    assert sorted_names(names) == tuple(sorted(names, key=lambda n: (n != "default", n.casefold(), n)))
+    assert sorted_names(dict.fromkeys(names)) == sorted_names(list(dict.fromkeys(names)))
+
+
+# --------------------------------------------------------------------------- the garbage collector
+
+
+def test_gc_pauses_nest_and_restore_what_was_there() -> None:
+    import gc
+
+    from awswidget.files import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+    assert gc.isenabled()
+    gc.disable()  # the user's own choice is kept
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    try:
+        with gc_paused():
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert gc.isenabled()
+
+
+def test_building_the_profile_table_starts_no_collection(aws_env: Any, monkeypatch: Any) -> None:
+    import gc
+
+    from awswidget.catalog import Catalog
+
+    aws_env.write(config="".join(f"[profile p{i}]\nregion = eu-west-1\ns3 =\n  a = 1\n" for i in range(3000)),
+                  credentials="".join(f"[p{i}]\naws_access_key_id = {key_id(i)}\naws_secret_access_key = {SECRET}\n" for i in range(0, 3000, 2)))
+    runs: list[int] = []
+    during: list[bool] = []
+    load = Catalog.load
+
+    def watched(self: Catalog) -> None:
+        during.append(gc.isenabled())
+        started = len(runs)
+        load(self)
+        during.append(len(runs) == started)
+
+    def note(phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            runs.append(1)
+
+    monkeypatch.setattr(Catalog, "load", watched)
+    gc.callbacks.append(note)
+    try:
+        m = CredentialsManager()
+    finally:
+        gc.callbacks.remove(note)
+    assert len(m.profiles) == 3000 and during == [False, True] and gc.isenabled()
