@@ -42,7 +42,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _botocore, files, texts
+from . import _botocore, _merge, files, texts
 from .profiles import full_config
 
 if TYPE_CHECKING:
@@ -93,33 +93,64 @@ def _raw(path: str) -> dict[str, Any]:
 
 
 def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
-    """botocore's ``full_config`` for the two files, computed once per version of them."""
+    """botocore's ``full_config`` for the two files, computed once per version of them.
+
+    A new version's is derived from the previous one's for the sections that changed
+    (:func:`awswidget._merge.merged_from`, proven equal to the full merge by tests/test_incremental.py).
+    """
     config = files.read_file_cached(config_file)
     creds = files.read_file_cached(credentials_file)
     key = (config_file, config.key, config.digest, config.exists, credentials_file, creds.key, creds.digest, creds.exists)
     with _loader_lock:
         hit = _merged.get(key)
+        last = _merged_basis.get((config_file, credentials_file))
     if hit is None:
-        # From the cached profile map, so botocore's deep copy and header parsing happen once per version.
-        hit = full_config(config.sections, creds.sections, _config_profile_map(config_file))
+        config_map = _config_profile_map(config_file)
+        with _loader_lock:
+            step = _map_steps.get(config_file)
+        if last is not None and step is not None and step[0] is config_map and step[1] is last[0]:
+            hit = _merge.merged_from(last[2], config_map, step[2], last[1], creds.sections)
+        elif last is not None and last[0] is config_map:
+            hit = _merge.merged_from(last[2], config_map, set(), last[1], creds.sections)
+        if hit is None:
+            # From the cached profile map, so botocore's deep copy and header parsing happen once per version.
+            hit = full_config(config.sections, creds.sections, config_map)
         with _loader_lock:
             _merged.clear()  # one version per process is enough: memory stays flat
             _merged[key] = hit
+            _merged_basis.clear()
+            _merged_basis[(config_file, credentials_file)] = (config_map, creds.sections, hit)
     return hit
 
 
 _profile_maps: dict[tuple[Any, ...], dict[str, Any]] = {}
+# What the last merge and the last profile map were computed from, to derive the next version's:
+# (config map, credentials sections, merge) per pair of files; (sections, map) per config file; and
+# per config file (the map, the map it was derived from, the profile names that may differ between them).
+_merged_basis: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+_map_basis: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+_map_steps: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {}
+_names: dict[str, tuple[dict[str, Any], set[str | None]]] = {}
 
 
 def config_profile_names(path: str) -> set[str | None]:
-    """The profiles one config file defines (from the cached profile map)."""
-    return set(_config_profile_map(path)["profiles"])
+    """The profiles one config file defines (from the cached profile map; the same set while it is unchanged)."""
+    profiles = _config_profile_map(path)["profiles"]
+    with _loader_lock:
+        hit = _names.get(path)
+    if hit is None or hit[0] is not profiles:
+        hit = (profiles, set(profiles))
+        with _loader_lock:
+            _names.clear()
+            _names[path] = hit
+    return hit[1]
 
 
 def _config_profile_map(path: str) -> dict[str, Any]:
     """botocore's profile map of one config file, computed once per version of it.
 
-    ``build_profile_map`` deep-copies the whole parse: 0.1 s per call at 10,000 profiles.
+    ``build_profile_map`` deep-copies the whole parse: 0.1 s per call at 10,000 profiles. A new
+    version's map is derived from the previous one's (:func:`awswidget._merge.profile_map_from`).
     """
     from ._fastini import profile_map
 
@@ -127,11 +158,18 @@ def _config_profile_map(path: str) -> dict[str, Any]:
     key = (path, snap.key, snap.digest, snap.exists)
     with _loader_lock:
         hit = _profile_maps.get(key)
+        last = _map_basis.get(path)
     if hit is None:
-        hit = profile_map(snap.sections)  # botocore's build_profile_map, proven equal (tests/test_fastini.py)
+        step = _merge.profile_map_from(last[0], last[1], snap.sections) if last is not None else None
+        hit = step[0] if step is not None else profile_map(snap.sections)  # botocore's, proven equal (tests/test_fastini.py)
         with _loader_lock:
             _profile_maps.clear()  # one version per process, like merged_config
             _profile_maps[key] = hit
+            _map_basis.clear()
+            _map_basis[path] = (snap.sections, hit)
+            _map_steps.clear()
+            if step is not None and last is not None:
+                _map_steps[path] = (hit, last[1], step[1])
     return hit
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import bisect
 import os
+from itertools import chain
 from typing import Any
 
-from . import _session
+from . import _merge, _session
 from .errors import ProfileNotFoundError
 from .files import SharedFiles, config_profile_name
 from .profiles import ProfileInfo, build_profiles
@@ -76,18 +77,35 @@ class Catalog:
         if old is None or old[0] != (config_path, creds_path):
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
         _, old_config, old_creds, _ = old
-        changed = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
+        runs = _merge.diff(old_config, config), _merge.diff(old_creds, creds)
+        if runs[0] is None or runs[1] is None:  # a long run of changes: compared section by section
+            changed = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
+        else:  # every section outside the two runs is equal, in place
+            changed = {config_profile_name(h) for h in chain(*runs[0])}.union(*runs[1])
         changed = {name for name in changed if name in merged}
         fresh = build_profiles(config, creds, config_path, creds_path, merged={"profiles": {n: merged[n] for n in changed}}, config_names=names)
         infos = self.infos
-        if len(merged) == len(infos) and all(name in infos for name in changed):
-            return {name: fresh[name] if name in fresh else info for name, info in infos.items()}  # same names: same order
-        if not all(name in fresh or name in infos for name in merged):
+        new = merged.keys() - infos.keys()
+        if not new <= fresh.keys():
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
-        order = [name for name in infos if name in merged]  # already in sorted_names order
-        for name in fresh.keys() - infos.keys():
-            bisect.insort(order, name, key=_order)  # names are unique: the place is sorted_names' own
-        return {name: fresh[name] if name in fresh else infos[name] for name in order}
+        table = dict(infos)
+        for name in infos.keys() - merged.keys():
+            del table[name]
+        table.update((name, info) for name, info in fresh.items() if name in table)  # in place: same order
+        if not new:
+            return table
+        # New names go where sorted_names puts them (names are unique: the place is its own), in one rebuild.
+        order = list(table)
+        slots = sorted((bisect.bisect_left(order, _order(name), key=_order), _order(name), name) for name in new)
+        items = list(table.items())
+        out: list[tuple[str, ProfileInfo]] = []
+        done = 0
+        for slot, _key, name in slots:
+            out.extend(items[done:slot])
+            out.append((name, fresh[name]))
+            done = slot
+        out.extend(items[done:])
+        return dict(out)
 
     def changed(self) -> bool:
         """Whether a file changed on disk since :meth:`load` (two ``stat`` calls: cheap enough to ask often)."""

@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from . import _merge
 from ._ini import IniDocument
 from .errors import (
     AwsWidgetError,
@@ -130,10 +131,9 @@ class ProfileStore:
             mine = in_creds.get(name)
             if mine is not None and mine != wanted_creds:
                 raise ProfileExistsError(profile=name, path=files.credentials_file)
-            if any(names_it(h) and values != config for h, values in in_config.items()):
+            if any(in_config[h] != config for h in _naming(in_config, name)):
                 raise ProfileExistsError(profile=name, path=files.config_file)
 
-        names_it = _names(name)
         self._write_pair(name, creds, config, check=refuse_existing, settings_need_config=bool(config))
         log.info("Saved profile '%s' to %s", name, files.credentials_file)
 
@@ -146,7 +146,7 @@ class ProfileStore:
         files = self.files
 
         def must_exist(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
-            if name not in in_creds and not any(map(_names(name), in_config)):
+            if name not in in_creds and not _naming(in_config, name):
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
 
         self._write_pair(name, {}, dict(settings), check=must_exist, settings_need_config=True)
@@ -167,14 +167,13 @@ class ProfileStore:
         _config_only(settings)
         files = self.files
         wanted = {key: value for key, value in settings.items() if value is not None}
-        names_it = _names(name)
 
         def refuse_existing(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
             if overwrite:
                 return
             if name in in_creds:
                 raise ProfileExistsError(profile=name, path=files.credentials_file)
-            if any(names_it(h) and values != wanted for h, values in in_config.items()):
+            if any(in_config[h] != wanted for h in _naming(in_config, name)):
                 raise ProfileExistsError(profile=name, path=files.config_file)
 
         self._write_pair(name, {}, dict(settings), check=refuse_existing, settings_need_config=True)
@@ -189,12 +188,12 @@ class ProfileStore:
         with files.locked(self.lock_timeout):
             # The profile may also be in a file that cannot be read: never remove it halfway.
             config, creds = _settled(files.config_file), _settled(files.credentials_file)
-            if name not in creds and not any(map(_names(name), config)):
+            if name not in creds and not _naming(config, name):
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
             self._run(
                 [
                     (files.config_file, _remove(_names(name))),
-                    (files.credentials_file, _remove(lambda h: h == name)),
+                    (files.credentials_file, _remove(_exactly(name))),
                 ]
             )
         log.info("Removed profile '%s'", name)
@@ -233,6 +232,7 @@ class ProfileStore:
                     edit(doc, sections)
 
                 run.targets = getattr(edit, "targets", None)  # type: ignore[attr-defined]
+                run.needles = getattr(edit, "needles", None)  # type: ignore[attr-defined]
                 run.all_matches = getattr(edit, "all_matches", False)  # type: ignore[attr-defined]
                 return run
 
@@ -328,7 +328,37 @@ def _names(name: str) -> Callable[[str], bool]:
     def names_it(header: str) -> bool:
         return (name in header or "'" in header or '"' in header or "\\" in header) and config_profile_name(header) == name
 
+    names_it.needles = _needles(name)  # type: ignore[attr-defined]
     return names_it
+
+
+def _naming(sections: dict[str, Any], name: str) -> list[str]:
+    """The config-file headers of ``sections`` that define profile ``name``, in file order.
+
+    Only headers holding ``name`` (or a quote or backslash, see :func:`_names`) can; they are found by a
+    substring search over the joined headers (:func:`awswidget._merge.headers_with`), not by asking
+    every one of 30,000 headers.
+    """
+    names_it = _names(name)
+    found = _merge.headers_with(sections, _needles(name))
+    if found is None:
+        return [h for h in sections if names_it(h)]
+    return [h for _key, h in found if names_it(h)]
+
+
+def _needles(name: str) -> tuple[str, ...]:
+    """Substrings one of which every header :func:`_names` accepts for ``name`` holds."""
+    return (name, "'", '"', "\\")
+
+
+def _exactly(header: str) -> Callable[[str], bool]:
+    """The credentials-file header ``header`` (and nothing else), saying where to look for it."""
+
+    def it(candidate: str) -> bool:
+        return candidate == header
+
+    it.needles = (header,)  # type: ignore[attr-defined]
+    return it
 
 
 def _config_only(settings: dict[str, str | None]) -> None:
@@ -366,6 +396,10 @@ def _set(header: str, values: Values, match: Callable[[str], bool] | None) -> Ed
         doc.set(header, dict(values), match=match)
 
     edit.targets = match or header.__eq__  # type: ignore[attr-defined]
+    if match is not None:
+        edit.needles = getattr(match, "needles", None)  # type: ignore[attr-defined]
+    elif header:
+        edit.needles = (header,)  # type: ignore[attr-defined]
     return edit
 
 
@@ -374,5 +408,6 @@ def _remove(match: Callable[[str], bool]) -> Edit:
         doc.remove(match)
 
     edit.targets = match  # type: ignore[attr-defined]
+    edit.needles = getattr(match, "needles", None)  # type: ignore[attr-defined]
     edit.all_matches = True  # type: ignore[attr-defined]
     return edit

@@ -1,0 +1,276 @@
+"""botocore's merged view of the shared files, carried from one version to the next.
+
+After a write (ours or another program's) most sections of a file are the same,
+and botocore's views of it -- ``build_profile_map`` of the config file, then
+``Session.full_config`` of both files -- differ only for the profiles (and SSO
+sessions, services) those sections name. Recomputing them costs 40-60 ms at
+10,000 profiles; here they are derived from the previous version's:
+
+* :func:`diff` finds the changed run of sections: the longest common prefix and
+  suffix of equal ``(header, values)`` pairs, compared in C (identity first: a
+  section the writer did not touch is the very same object in its read-back);
+* :func:`profile_map_from` recomputes the entries named by a header of that run,
+  from *every* header of the new file naming them (found by a substring search
+  over the joined headers, then mapped by :func:`awswidget._fastini.profile_map`
+  itself, one header at a time), so duplicates, ``[default]`` beside
+  ``[profile default]`` and first-occurrence order come out as a full pass makes them;
+* :func:`merged_from` rebuilds ``full_config``'s profile table in its exact order
+  (config profiles, then credentials-only ones), keeping the previous values of
+  every profile whose inputs are the same objects.
+
+Anything outside that (a long changed run, a section that is no profile, SSO
+session or services block, a value that is not a plain string or nested block)
+returns ``None``: the caller recomputes in full. tests/test_incremental.py proves
+every result equal to the full recompute, order included.
+"""
+
+from __future__ import annotations
+
+import bisect
+import operator
+import threading
+from collections.abc import Iterable
+from itertools import chain, compress, count, filterfalse
+from typing import Any
+
+from . import _fastini
+
+__all__ = ["diff", "headers_with", "merged_from", "profile_map_from"]
+
+#: Changed sections (on either side) above which the full recompute is used: it is as cheap then.
+LIMIT = 64
+_TABLES = {"profiles": "profile", "sso_sessions": "sso-session", "services": "services"}
+# Header characters shlex treats specially: such a header may name a profile that is not a substring of it.
+_SPECIAL = ("'", '"', "\\")
+
+_joined_lock = threading.Lock()
+_joined: dict[int, tuple[dict[str, Any], str]] = {}
+_diffs: dict[tuple[int, int, int], tuple[dict[str, Any], dict[str, Any], Any]] = {}
+
+
+def _agree(ka: list[str], kb: list[str], va: list[Any], vb: list[Any], tail: bool = False) -> int:
+    """How many leading (``tail``: trailing) ``(key, value)`` pairs are equal, found by C-level list comparisons.
+
+    A section the writer did not touch is the same object in its read-back, so list equality
+    (identity first) decides a slice at memory speed; a bisection finds the first difference.
+    """
+    n = min(len(ka), len(kb))
+    if n and ka[-tail] == kb[-tail] and va[-tail] is not vb[-tail]:
+        # A fresh parse: equal sections are other objects; compared one by one, by value, once.
+        if tail:
+            ka, kb, va, vb = ka[::-1], kb[::-1], va[::-1], vb[::-1]
+        keys = next(compress(count(), map(operator.ne, ka, kb)), n)
+        return next(compress(count(), map(operator.ne, va[:keys], vb[:keys])), keys)
+    la, lb = len(ka), len(kb)
+    lo, hi = 0, n + 1  # lo pairs agree; hi do not (n + 1: more than there are)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if tail:
+            same = ka[la - mid : la - lo] == kb[lb - mid : lb - lo] and va[la - mid : la - lo] == vb[lb - mid : lb - lo]
+        else:
+            same = ka[lo:mid] == kb[lo:mid] and va[lo:mid] == vb[lo:mid]
+        lo, hi = (mid, hi) if same else (lo, mid)
+    return lo
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], limit: int = LIMIT) -> tuple[list[str], list[str]] | None:
+    """The keys of ``before``'s and ``after``'s changed runs (every other pair is equal, in the same order).
+
+    ``None`` when either run is longer than ``limit``.
+    """
+    with _joined_lock:
+        hit = _diffs.get((id(before), id(after), limit))
+    if hit is not None and hit[0] is before and hit[1] is after:
+        return hit[2]
+    ka, kb, va, vb = list(before), list(after), list(before.values()), list(after.values())
+    head = _agree(ka, kb, va, vb)
+    tail = min(_agree(ka, kb, va, vb, tail=True), min(len(ka), len(kb)) - head)
+    gone, new = ka[head : len(ka) - tail], kb[head : len(kb) - tail]
+    run = None if len(gone) > limit or len(new) > limit else (gone, new)
+    with _joined_lock:
+        if len(_diffs) >= 8:
+            _diffs.clear()
+        _diffs[(id(before), id(after), limit)] = (before, after, run)  # the catalog asks what the merge asked
+    return run
+
+
+def _joined_headers(sections: dict[str, Any]) -> str | None:
+    """``"\\n" + "\\n".join(sections) + "\\n"``, cached for this very dict; None when a header holds a newline."""
+    with _joined_lock:
+        hit = _joined.get(id(sections))
+    if hit is not None and hit[0] is sections:
+        text = hit[1]
+    else:
+        text = "\n" + "\n".join(sections) + "\n"
+        if text.count("\n") != len(sections) + 1:
+            return None
+        with _joined_lock:
+            if len(_joined) >= 8:  # the few versions of two files in use; dicts are kept alive by the entry
+                _joined.clear()
+            _joined[id(sections)] = (sections, text)
+    return text
+
+
+def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple[int, str]] | None:
+    """``(order key, header)`` of every header of ``sections`` holding one of ``needles``, in file order.
+
+    The order key grows with the header's place in ``sections``. ``None`` when that cannot be told
+    by a substring search (a needle or a header holding a newline, an empty needle).
+    """
+    text = _joined_headers(sections)
+    if text is None:
+        return None
+    found: dict[int, str] = {}
+    for needle in needles:
+        if not needle or "\n" in needle:
+            return None
+        at = text.find(needle)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            found[start] = text[start:end]
+            at = text.find(needle, end)
+    return sorted(found.items())
+
+
+def _entries(sections: dict[str, Any], table: str, name: str) -> list[tuple[int, Any]] | None:
+    """``(order key, copied values)`` of every header of ``sections`` that ``table``'s entry ``name`` comes from."""
+    found = headers_with(sections, (name, *_SPECIAL))
+    if found is None:
+        return None
+    kind = _TABLES[table]
+    out = []
+    for key, header in found:
+        if header.startswith(kind) or (table == "profiles" and header == "default"):
+            one = _fastini.profile_map({header: sections[header]})[table]  # botocore's own mapping of this header
+            if name in one:
+                out.append((key, one[name]))
+    return out
+
+
+def _owners(header: str) -> list[tuple[str, str]] | None:
+    """The table entries one header feeds (none, or one); None: a section outside the three tables."""
+    if header in _TABLES:
+        return None  # a raw [sso_sessions] section would move that table's place among the map's keys
+    one = _fastini.profile_map({header: {}})
+    if len(one) != len(_TABLES):
+        return None
+    return [(table, name) for table in _TABLES for name in one[table]]
+
+
+def profile_map_from(
+    old_sections: dict[str, Any], old_map: dict[str, Any], new_sections: dict[str, Any]
+) -> tuple[dict[str, Any], set[str]] | None:
+    """``profile_map(new_sections)`` from ``old_map = profile_map(old_sections)``, and the profile names whose
+    entry may differ; ``None``: compute it in full."""
+    run = diff(old_sections, new_sections)
+    if run is None:
+        return None
+    touched: set[tuple[str, str]] = set()
+    for header in chain(*run):
+        owners = _owners(header)
+        if owners is None:
+            return None  # [preview], [plugins]...: their order among the raw sections is the full pass's
+        touched.update(owners)
+    result = dict(old_map)
+    for table in {table for table, _ in touched}:
+        entries = _table_from(old_map[table], new_sections, table, {name for t, name in touched if t == table})
+        if entries is None:
+            return None
+        result[table] = entries
+    return result, {name for table, name in touched if table == "profiles"}
+
+
+class _Lost(Exception):
+    """An entry that should be in the new file was not found there (never expected: recompute in full)."""
+
+
+def _table_from(old: dict[str, Any], sections: dict[str, Any], table: str, names: set[str]) -> dict[str, Any] | None:
+    """``old`` with the entries ``names`` recomputed from ``sections``, each at its first header's place.
+
+    Every other entry keeps its headers, hence its first header's place and its order.
+    """
+    found: dict[str, tuple[int, Any]] = {}
+    for name in names:
+        entries = _entries(sections, table, name)
+        if entries is None:
+            return None
+        if entries:
+            found[name] = (entries[0][0], entries[-1][1])  # placed by its first header, valued by its last
+
+    def place(name: str) -> int:
+        entries = _entries(sections, table, name)
+        if not entries:
+            raise _Lost(name)
+        return entries[0][0]
+
+    result = dict(old)
+    try:
+        if len(found) == 1 and next(iter(found)) in old and _keeps_place(old, names, next(iter(found)), found, place):
+            for name in names - found.keys():
+                result.pop(name, None)
+            result.update((name, values) for name, (_key, values) in found.items())  # in place
+            return result
+        for name in names:
+            result.pop(name, None)
+        if not found:
+            return result
+        inserts = sorted((key, name) for name, (key, _values) in found.items())
+        if not result or inserts[0][0] > place(next(reversed(result))):
+            result.update((name, found[name][1]) for _key, name in inserts)  # after every other entry: appended
+            return result
+        order = list(result)
+        slots = sorted((bisect.bisect_left(order, key, key=place), key, name) for key, name in inserts)
+    except _Lost:
+        return None
+    items = list(result.items())
+    out: list[tuple[str, Any]] = []
+    done = 0
+    for slot, _key, name in slots:
+        out.extend(items[done:slot])
+        out.append((name, found[name][1]))
+        done = slot
+    out.extend(items[done:])
+    return dict(out)
+
+
+def _keeps_place(old: dict[str, Any], names: set[str], name: str, found: dict[str, tuple[int, Any]], place: Any) -> bool:
+    """Whether ``name``'s first header still sits between those of its nearest unchanged neighbours in ``old``."""
+    before = list(old)
+    at = before.index(name)
+    key = found[name][0]
+    left = next((n for n in reversed(before[:at]) if n not in names), None)
+    right = next((n for n in before[at + 1 :] if n not in names), None)
+    return (left is None or place(left) < key) and (right is None or key < place(right))
+
+
+def merged_from(
+    old_merged: dict[str, Any],
+    new_map: dict[str, Any],
+    changed: set[str],
+    old_creds: dict[str, Any],
+    new_creds: dict[str, Any],
+) -> dict[str, Any] | None:
+    """``full_config``'s merge of ``new_map`` and ``new_creds`` from ``old_merged`` (the merge of the map
+    ``new_map`` was derived from, with ``changed`` its changed profile names, and ``old_creds``)."""
+    run = diff(old_creds, new_creds)
+    if run is None:
+        return None
+    names = changed.union(*run)
+    config = new_map["profiles"]
+    order = list(chain(config, filterfalse(config.__contains__, new_creds)))
+    old = old_merged["profiles"]
+    profiles = dict(zip(order, map(old.get, order), strict=True))
+    for name in names:
+        if name not in profiles:
+            continue
+        values = dict(config[name]) if name in config else None
+        if name in new_creds:
+            if values is None:
+                values = dict(new_creds[name])
+            else:
+                values.update(new_creds[name])
+        profiles[name] = values
+    merged = dict(new_map)
+    merged["profiles"] = profiles
+    return merged
