@@ -30,7 +30,7 @@ import bisect
 import operator
 import threading
 from collections.abc import Iterable
-from itertools import chain, compress, count, filterfalse
+from itertools import chain, compress, count, filterfalse, islice
 from typing import Any
 
 from . import _fastini
@@ -48,28 +48,33 @@ _joined: dict[int, tuple[dict[str, Any], str]] = {}
 _diffs: dict[tuple[int, int, int], tuple[dict[str, Any], dict[str, Any], Any]] = {}
 
 
-def _agree(ka: list[str], kb: list[str], va: list[Any], vb: list[Any], tail: bool = False) -> int:
-    """How many leading (``tail``: trailing) ``(key, value)`` pairs are equal, found by C-level list comparisons.
+def _agree(ka: list[str], kb: list[str], va: list[Any], vb: list[Any], n: int, tail: bool = False) -> int:
+    """How many of the first ``n`` leading (``tail``: trailing) ``(key, value)`` pairs are equal.
 
     A section the writer did not touch is the same object in its read-back, so list equality
     (identity first) decides a slice at memory speed; a bisection finds the first difference.
     """
-    n = min(len(ka), len(kb))
-    if n and ka[-tail] == kb[-tail] and va[-tail] is not vb[-tail]:
+    if not n:
+        return 0
+    if ka[-tail] == kb[-tail] and va[-tail] is not vb[-tail]:
         # A fresh parse: equal sections are other objects; compared one by one, by value, once.
         if tail:
             ka, kb, va, vb = ka[::-1], kb[::-1], va[::-1], vb[::-1]
-        keys = next(compress(count(), map(operator.ne, ka, kb)), n)
+        keys = next(compress(count(), map(operator.ne, ka[:n], kb[:n])), n)
         return next(compress(count(), map(operator.ne, va[:keys], vb[:keys])), keys)
     la, lb = len(ka), len(kb)
-    lo, hi = 0, n + 1  # lo pairs agree; hi do not (n + 1: more than there are)
+
+    def same(lo: int, hi: int) -> bool:
+        if tail:
+            return ka[la - hi : la - lo] == kb[lb - hi : lb - lo] and va[la - hi : la - lo] == vb[lb - hi : lb - lo]
+        return ka[lo:hi] == kb[lo:hi] and va[lo:hi] == vb[lo:hi]
+
+    if same(0, n):  # an append, or nothing changed on this side
+        return n
+    lo, hi = 0, n  # lo pairs agree; hi do not
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if tail:
-            same = ka[la - mid : la - lo] == kb[lb - mid : lb - lo] and va[la - mid : la - lo] == vb[lb - mid : lb - lo]
-        else:
-            same = ka[lo:mid] == kb[lo:mid] and va[lo:mid] == vb[lo:mid]
-        lo, hi = (mid, hi) if same else (lo, mid)
+        lo, hi = (mid, hi) if same(lo, mid) else (lo, mid)
     return lo
 
 
@@ -83,8 +88,9 @@ def diff(before: dict[str, Any], after: dict[str, Any], limit: int = LIMIT) -> t
     if hit is not None and hit[0] is before and hit[1] is after:
         return hit[2]
     ka, kb, va, vb = list(before), list(after), list(before.values()), list(after.values())
-    head = _agree(ka, kb, va, vb)
-    tail = min(_agree(ka, kb, va, vb, tail=True), min(len(ka), len(kb)) - head)
+    n = min(len(ka), len(kb))
+    head = _agree(ka, kb, va, vb, n)
+    tail = _agree(ka, kb, va, vb, n - head, tail=True)
     gone, new = ka[head : len(ka) - tail], kb[head : len(kb) - tail]
     run = None if len(gone) > limit or len(new) > limit else (gone, new)
     with _joined_lock:
@@ -246,31 +252,84 @@ def _keeps_place(old: dict[str, Any], names: set[str], name: str, found: dict[st
 
 def merged_from(
     old_merged: dict[str, Any],
+    old_map: dict[str, Any],
     new_map: dict[str, Any],
     changed: set[str],
     old_creds: dict[str, Any],
     new_creds: dict[str, Any],
 ) -> dict[str, Any] | None:
-    """``full_config``'s merge of ``new_map`` and ``new_creds`` from ``old_merged`` (the merge of the map
-    ``new_map`` was derived from, with ``changed`` its changed profile names, and ``old_creds``)."""
+    """``full_config``'s merge of ``new_map`` and ``new_creds`` from ``old_merged``, the merge of ``old_map``
+    and ``old_creds`` (``changed``: the profile names whose entries may differ between the two maps).
+
+    Its profiles are the config file's, in the map's order, then the credentials-only ones in that
+    file's order; every profile no changed section names keeps its previous values.
+    """
     run = diff(old_creds, new_creds)
     if run is None:
         return None
     names = changed.union(*run)
-    config = new_map["profiles"]
-    order = list(chain(config, filterfalse(config.__contains__, new_creds)))
-    old = old_merged["profiles"]
-    profiles = dict(zip(order, map(old.get, order), strict=True))
+    config, old = new_map["profiles"], old_merged["profiles"]
+    fresh: dict[str, Any] = {}
     for name in names:
-        if name not in profiles:
-            continue
         values = dict(config[name]) if name in config else None
         if name in new_creds:
             if values is None:
                 values = dict(new_creds[name])
             else:
                 values.update(new_creds[name])
-        profiles[name] = values
+        if values is not None:
+            fresh[name] = values
+    profiles = _in_place(old, old_map["profiles"], config, new_creds, names, fresh)
+    if profiles is None:
+        order = chain(config, filterfalse(config.__contains__, new_creds))
+        profiles = {name: fresh[name] if name in fresh else old[name] for name in order}
     merged = dict(new_map)
     merged["profiles"] = profiles
     return merged
+
+
+def _in_place(old: dict[str, Any], old_config: dict[str, Any], config: dict[str, Any], creds: dict[str, Any],
+              names: set[str], fresh: dict[str, Any]) -> dict[str, Any] | None:
+    """The new profile table as a copy of ``old`` edited in place, when the orders prove it is one; else None.
+
+    Holds when the config profiles are the old ones less those removed plus new ones at the end, and the
+    credentials-only ones likewise (both checked in full, in C): then removing, replacing, and inserting
+    the new config profiles before the credentials-only ones gives full_config's order.
+    """
+    if any((name in old_config) != (name in config) for name in names if name in old and name in fresh):
+        return None  # a profile moves between the config part and the credentials-only part
+    added = [name for name in fresh if name not in old]
+    added_config = _last(config, {name for name in added if name in config})
+    added_only = _last(creds, {name for name in added if name not in config})
+    if added_config is None or added_only is None:
+        return None
+    keys = list(old_config)
+    for name in names:
+        if name in old_config and name not in config:
+            keys.remove(name)
+    if keys + added_config != list(config):
+        return None
+    only = list(islice(old, len(old_config), None))
+    for name in names:
+        if name in old and name not in old_config and name not in fresh:
+            only.remove(name)
+    if only + added_only != list(filterfalse(config.__contains__, creds)):
+        return None
+    table = old.copy()
+    for name in names:
+        if name not in fresh:
+            table.pop(name, None)
+    table.update((name, values) for name, values in fresh.items() if name in table)
+    at = len(config) - len(added_config)
+    if added_config and at < len(table):
+        table = dict(chain(islice(table.items(), at), ((n, fresh[n]) for n in added_config), islice(table.items(), at, None)))
+    else:
+        table.update((name, fresh[name]) for name in added_config)
+    table.update((name, fresh[name]) for name in added_only)
+    return table
+
+
+def _last(table: dict[str, Any], names: set[str]) -> list[str] | None:
+    """``names`` in ``table``'s order when they are its last keys; else None."""
+    last = list(islice(reversed(table), len(names)))[::-1]
+    return last if set(last) == names else None

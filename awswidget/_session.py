@@ -109,9 +109,9 @@ def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
         with _loader_lock:
             step = _map_steps.get(config_file)
         if last is not None and step is not None and step[0] is config_map and step[1] is last[0]:
-            hit = _merge.merged_from(last[2], config_map, step[2], last[1], creds.sections)
+            hit = _merge.merged_from(last[2], last[0], config_map, step[2], last[1], creds.sections)
         elif last is not None and last[0] is config_map:
-            hit = _merge.merged_from(last[2], config_map, set(), last[1], creds.sections)
+            hit = _merge.merged_from(last[2], last[0], config_map, set(), last[1], creds.sections)
         if hit is None:
             # From the cached profile map, so botocore's deep copy and header parsing happen once per version.
             hit = full_config(config.sections, creds.sections, config_map)
@@ -135,11 +135,19 @@ _names: dict[str, tuple[dict[str, Any], set[str | None]]] = {}
 
 def config_profile_names(path: str) -> set[str | None]:
     """The profiles one config file defines (from the cached profile map; the same set while it is unchanged)."""
-    profiles = _config_profile_map(path)["profiles"]
+    config_map = _config_profile_map(path)
+    profiles = config_map["profiles"]
     with _loader_lock:
         hit = _names.get(path)
+        step = _map_steps.get(path)
     if hit is None or hit[0] is not profiles:
-        hit = (profiles, set(profiles))
+        if hit is not None and step is not None and step[0] is config_map and step[1]["profiles"] is hit[0]:
+            names = set(hit[1])  # the previous version's, give or take the profiles its changed sections name
+            names.difference_update(n for n in step[2] if n not in profiles)
+            names.update(n for n in step[2] if n in profiles)
+        else:
+            names = set(profiles)
+        hit = (profiles, names)
         with _loader_lock:
             _names.clear()
             _names[path] = hit

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import os
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 from . import _merge, _session
@@ -78,18 +78,20 @@ class Catalog:
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
         _, old_config, old_creds, _ = old
         runs = _merge.diff(old_config, config), _merge.diff(old_creds, creds)
-        if runs[0] is None or runs[1] is None:  # a long run of changes: compared section by section
-            changed = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
-        else:  # every section outside the two runs is equal, in place
-            changed = {config_profile_name(h) for h in chain(*runs[0])}.union(*runs[1])
-        changed = {name for name in changed if name in merged}
-        fresh = build_profiles(config, creds, config_path, creds_path, merged={"profiles": {n: merged[n] for n in changed}}, config_names=names)
         infos = self.infos
-        new = merged.keys() - infos.keys()
+        if runs[0] is None or runs[1] is None:  # a long run of changes: compared section by section
+            touched = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
+            new, gone = merged.keys() - infos.keys(), infos.keys() - merged.keys()
+        else:  # every section outside the two runs is equal, in place: only the names they hold can change
+            touched = {config_profile_name(h) for h in chain(*runs[0])}.union(*runs[1])
+            new = {name for name in touched if name in merged and name not in infos}
+            gone = {name for name in touched if name in infos and name not in merged}
+        changed = {name for name in touched if name in merged}
+        fresh = build_profiles(config, creds, config_path, creds_path, merged={"profiles": {n: merged[n] for n in changed}}, config_names=names)
         if not new <= fresh.keys():
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
-        table = dict(infos)
-        for name in infos.keys() - merged.keys():
+        table = infos.copy()
+        for name in gone:
             del table[name]
         table.update((name, info) for name, info in fresh.items() if name in table)  # in place: same order
         if not new:
@@ -97,15 +99,16 @@ class Catalog:
         # New names go where sorted_names puts them (names are unique: the place is its own), in one rebuild.
         order = list(table)
         slots = sorted((bisect.bisect_left(order, _order(name), key=_order), _order(name), name) for name in new)
-        items = list(table.items())
-        out: list[tuple[str, ProfileInfo]] = []
+        if slots[0][0] == len(order):
+            table.update((name, fresh[name]) for _slot, _key, name in slots)
+            return table
+        parts: list[Any] = []
         done = 0
         for slot, _key, name in slots:
-            out.extend(items[done:slot])
-            out.append((name, fresh[name]))
+            parts += [islice(table.items(), done, slot), ((name, fresh[name]),)]
             done = slot
-        out.extend(items[done:])
-        return dict(out)
+        parts.append(islice(table.items(), done, None))
+        return dict(chain.from_iterable(parts))
 
     def changed(self) -> bool:
         """Whether a file changed on disk since :meth:`load` (two ``stat`` calls: cheap enough to ask often)."""

@@ -206,11 +206,30 @@ class _Window:
 
             raise botocore.exceptions.ConfigParseError(path=path, error="a section appears twice")
         self.written = list(new)
-        # The untouched sections are the known parse's own objects, spliced around the window's (in C).
+        # A window section that reads as it did is kept as the known parse's object, like the untouched
+        # ones: the next reading's diff (awswidget._merge) then sees only what changed, by identity.
+        new = {h: base[h] if h in old and old[h] == v else v for h, v in new.items()}
+        self.spliced = self._spliced(base, new)
+        return self.spliced
+
+    def _spliced(self, base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """``before`` + ``new`` + ``after`` of ``base``, copying ``base`` in C where the order allows it."""
+        kept = [h for h in self.inside if h in new]
+        if not self.after or kept == list(new):  # appended at the end, or edited and removed in place
+            merged = base.copy()
+            for header in self.inside:
+                if header not in new:
+                    del merged[header]
+            if self.after:
+                merged.update(new)  # every header already in place
+                return merged
+            for header in kept:
+                del merged[header]  # re-added below in the window's own order
+            merged.update(new)
+            return merged
         merged = dict(islice(base.items(), len(self.before)))
         merged.update(new)
         merged.update(islice(base.items(), len(self.before) + len(self.inside), None))
-        self.spliced = merged
         return merged
 
 
