@@ -35,7 +35,7 @@ from typing import Any
 
 from . import _fastini
 
-__all__ = ["diff", "headers_with", "merged_from", "profile_map_from"]
+__all__ = ["diff", "headers_with", "merged_from", "profile_map_from", "spliced"]
 
 #: Changed sections (on either side) above which the full recompute is used: it is as cheap then.
 LIMIT = 64
@@ -44,7 +44,7 @@ _TABLES = {"profiles": "profile", "sso_sessions": "sso-session", "services": "se
 _SPECIAL = ("'", '"', "\\")
 
 _joined_lock = threading.Lock()
-_joined: dict[int, tuple[dict[str, Any], str]] = {}
+_joined: dict[int, tuple[dict[str, Any], str, dict[str, list[tuple[int, str]]]]] = {}
 _diffs: dict[tuple[int, int, int], tuple[dict[str, Any], dict[str, Any], Any]] = {}
 
 
@@ -100,21 +100,69 @@ def diff(before: dict[str, Any], after: dict[str, Any], limit: int = LIMIT) -> t
     return run
 
 
-def _joined_headers(sections: dict[str, Any]) -> str | None:
-    """``"\\n" + "\\n".join(sections) + "\\n"``, cached for this very dict; None when a header holds a newline."""
+def spliced(before: dict[str, Any], after: dict[str, Any], lo: int, gone: list[str], new: list[str]) -> None:
+    """Note that ``after`` is ``before`` with its sections ``gone`` (from place ``lo``) replaced by ``new``.
+
+    A writer's splice (:meth:`awswidget.filewrite._Window.read_back`): every section outside is the
+    same object in both. The run :func:`diff` would find, and the joined headers of ``after``, follow
+    from the window alone, so the next reading does not walk 10,000 sections to find them again.
+    """
+    head = 0
+    while head < min(len(gone), len(new)) and gone[head] == new[head] and before[gone[head]] is after[new[head]]:
+        head += 1
+    tail = 0
+    while tail < min(len(gone), len(new)) - head and gone[-1 - tail] == new[-1 - tail] and before[gone[-1 - tail]] is after[new[-1 - tail]]:
+        tail += 1
+    run = gone[head : len(gone) - tail], new[head : len(new) - tail]
+    with _joined_lock:
+        if len(_diffs) >= 8:
+            _diffs.clear()
+        _diffs[(id(before), id(after), LIMIT)] = (before, after, None if max(map(len, run)) > LIMIT else run)
+    known = _joined.get(id(before))
+    if known is None or known[0] is not before or any("\n" in h for h in new):
+        return
+    text = known[1]
+    keys = list(islice(before, lo, lo + len(gone) + 1))  # the window's first header, and the one after it
+    start = text.find(f"\n{keys[0]}\n") + 1 if gone or lo < len(before) else len(text)
+    end = text.find(f"\n{keys[len(gone)]}\n") + 1 if lo + len(gone) < len(before) else len(text)
+    if start <= 0 or end <= 0:
+        return
+    joined = text[:start] + "".join(h + "\n" for h in new) + text[end:]
+    with _joined_lock:
+        if len(_joined) >= 8:
+            _joined.clear()
+        _joined[id(after)] = (after, joined, {})
+
+
+def _joined_headers(sections: dict[str, Any]) -> tuple[str, dict[str, list[tuple[int, str]]]] | None:
+    """``"\n" + "\n".join(sections) + "\n"`` and the searches made in it, kept for this very dict.
+
+    ``None`` when a header holds a newline. (A parse is never changed once made: it is shared.)
+    """
     with _joined_lock:
         hit = _joined.get(id(sections))
     if hit is not None and hit[0] is sections:
-        text = hit[1]
-    else:
-        text = "\n" + "\n".join(sections) + "\n"
-        if text.count("\n") != len(sections) + 1:
-            return None
-        with _joined_lock:
-            if len(_joined) >= 8:  # the few versions of two files in use; dicts are kept alive by the entry
-                _joined.clear()
-            _joined[id(sections)] = (sections, text)
-    return text
+        return hit[1], hit[2]
+    text = "\n" + "\n".join(sections) + "\n"
+    if text.count("\n") != len(sections) + 1:
+        return None
+    searches: dict[str, list[tuple[int, str]]] = {}
+    with _joined_lock:
+        if len(_joined) >= 8:  # the few versions of two files in use; dicts are kept alive by the entry
+            _joined.clear()
+        _joined[id(sections)] = (sections, text, searches)
+    return text, searches
+
+
+def _search(text: str, needle: str) -> list[tuple[int, str]]:
+    found = []
+    at = text.find(needle)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        found.append((start, text[start:end]))
+        at = text.find(needle, end)
+    return found
 
 
 def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple[int, str]] | None:
@@ -123,19 +171,18 @@ def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple
     The order key grows with the header's place in ``sections``. ``None`` when that cannot be told
     by a substring search (a needle or a header holding a newline, an empty needle).
     """
-    text = _joined_headers(sections)
-    if text is None:
+    joined = _joined_headers(sections)
+    if joined is None:
         return None
+    text, searches = joined
     found: dict[int, str] = {}
     for needle in needles:
         if not needle or "\n" in needle:
             return None
-        at = text.find(needle)
-        while at >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
-            found[start] = text[start:end]
-            at = text.find(needle, end)
+        hits = searches.get(needle)
+        if hits is None:
+            hits = searches[needle] = _search(text, needle)
+        found.update(hits)
     return sorted(found.items())
 
 

@@ -92,20 +92,20 @@ def _raw(path: str) -> dict[str, Any]:
     return files.read_file_cached(path).sections
 
 
-def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
+def merged_config(config_file: str, credentials_file: str, snapshots: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """botocore's ``full_config`` for the two files, computed once per version of them.
 
     A new version's is derived from the previous one's for the sections that changed
     (:func:`awswidget._merge.merged_from`, proven equal to the full merge by tests/test_incremental.py).
+    ``snapshots``: the two files' :func:`~awswidget.files.read_file_cached` the caller just made.
     """
-    config = files.read_file_cached(config_file)
-    creds = files.read_file_cached(credentials_file)
+    config, creds = snapshots or (files.read_file_cached(config_file), files.read_file_cached(credentials_file))
     key = (config_file, config.key, config.digest, config.exists, credentials_file, creds.key, creds.digest, creds.exists)
     with _loader_lock:
         hit = _merged.get(key)
         last = _merged_basis.get((config_file, credentials_file))
     if hit is None:
-        config_map = _config_profile_map(config_file)
+        config_map = _config_profile_map(config_file, config)
         with _loader_lock:
             step = _map_steps.get(config_file)
         if last is not None and step is not None and step[0] is config_map and step[1] is last[0]:
@@ -133,9 +133,9 @@ _map_steps: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {}
 _names: dict[str, tuple[dict[str, Any], set[str | None]]] = {}
 
 
-def config_profile_names(path: str) -> set[str | None]:
+def config_profile_names(path: str, snapshot: Any = None) -> set[str | None]:
     """The profiles one config file defines (from the cached profile map; the same set while it is unchanged)."""
-    config_map = _config_profile_map(path)
+    config_map = _config_profile_map(path, snapshot)
     profiles = config_map["profiles"]
     with _loader_lock:
         hit = _names.get(path)
@@ -154,7 +154,7 @@ def config_profile_names(path: str) -> set[str | None]:
     return hit[1]
 
 
-def _config_profile_map(path: str) -> dict[str, Any]:
+def _config_profile_map(path: str, snapshot: Any = None) -> dict[str, Any]:
     """botocore's profile map of one config file, computed once per version of it.
 
     ``build_profile_map`` deep-copies the whole parse: 0.1 s per call at 10,000 profiles. A new
@@ -162,7 +162,7 @@ def _config_profile_map(path: str) -> dict[str, Any]:
     """
     from ._fastini import profile_map
 
-    snap = files.read_file_cached(path)
+    snap = snapshot or files.read_file_cached(path)
     key = (path, snap.key, snap.digest, snap.exists)
     with _loader_lock:
         hit = _profile_maps.get(key)

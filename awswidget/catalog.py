@@ -56,13 +56,13 @@ class Catalog:
         """Read both files (cached while they are unchanged on disk)."""
         self.stamp = self._stamp()
         config, creds = self.files.read()
-        self.config = _session.merged_config(self.files.config_file, self.files.credentials_file)
+        self.config = _session.merged_config(self.files.config_file, self.files.credentials_file, (config, creds))
         basis = ((config.path, creds.path), config.sections, creds.sections, self.config["profiles"])
-        self.infos = self._rebuilt(basis)
+        self.infos = self._rebuilt(basis, config)
         self._basis = basis
         self.errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
 
-    def _rebuilt(self, basis: tuple[Any, ...]) -> dict[str, ProfileInfo]:
+    def _rebuilt(self, basis: tuple[Any, ...], snapshot: Any = None) -> dict[str, ProfileInfo]:
         """The profile table for ``basis``, rebuilding only the profiles whose inputs differ from the last one's.
 
         A profile's merged values come from the config sections whose header names it and its own
@@ -72,7 +72,7 @@ class Catalog:
         most are passed over by identity; any other is compared by value.
         """
         (config_path, creds_path), config, creds, merged = basis
-        names = _session.config_profile_names(self.files.config_file)
+        names = _session.config_profile_names(self.files.config_file, snapshot)
         old = self._basis
         if old is None or old[0] != (config_path, creds_path):
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)

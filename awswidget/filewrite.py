@@ -142,18 +142,28 @@ class _Layout:
     cr: int
     crlf: int
     lf: int
+    # The parse whose headers ``headers`` was found equal to (the window shortcut needs them equal).
+    verified: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, data: bytes, text: str) -> _Layout:
         return cls(data, _HEADER_LINE.findall(text), *_counts(text))
 
-    def edited(self, window: _Window, edited: str, data: bytes) -> _Layout:
-        """The layout of the text with ``window`` replaced by ``edited`` (whose bytes are ``data``)."""
+    def edited(self, window: _Window, edited: str, data: bytes, base: dict[str, Any] | None, after: dict[str, Any]) -> _Layout:
+        """The layout of the text with ``window`` replaced by ``edited`` (whose bytes are ``data``).
+
+        ``after`` is what was read back from ``data``: when it is the window's splice of ``base``, and
+        this layout's headers are ``base``'s, the new one's are ``after``'s (noted, not compared again).
+        """
         old = _counts(window.text[window.start : window.end])
         new = _counts(edited)
-        counts = (a - b + c for a, b, c in zip((self.defaults, self.cr, self.crlf, self.lf), old, new, strict=True))
+        defaults, cr, crlf, lf = (a - b + c for a, b, c in zip((self.defaults, self.cr, self.crlf, self.lf), old, new, strict=True))
         lo, hi = len(window.before), len(window.before) + len(window.inside)
-        return _Layout(data, self.headers[:lo] + _HEADER_LINE.findall(edited) + self.headers[hi:], *counts)
+        found = _HEADER_LINE.findall(edited)
+        layout = _Layout(data, self.headers[:lo] + found + self.headers[hi:], defaults, cr, crlf, lf)
+        if self.verified is base and window.spliced is after and found == window.written:
+            layout.verified = after
+        return layout
 
 
 def _counts(text: str) -> tuple[int, int, int, int]:
@@ -276,8 +286,10 @@ def _window(text: str, sections: dict[str, Any], edit: Any, layout: _Layout | No
     if layout.defaults or layout.cr != layout.crlf:
         return None
     headers = layout.headers
-    if headers != list(sections):  # an indented "[" line ("") or a reading we do not know: no shortcut
-        return None
+    if layout.verified is not sections:
+        if headers != list(sections):  # an indented "[" line ("") or a reading we do not know: no shortcut
+            return None
+        layout.verified = sections
     hits = _hits(headers, sections, edit)
     if getattr(edit, "all_matches", False):
         if not hits:
@@ -468,7 +480,11 @@ def update_file(
                 new = doc.text().encode("utf-8")
             else:
                 edited = doc.text()
-                new = (text[: window.start] + edited + text[window.end :]).encode("utf-8")
+                if len(text) == len(base.data):  # ASCII: the window's offsets are byte offsets, spliced in one copy
+                    view = memoryview(base.data)
+                    new = b"".join((view[: window.start], edited.encode("utf-8"), view[window.end :]))
+                else:
+                    new = (text[: window.start] + edited + text[window.end :]).encode("utf-8")
                 read_back = functools.partial(_read_window, window, base.sections, edited, real)
             expect = target or base
             if new == expect.data:
@@ -483,8 +499,10 @@ def update_file(
             old_data = base.data  # what the file held but for our change (for an undo)
             changed = True
             remember_written(path, real, after, new)
+            if window is not None and window.spliced is after and base.sections is not None:
+                _merge.spliced(base.sections, after, len(window.before), window.inside, window.written)
             if window is not None and layout is not None and (window.end == len(text) or edited.endswith("\n")):
-                _layouts[real] = layout.edited(window, edited, new)  # no line spans the window's edges
+                _layouts[real] = layout.edited(window, edited, new, base.sections, after)  # no line spans its edges
             written = open_version(real)
             lost = changed_since(base, real)
             if lost is not None:

@@ -183,6 +183,12 @@ def _edits() -> dict[str, Any]:
         "remove middle": store_mod._remove(in_config("p3")),
         "remove last": store_mod._remove(lambda h: h == "sso-session corp"),
         "remove a role": store_mod._remove(in_config("r7")),
+        # As the store makes them: saying where to look (needles), so headers are found by substring search.
+        "set middle, by needles": store_mod._set("profile p5", {"output": "text"}, store_mod._names("p5")),
+        "set new, by needles": store_mod._set("profile brand-new", {"region": "us-west-1"}, store_mod._names("brand-new")),
+        "set first, by needles": store_mod._set("default", {"output": "json"}, store_mod._names("default")),
+        "remove middle, by needles": store_mod._remove(store_mod._names("p3")),
+        "remove last, by needles": store_mod._remove(store_mod._exactly("sso-session corp")),
     }
 
 
@@ -192,6 +198,24 @@ def _write(path: Path, text: str, edit: Any, window_min: int, monkeypatch: pytes
     monkeypatch.setattr(filewrite, "WINDOW_MIN", window_min)
     update_file(path, edit)
     return path.read_bytes()
+
+
+def _assert_splice_noted_as_computed(source: str, after: dict[str, Any], needles: bool) -> None:
+    """What the writer noted of its splice (the diff's run, the joined headers) is what computing them gives."""
+    from awswidget import _merge
+
+    before = _fastini.parse(source.encode(), "x")
+    noted = [(a, b, run) for a, b, run in _merge._diffs.values() if b is after]
+    assert len(noted) == 1
+    base = noted[0][0]
+    assert base == before
+    joined = _merge._joined.get(id(after))
+    assert (joined is not None and joined[0] is after) == needles  # carried when the writer had searched the old one
+    if joined is not None:
+        assert joined[1] == "\n" + "\n".join(after) + "\n"
+    run = noted[0][2]
+    _merge._diffs.clear()
+    assert run == _merge.diff(base, after)
 
 
 @pytest.mark.parametrize("text", list(_texts()))
@@ -207,6 +231,7 @@ def test_the_windowed_writer_writes_the_whole_writers_bytes_and_remembers_botoco
     assert windowed != source.encode()
     remembered = fileread.cached_snapshot(str(tmp_path / "windowed"))
     assert remembered is not None and remembered.data == windowed
+    _assert_splice_noted_as_computed(source, remembered.sections, needles=getattr(change, "needles", None) is not None)
     assert remembered.sections == botocore.configloader.raw_config_parse(str(tmp_path / "windowed"))
     assert list(remembered.sections) == list(botocore.configloader.raw_config_parse(str(tmp_path / "windowed")))
 
@@ -508,6 +533,9 @@ def test_the_layout_carried_after_a_windowed_write_is_the_texts_own(tmp_path: Pa
         carried = filewrite._layouts[os.path.realpath(path)]
         assert carried.data == data
         assert carried == filewrite._Layout.of(data, data.decode())
+        remembered = fileread.cached_snapshot(str(path))
+        assert remembered is not None and carried.verified is remembered.sections  # the next write skips the check
+        assert list(remembered.sections) == carried.headers
 
 
 def test_the_window_check_still_catches_a_wrong_read_back_inside_the_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
