@@ -417,6 +417,7 @@ def update_file(
     max_attempts: int = 5,
     lock_timeout: float = 30.0,
     snapshot: FileSnapshot | None = None,
+    version: Version | None = None,
 ) -> WriteResult:
     """Apply ``edit`` to a shared file safely.
 
@@ -432,7 +433,10 @@ def update_file(
 
     ``snapshot`` is the caller's read of the file under the same lock: when the
     file is still exactly that version (identity and content), its parse is
-    reused instead of parsing again.
+    reused instead of parsing again. ``version`` is the caller's settled read
+    under the same lock (:func:`awswidget.settle.settled_version`, handed over:
+    it is closed here), used as the first base instead of reading again; the
+    rename still happens only if the file is exactly that version.
 
     Raises
     ------
@@ -450,10 +454,10 @@ def update_file(
         ensure_folder(os.path.dirname(real))  # a WriteError when a file stands where the folder should be
         stat_regular(real)  # refuse a directory or a FIFO before locking
         with locked([real], lock_timeout):
-            return update_file(path, edit, lock_held=True, max_attempts=max_attempts, snapshot=snapshot)
+            return update_file(path, edit, lock_held=True, max_attempts=max_attempts, snapshot=snapshot, version=version)
 
     _sweep_temp_files(real)
-    base = settled_version(real, path, snapshot)
+    base = version if version is not None and version.sections is not None else settled_version(real, path, snapshot)
     target: Version | None = None  # what the file must be at the rename, when it is not ``base``
     created = base.st is None
     changed = False

@@ -39,7 +39,7 @@ from .errors import (
 )
 from .files import SharedFiles, config_header, config_profile_name, read_bytes, stat_regular, update_file, write_atomic
 from .filewrite import WriteResult
-from .settle import settled_version
+from .settle import Version, settled_version
 
 __all__ = ["PartialWriteError", "ProfileStore", "RolledBackError"]
 
@@ -187,14 +187,22 @@ class ProfileStore:
         files = self.files
         with files.locked(self.lock_timeout):
             # The profile may also be in a file that cannot be read: never remove it halfway.
-            config, creds = _settled(files.config_file), _settled(files.credentials_file)
+            versions = {files.config_file: _settled_version(files.config_file)}
+            try:
+                versions[files.credentials_file] = _settled_version(files.credentials_file)
+            except AwsWidgetError:
+                _close(versions)
+                raise
+            config, creds = (versions[f].sections or {} for f in (files.config_file, files.credentials_file))
             if name not in creds and not _naming(config, name):
+                _close(versions)
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
             self._run(
                 [
                     (files.config_file, _remove(_names(name))),
                     (files.credentials_file, _remove(_exactly(name))),
-                ]
+                ],
+                versions,
             )
         log.info("Removed profile '%s'", name)
 
@@ -215,11 +223,14 @@ class ProfileStore:
 
         with files.locked(self.lock_timeout):
             # Read as each write will (waiting out another program's rewrite), so checks see the real file.
-            creds_sections = _settled(files.credentials_file)
+            versions = {files.credentials_file: _settled_version(files.credentials_file)}
+            creds_sections = versions[files.credentials_file].sections or {}
             try:
-                config_sections = _settled(files.config_file)
+                versions[files.config_file] = _settled_version(files.config_file)
+                config_sections = versions[files.config_file].sections or {}
             except ConfigFileError:
                 if settings_need_config:
+                    _close(versions)
                     raise
                 config_sections = {}  # keys only: the config file is neither needed nor touched
             # Re-checked on the version each write reads under the lock, not only on this read.
@@ -236,26 +247,38 @@ class ProfileStore:
                 run.all_matches = getattr(edit, "all_matches", False)  # type: ignore[attr-defined]
                 return run
 
-            check(creds_sections, config_sections)
+            try:
+                check(creds_sections, config_sections)
+            except AwsWidgetError:
+                _close(versions)
+                raise
             steps: list[tuple[str, Edit]] = []
             # Config first: a file that can fail on settings must not strand keys already written.
             if config:
                 steps.append((files.config_file, checked(files.config_file, _set(config_header(name), config, in_config))))
             if creds:
                 steps.append((files.credentials_file, checked(files.credentials_file, _set(name, creds, None))))
-            self._run(steps)
+            self._run(steps, versions)
 
-    def _run(self, steps: list[tuple[str, Edit]]) -> None:
-        """Apply each file's edit in order (locks held); when one fails, put back the files already written."""
+    def _run(self, steps: list[tuple[str, Edit]], versions: dict[str, Version] | None = None) -> None:
+        """Apply each file's edit in order (locks held); when one fails, put back the files already written.
+
+        ``versions``: the settled reads the checks ran on, handed to the writer as its first base
+        (it renames only over exactly that version); any not handed over is closed here.
+        """
+        versions = versions if versions is not None else {}
         done: list[WriteResult] = []
-        for path, edit in steps:
-            try:
-                result = update_file(path, edit, lock_held=True)
-            except AwsWidgetError as exc:
-                if not any(r.changed for r in done):
-                    raise
-                self._undo(done, exc)
-            done.append(result)
+        try:
+            for path, edit in steps:
+                try:
+                    result = update_file(path, edit, lock_held=True, version=versions.pop(path, None))
+                except AwsWidgetError as exc:
+                    if not any(r.changed for r in done):
+                        raise
+                    self._undo(done, exc)
+                done.append(result)
+        finally:
+            _close(versions)
 
     def _undo(self, done: list[WriteResult], exc: AwsWidgetError) -> None:
         failed = exc.kwargs.get("path") or getattr(exc, "path", "")
@@ -365,6 +388,16 @@ def _config_only(settings: dict[str, str | None]) -> None:
     for key in settings:
         if key.lower() in CREDENTIAL_KEYS:
             raise ValidationError("settings", f"'{key}' belongs to the credentials file; save keys with save_keys()")
+
+
+def _settled_version(path: str) -> Version:
+    """The file's settled version (:func:`awswidget.settle.settled_version`), left open for the writer."""
+    return settled_version(os.path.realpath(path), path)
+
+
+def _close(versions: dict[str, Version]) -> None:
+    for version in versions.values():
+        version.close()
 
 
 def _settled(path: str) -> dict[str, Any]:
