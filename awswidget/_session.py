@@ -100,10 +100,13 @@ def merged_config(config_file: str, credentials_file: str, snapshots: tuple[Any,
     ``snapshots``: the two files' :func:`~awswidget.files.read_file_cached` the caller just made.
     """
     config, creds = snapshots or (files.read_file_cached(config_file), files.read_file_cached(credentials_file))
-    key = (config_file, config.key, config.digest, config.exists, credentials_file, creds.key, creds.digest, creds.exists)
+    # A cached snapshot is one version of its file (read_file_cached checks identity and bytes on every
+    # use): the snapshot objects themselves, kept alive by the entry, are the key, so no digest is needed.
+    key = (config_file, id(config), credentials_file, id(creds))
     with _loader_lock:
         hit = _merged.get(key)
-        last = _merged_basis.get((config_file, credentials_file))
+        # Carried over only from the version still cached (a cleared cache means: start cold).
+        last = _merged_basis.get((config_file, credentials_file)) if _merged else None
     if hit is None:
         config_map = _config_profile_map(config_file, config)
         with _loader_lock:
@@ -118,6 +121,7 @@ def merged_config(config_file: str, credentials_file: str, snapshots: tuple[Any,
         with _loader_lock:
             _merged.clear()  # one version per process is enough: memory stays flat
             _merged[key] = hit
+            _merged_snaps[:] = [config, creds]
             _merged_basis.clear()
             _merged_basis[(config_file, credentials_file)] = (config_map, creds.sections, hit)
     return hit
@@ -131,6 +135,9 @@ _merged_basis: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any], dict[
 _map_basis: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 _map_steps: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {}
 _names: dict[str, tuple[dict[str, Any], set[str | None]]] = {}
+# The snapshots the two caches' keys name (by id): kept alive so that no other object takes their ids.
+_merged_snaps: list[Any] = []
+_map_snaps: list[Any] = []
 
 
 def config_profile_names(path: str, snapshot: Any = None) -> set[str | None]:
@@ -163,16 +170,17 @@ def _config_profile_map(path: str, snapshot: Any = None) -> dict[str, Any]:
     from ._fastini import profile_map
 
     snap = snapshot or files.read_file_cached(path)
-    key = (path, snap.key, snap.digest, snap.exists)
+    key = (path, id(snap))
     with _loader_lock:
         hit = _profile_maps.get(key)
-        last = _map_basis.get(path)
+        last = _map_basis.get(path) if _profile_maps else None
     if hit is None:
         step = _merge.profile_map_from(last[0], last[1], snap.sections) if last is not None else None
         hit = step[0] if step is not None else profile_map(snap.sections)  # botocore's, proven equal (tests/test_fastini.py)
         with _loader_lock:
             _profile_maps.clear()  # one version per process, like merged_config
             _profile_maps[key] = hit
+            _map_snaps[:] = [snap]
             _map_basis.clear()
             _map_basis[path] = (snap.sections, hit)
             _map_steps.clear()
