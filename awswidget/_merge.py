@@ -39,6 +39,7 @@ __all__ = ["diff", "headers_with", "merged_from", "profile_map_from", "spliced"]
 
 #: Changed sections (on either side) above which the full recompute is used: it is as cheap then.
 LIMIT = 64
+KEEP = 4  # entries per cache below (two files, the current and the previous version of each)
 _TABLES = {"profiles": "profile", "sso_sessions": "sso-session", "services": "services"}
 # Header characters shlex treats specially: such a header may name a profile that is not a substring of it.
 _SPECIAL = ("'", '"', "\\")
@@ -46,6 +47,13 @@ _SPECIAL = ("'", '"', "\\")
 _joined_lock = threading.Lock()
 _joined: dict[int, tuple[dict[str, Any], str, dict[str, list[tuple[int, str]]]]] = {}
 _diffs: dict[tuple[int, int, int], tuple[dict[str, Any], dict[str, Any], Any]] = {}
+
+
+def _make_room(cache: dict[Any, Any]) -> None:
+    """Drop the oldest entries: the current and the previous version of two files is all that is used,
+    and each entry keeps its parse alive (memory stays flat)."""
+    while len(cache) >= KEEP:
+        del cache[next(iter(cache))]
 
 
 def _agree(ka: list[str], kb: list[str], va: list[Any], vb: list[Any], n: int, tail: bool = False) -> int:
@@ -94,8 +102,7 @@ def diff(before: dict[str, Any], after: dict[str, Any], limit: int = LIMIT) -> t
     gone, new = ka[head : len(ka) - tail], kb[head : len(kb) - tail]
     run = None if len(gone) > limit or len(new) > limit else (gone, new)
     with _joined_lock:
-        if len(_diffs) >= 8:
-            _diffs.clear()
+        _make_room(_diffs)
         _diffs[(id(before), id(after), limit)] = (before, after, run)  # the catalog asks what the merge asked
     return run
 
@@ -115,8 +122,7 @@ def spliced(before: dict[str, Any], after: dict[str, Any], lo: int, gone: list[s
         tail += 1
     run = gone[head : len(gone) - tail], new[head : len(new) - tail]
     with _joined_lock:
-        if len(_diffs) >= 8:
-            _diffs.clear()
+        _make_room(_diffs)
         _diffs[(id(before), id(after), LIMIT)] = (before, after, None if max(map(len, run)) > LIMIT else run)
     known = _joined.get(id(before))
     if known is None or known[0] is not before or any("\n" in h for h in new):
@@ -129,8 +135,7 @@ def spliced(before: dict[str, Any], after: dict[str, Any], lo: int, gone: list[s
         return
     joined = text[:start] + "".join(h + "\n" for h in new) + text[end:]
     with _joined_lock:
-        if len(_joined) >= 8:
-            _joined.clear()
+        _make_room(_joined)
         _joined[id(after)] = (after, joined, {})
 
 
@@ -148,8 +153,7 @@ def _joined_headers(sections: dict[str, Any]) -> tuple[str, dict[str, list[tuple
         return None
     searches: dict[str, list[tuple[int, str]]] = {}
     with _joined_lock:
-        if len(_joined) >= 8:  # the few versions of two files in use; dicts are kept alive by the entry
-            _joined.clear()
+        _make_room(_joined)
         _joined[id(sections)] = (sections, text, searches)
     return text, searches
 
