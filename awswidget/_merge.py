@@ -107,8 +107,9 @@ def diff(before: dict[str, Any], after: dict[str, Any], limit: int = LIMIT) -> t
     return run
 
 
-def spliced(before: dict[str, Any], after: dict[str, Any], lo: int, gone: list[str], new: list[str]) -> None:
-    """Note that ``after`` is ``before`` with its sections ``gone`` (from place ``lo``) replaced by ``new``.
+def spliced(before: dict[str, Any], after: dict[str, Any], gone: list[str], new: list[str], following: str | None) -> None:
+    """Note that ``after`` is ``before`` with its consecutive sections ``gone`` replaced by ``new``
+    (``following``: the header after them, None at the end).
 
     A writer's splice (:meth:`awswidget.filewrite._Window.read_back`): every section outside is the
     same object in both. The run :func:`diff` would find, and the joined headers of ``after``, follow
@@ -128,9 +129,9 @@ def spliced(before: dict[str, Any], after: dict[str, Any], lo: int, gone: list[s
     if known is None or known[0] is not before or any("\n" in h for h in new):
         return
     text = known[1]
-    keys = list(islice(before, lo, lo + len(gone) + 1))  # the window's first header, and the one after it
-    start = text.find(f"\n{keys[0]}\n") + 1 if gone or lo < len(before) else len(text)
-    end = text.find(f"\n{keys[len(gone)]}\n") + 1 if lo + len(gone) < len(before) else len(text)
+    first = gone[0] if gone else following
+    start = text.find(f"\n{first}\n") + 1 if first is not None else len(text)
+    end = text.find(f"\n{following}\n", max(start - 1, 0)) + 1 if following is not None else len(text)
     if start <= 0 or end <= 0:
         return
     joined = text[:start] + "".join(h + "\n" for h in new) + text[end:]

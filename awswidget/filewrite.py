@@ -158,7 +158,7 @@ class _Layout:
         old = _counts(window.text[window.start : window.end])
         new = _counts(edited)
         defaults, cr, crlf, lf = (a - b + c for a, b, c in zip((self.defaults, self.cr, self.crlf, self.lf), old, new, strict=True))
-        lo, hi = len(window.before), len(window.before) + len(window.inside)
+        lo, hi = window.lo, window.hi
         found = _HEADER_LINE.findall(edited)
         layout = _Layout(data, self.headers[:lo] + found + self.headers[hi:], defaults, cr, crlf, lf)
         if self.verified is base and window.spliced is after and found == window.written:
@@ -189,12 +189,25 @@ class _Window:
     text: str  # the whole file
     start: int
     end: int
-    before: list[str]  # the headers of the untouched sections before the window, in order
-    inside: list[str]  # the headers the window holds before the edit
-    after: list[str]  # the same after the window
+    headers: list[str] = field(repr=False)  # every header of the file, in order
+    lo: int  # headers[lo:hi] are the ones the window holds before the edit
+    hi: int
     eol: str
     written: list[str] = field(default_factory=list)  # the headers the window holds after the edit (read back)
     spliced: dict[str, Any] | None = field(default=None, repr=False)  # what read_back returned
+
+    # The three parts, as lists only when asked (copying 10,000 headers costs a pass over them all).
+    @property
+    def before(self) -> list[str]:
+        return self.headers[: self.lo]
+
+    @property
+    def inside(self) -> list[str]:
+        return self.headers[self.lo : self.hi]
+
+    @property
+    def after(self) -> list[str]:
+        return self.headers[self.hi :]
 
     def read_back(self, base: dict[str, Any], new_window: str, path: str) -> dict[str, Any]:
         """botocore's parse of the edited file, from the window's parse and the untouched sections' known one.
@@ -224,22 +237,24 @@ class _Window:
 
     def _spliced(self, base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         """``before`` + ``new`` + ``after`` of ``base``, copying ``base`` in C where the order allows it."""
-        kept = [h for h in self.inside if h in new]
-        if not self.after or kept == list(new):  # appended at the end, or edited and removed in place
+        inside = self.inside
+        at_end = self.hi == len(self.headers)
+        kept = [h for h in inside if h in new]
+        if at_end or kept == list(new):  # appended at the end, or edited and removed in place
             merged = base.copy()
-            for header in self.inside:
+            for header in inside:
                 if header not in new:
                     del merged[header]
-            if self.after:
+            if not at_end:
                 merged.update(new)  # every header already in place
                 return merged
             for header in kept:
                 del merged[header]  # re-added below in the window's own order
             merged.update(new)
             return merged
-        merged = dict(islice(base.items(), len(self.before)))
+        merged = dict(islice(base.items(), self.lo))
         merged.update(new)
-        merged.update(islice(base.items(), len(self.before) + len(self.inside), None))
+        merged.update(islice(base.items(), self.hi, None))
         return merged
 
 
@@ -306,7 +321,7 @@ def _window(text: str, sections: dict[str, Any], edit: Any, layout: _Layout | No
         return None
     # New lines follow the whole file's convention, as IniDocument picks it (no lone CR here; a tie is LF).
     eol = "\r\n" if layout.crlf * 2 > layout.lf else "\n"
-    return _Window(text, start, end, headers[:lo], headers[lo:hi], headers[hi:], eol)
+    return _Window(text, start, end, headers, lo, min(hi, len(headers)), eol)
 
 
 def refuse_read_only(path: str, st: os.stat_result | None) -> None:
@@ -504,7 +519,8 @@ def update_file(
             changed = True
             remember_written(path, real, after, new)
             if window is not None and window.spliced is after and base.sections is not None:
-                _merge.spliced(base.sections, after, len(window.before), window.inside, window.written)
+                following = window.headers[window.hi] if window.hi < len(window.headers) else None
+                _merge.spliced(base.sections, after, window.inside, window.written, following)
             if window is not None and layout is not None and (window.end == len(text) or edited.endswith("\n")):
                 _layouts[real] = layout.edited(window, edited, new, base.sections, after)  # no line spans its edges
             written = open_version(real)
