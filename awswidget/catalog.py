@@ -8,8 +8,10 @@ A reading after a change (our own write, or another program's edit) rebuilds
 only the profiles whose inputs changed: a ``ProfileInfo`` is a function of the
 profile's merged values, its credentials-file section, whether the config file
 defines it, and the two paths, so every other one is kept as it was. Which
-profiles changed is found by comparing those inputs, not by trusting what a
-writer says it wrote: the result is the full rebuild's (tests/test_incremental.py).
+profiles changed is found by comparing those inputs (:func:`awswidget._merge.diff`:
+the run between the longest equal prefix and suffix of sections, or, for a
+windowed write, the run its splice left, which follows from the window): the
+result is the full rebuild's (tests/test_incremental.py).
 """
 
 from __future__ import annotations

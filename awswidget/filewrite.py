@@ -35,6 +35,14 @@ parse it replaces, refuses a header repeated outside the window, and splices
 botocore's reading of the whole file from the untouched sections' known parse
 (:class:`_Window`). The bytes read back from the temporary file must still be
 exactly the bytes meant. Anything else takes the whole-file path.
+
+Nothing per write walks the whole file in Python: the header layout of a text
+this process wrote is derived from the edited window (:class:`_Layout`), the
+targets are found by a substring search over the joined headers (an edit's
+``needles``), the splice copies the known parse in C, and the self-check
+compares the window's sections -- those outside it are the known parse's own
+objects, placed by the proven split (comparing an object with itself proves
+nothing). A whole-file read-back is still compared section by section.
 """
 
 from __future__ import annotations
