@@ -590,3 +590,15 @@ def test_the_sections_diff_is_the_run_between_the_longest_equal_prefix_and_suffi
         b = {k: dict(v) if rng.random() < copies else v for k, v in b.items()}
         _merge._diffs.clear()
         assert _merge.diff(a, b, limit=100) == _longest_equal_ends(a, b), (a, b)
+
+
+def test_default_and_profile_default_swapped_by_another_program_is_seen(aws_env: Any) -> None:
+    """Regression: the table's diff compared sections by header, ignoring their order, so swapping [default]
+    and [profile default] (each unchanged) kept the old 'default' (the last of the two wins in botocore)."""
+    aws_env.write(config=TRICKY_CONFIG, credentials=TRICKY_CREDENTIALS)
+    m = CredentialsManager()
+    assert m.profile_info("default").output == "json"
+    aws_env.config.write_text(FOREIGN_EDITS["[profile default] moved before [default]"](aws_env.config.read_text()))
+    m.reload()
+    assert m.profile_info("default").region == "us-east-1" and m.profile_info("default").output is None
+    _assert_table_is_a_full_reload(m)
