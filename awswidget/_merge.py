@@ -218,9 +218,9 @@ def _owners(header: str) -> list[tuple[str, str]] | None:
 
 def profile_map_from(
     old_sections: dict[str, Any], old_map: dict[str, Any], new_sections: dict[str, Any]
-) -> tuple[dict[str, Any], set[str]] | None:
-    """``profile_map(new_sections)`` from ``old_map = profile_map(old_sections)``, and the profile names whose
-    entry may differ; ``None``: compute it in full."""
+) -> tuple[dict[str, Any], set[str], Order | None] | None:
+    """``profile_map(new_sections)`` from ``old_map = profile_map(old_sections)``, the profile names whose
+    entry may differ, and how the profiles' order follows from the old one's; ``None``: compute it in full."""
     run = diff(old_sections, new_sections)
     if run is None:
         return None
@@ -231,20 +231,27 @@ def profile_map_from(
             return None  # [preview], [plugins]...: their order among the raw sections is the full pass's
         touched.update(owners)
     result = dict(old_map)
+    order: Order | None = (set(), [])
     for table in {table for table, _ in touched}:
-        entries = _table_from(old_map[table], new_sections, table, {name for t, name in touched if t == table})
-        if entries is None:
+        made = _table_from(old_map[table], new_sections, table, {name for t, name in touched if t == table})
+        if made is None:
             return None
-        result[table] = entries
-    return result, {name for table, name in touched if table == "profiles"}
+        result[table] = made[0]
+        if table == "profiles":
+            order = made[1]
+    return result, {name for table, name in touched if table == "profiles"}, order
 
 
 class _Lost(Exception):
     """An entry that should be in the new file was not found there (never expected: recompute in full)."""
 
 
-def _table_from(old: dict[str, Any], sections: dict[str, Any], table: str, names: set[str]) -> dict[str, Any] | None:
-    """``old`` with the entries ``names`` recomputed from ``sections``, each at its first header's place.
+Order = tuple[set[str], list[str]]  # (removed, appended): the new order is the old one less removed, plus appended
+
+
+def _table_from(old: dict[str, Any], sections: dict[str, Any], table: str, names: set[str]) -> tuple[dict[str, Any], Order | None] | None:
+    """``old`` with the entries ``names`` recomputed from ``sections``, each at its first header's place,
+    and how its order follows from ``old``'s (None: entries moved into the middle).
 
     Every other entry keeps its headers, hence its first header's place and its order.
     """
@@ -268,15 +275,15 @@ def _table_from(old: dict[str, Any], sections: dict[str, Any], table: str, names
             for name in names - found.keys():
                 result.pop(name, None)
             result.update((name, values) for name, (_key, values) in found.items())  # in place
-            return result
+            return result, (names - found.keys(), [])
         for name in names:
             result.pop(name, None)
         if not found:
-            return result
+            return result, (names, [])
         inserts = sorted((key, name) for name, (key, _values) in found.items())
         if not result or inserts[0][0] > place(next(reversed(result))):
             result.update((name, found[name][1]) for _key, name in inserts)  # after every other entry: appended
-            return result
+            return result, (names, [name for _key, name in inserts])
         order = list(result)
         slots = sorted((bisect.bisect_left(order, key, key=place), key, name) for key, name in inserts)
     except _Lost:
@@ -289,7 +296,7 @@ def _table_from(old: dict[str, Any], sections: dict[str, Any], table: str, names
         out.append((name, found[name][1]))
         done = slot
     out.extend(items[done:])
-    return dict(out)
+    return dict(out), None
 
 
 def _keeps_place(old: dict[str, Any], names: set[str], name: str, found: dict[str, tuple[int, Any]], place: Any) -> bool:
@@ -309,9 +316,11 @@ def merged_from(
     changed: set[str],
     old_creds: dict[str, Any],
     new_creds: dict[str, Any],
+    order: Order | None = None,
 ) -> dict[str, Any] | None:
     """``full_config``'s merge of ``new_map`` and ``new_creds`` from ``old_merged``, the merge of ``old_map``
-    and ``old_creds`` (``changed``: the profile names whose entries may differ between the two maps).
+    and ``old_creds`` (``changed``: the profile names whose entries may differ between the two maps;
+    ``order``: how the new map's profile order follows from the old one's, when known).
 
     Its profiles are the config file's, in the map's order, then the credentials-only ones in that
     file's order; every profile no changed section names keeps its previous values.
@@ -331,13 +340,46 @@ def merged_from(
                 values.update(new_creds[name])
         if values is not None:
             fresh[name] = values
-    profiles = _in_place(old, old_map["profiles"], config, new_creds, names, fresh)
+    profiles = None
+    if order is not None:
+        profiles = _edited(old, old_map["profiles"], config, new_creds, names, fresh, order, run)
     if profiles is None:
-        order = chain(config, filterfalse(config.__contains__, new_creds))
-        profiles = {name: fresh[name] if name in fresh else old[name] for name in order}
+        profiles = _in_place(old, old_map["profiles"], config, new_creds, names, fresh)
+    if profiles is None:
+        merged_order = chain(config, filterfalse(config.__contains__, new_creds))
+        profiles = {name: fresh[name] if name in fresh else old[name] for name in merged_order}
     merged = dict(new_map)
     merged["profiles"] = profiles
     return merged
+
+
+def _edited(old: dict[str, Any], old_config: dict[str, Any], config: dict[str, Any], creds: dict[str, Any],
+            names: set[str], fresh: dict[str, Any], order: Order, run: tuple[list[str], list[str]]) -> dict[str, Any] | None:
+    """The new profile table as ``old`` edited in place, from how the config order followed (``order``) and
+    the credentials run; None when neither proves the credentials-only order (then it is checked in full)."""
+    removed, appended = order
+    if any((name in old_config) != (name in config) for name in names if name in old and name in fresh):
+        return None  # a profile moves between the config part and the credentials-only part
+    if any(name not in old_config for name in appended if name in old) or not set(appended) <= fresh.keys():
+        return None
+    only_new = [name for name in fresh if name not in config]  # the changed names that end credentials-only
+    added_only = _last(creds, {name for name in only_new if name not in old})
+    if added_only is None:
+        return None
+    if any(name in old for name in only_new) and run[0] != run[1]:
+        return None  # credentials-only sections changed in a run that also moved or added some: check in full
+    table = old.copy()
+    for name in names:
+        if name not in fresh or name in removed:
+            table.pop(name, None)
+    table.update((name, values) for name, values in fresh.items() if name in table)
+    at = len(config) - len(appended)
+    if appended and at < len(table):
+        table = dict(chain(islice(table.items(), at), ((n, fresh[n]) for n in appended), islice(table.items(), at, None)))
+    else:
+        table.update((name, fresh[name]) for name in appended)
+    table.update((name, fresh[name]) for name in added_only)
+    return table
 
 
 def _in_place(old: dict[str, Any], old_config: dict[str, Any], config: dict[str, Any], creds: dict[str, Any],

@@ -112,9 +112,9 @@ def merged_config(config_file: str, credentials_file: str, snapshots: tuple[Any,
         with _loader_lock:
             step = _map_steps.get(config_file)
         if last is not None and step is not None and step[0] is config_map and step[1] is last[0]:
-            hit = _merge.merged_from(last[2], last[0], config_map, step[2], last[1], creds.sections)
+            hit = _merge.merged_from(last[2], last[0], config_map, step[2], last[1], creds.sections, step[3])
         elif last is not None and last[0] is config_map:
-            hit = _merge.merged_from(last[2], last[0], config_map, set(), last[1], creds.sections)
+            hit = _merge.merged_from(last[2], last[0], config_map, set(), last[1], creds.sections, (set(), []))
         if hit is None:
             # From the cached profile map, so botocore's deep copy and header parsing happen once per version.
             hit = full_config(config.sections, creds.sections, config_map)
@@ -133,7 +133,7 @@ _profile_maps: dict[tuple[Any, ...], dict[str, Any]] = {}
 # per config file (the map, the map it was derived from, the profile names that may differ between them).
 _merged_basis: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
 _map_basis: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-_map_steps: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {}
+_map_steps: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], Any]] = {}
 _names: dict[str, tuple[dict[str, Any], set[str | None]]] = {}
 # The snapshots the two caches' keys name (by id): kept alive so that no other object takes their ids.
 _merged_snaps: list[Any] = []
@@ -185,7 +185,7 @@ def _config_profile_map(path: str, snapshot: Any = None) -> dict[str, Any]:
             _map_basis[path] = (snap.sections, hit)
             _map_steps.clear()
             if step is not None and last is not None:
-                _map_steps[path] = (hit, last[1], step[1])
+                _map_steps[path] = (hit, last[1], step[1], step[2])
     return hit
 
 

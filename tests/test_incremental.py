@@ -341,6 +341,9 @@ region = sa-east-1
 
 [profile p5]
 region = us-east-2
+
+[profile  p1]
+output = table
 """
 
 TRICKY_CREDENTIALS = f"""\
@@ -439,6 +442,8 @@ VIEW_WRITES: dict[str, Any] = {
     "remove a profile with two headers": lambda m: m.remove_profile("spaced"),
     "remove the first of two headers of one profile": _on_config(store_mod._remove(lambda h: h == "profile  spaced")),
     "remove the last of two headers of one profile": _on_config(store_mod._remove(lambda h: h == "profile spaced")),
+    "remove the first header of a profile whose other one is last (it moves to the end)":
+        _on_config(store_mod._remove(lambda h: h == "profile p1")),
     "remove a quoted profile": lambda m: m.remove_profile("quoted name"),
     "change a profile in the middle": lambda m: m.store.set_settings("p2", {"region": "us-west-2", "s3": None}),
     "change default": lambda m: m.store.set_settings("default", {"region": "eu-central-1"}),
@@ -467,6 +472,31 @@ FOREIGN_EDITS: dict[str, Any] = {
     "a raw [sso_sessions] section": lambda t: t + "\n[sso_sessions]\nx = 1\n",
     "everything rewritten": lambda t: t.replace("region", "output"),
 }
+
+
+_ONLY = f"[creds-only]\naws_access_key_id = {key_id(4)}\naws_secret_access_key = {SECRET}\n"
+_WEIRD = f"[profile weird]\naws_access_key_id = {key_id(5)}\naws_secret_access_key = {SECRET}\n"
+CREDENTIALS_EDITS: dict[str, Any] = {
+    "two credentials-only profiles swapped": lambda t: t.replace(_ONLY + "\n" + _WEIRD, _WEIRD + "\n" + _ONLY),
+    "a credentials-only profile added in the middle": lambda t: t.replace("[p5]", f"[mid-only]\naws_access_key_id = {key_id(7)}\n\n[p5]"),
+    "a credentials-only profile added before another": lambda t: t.replace("[profile weird]", f"[mid-only]\naws_access_key_id = {key_id(7)}\n\n[profile weird]"),
+    "a credentials-only profile added at the end": lambda t: t + f"\n[end-only]\naws_access_key_id = {key_id(8)}\n",
+    "a credentials-only profile changed": lambda t: t.replace(f"{key_id(4)}", f"{key_id(9)}"),
+    "keys for a config-only profile": lambda t: t + f"\n[p4]\naws_access_key_id = {key_id(10)}\n",
+    "a credentials-only profile removed": lambda t: t.replace(_WEIRD, ""),
+}
+
+
+@pytest.mark.parametrize("edit", list(CREDENTIALS_EDITS), ids=list(CREDENTIALS_EDITS))
+def test_the_merged_view_after_another_programs_credentials_edit_is_botocores(tricky: CredentialsManager, aws_env: Any,
+                                                                              carried: list[str], edit: str) -> None:
+    text = aws_env.credentials.read_text()
+    assert CREDENTIALS_EDITS[edit](text) != text
+    aws_env.credentials.write_text(CREDENTIALS_EDITS[edit](text))
+    _assert_views_are_botocores(aws_env)
+    tricky.reload()
+    _assert_table_is_a_full_reload(tricky)
+    assert carried and all(not way.startswith("full") for way in carried), carried
 
 
 @pytest.fixture
