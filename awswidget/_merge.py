@@ -14,14 +14,16 @@ sessions, services) those sections name. Recomputing them costs 40-60 ms at
   over the joined headers, then mapped by :func:`awswidget._fastini.profile_map`
   itself, one header at a time), so duplicates, ``[default]`` beside
   ``[profile default]`` and first-occurrence order come out as a full pass makes them;
-* :func:`merged_from` rebuilds ``full_config``'s profile table in its exact order
-  (config profiles, then credentials-only ones), keeping the previous values of
-  every profile whose inputs are the same objects.
+* :func:`merged_from` edits a copy of ``full_config``'s profile table (config
+  profiles, then credentials-only ones) in place, where how the map's order was
+  made and the credentials run prove the order, and checks or rebuilds it otherwise;
+  every profile whose inputs are the same objects keeps its previous values;
+* :func:`spliced` is told by the writer what its splice changed, so the next
+  reading takes the run (and the joined headers) from the window, not from a walk.
 
 Anything outside that (a long changed run, a section that is no profile, SSO
-session or services block, a value that is not a plain string or nested block)
-returns ``None``: the caller recomputes in full. tests/test_incremental.py proves
-every result equal to the full recompute, order included.
+session or services block) returns ``None``: the caller recomputes in full.
+tests/test_incremental.py proves every result equal to botocore's, order included.
 """
 
 from __future__ import annotations
