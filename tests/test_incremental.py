@@ -168,6 +168,7 @@ def _texts() -> dict[str, str]:
         "comments between": _config(12).replace("\n\n", "\n# between\n\n"),
         "default twice": _config(12) + "[profile default]\nregion = eu-west-2\n",
         "preamble only before": "\n\n# top\n" + _config(12),
+        "not ASCII (offsets in characters are not bytes)": _config(12).replace("# generated", "# généré — 設定"),
     }
 
 
