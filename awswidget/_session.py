@@ -42,7 +42,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _botocore, files, texts
+from . import _botocore, _merge, files, texts
 from .profiles import full_config
 
 if TYPE_CHECKING:
@@ -92,46 +92,100 @@ def _raw(path: str) -> dict[str, Any]:
     return files.read_file_cached(path).sections
 
 
-def merged_config(config_file: str, credentials_file: str) -> dict[str, Any]:
-    """botocore's ``full_config`` for the two files, computed once per version of them."""
-    config = files.read_file_cached(config_file)
-    creds = files.read_file_cached(credentials_file)
-    key = (config_file, config.key, config.digest, config.exists, credentials_file, creds.key, creds.digest, creds.exists)
+def merged_config(config_file: str, credentials_file: str, snapshots: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    """botocore's ``full_config`` for the two files, computed once per version of them.
+
+    A new version's is derived from the previous one's for the sections that changed
+    (:func:`awswidget._merge.merged_from`, proven equal to the full merge by tests/test_incremental.py).
+    ``snapshots``: the two files' :func:`~awswidget.files.read_file_cached` the caller just made.
+    """
+    config, creds = snapshots or (files.read_file_cached(config_file), files.read_file_cached(credentials_file))
+    # A cached snapshot is one version of its file (read_file_cached checks identity and bytes on every
+    # use): the snapshot objects themselves, kept alive by the entry, are the key, so no digest is needed.
+    key = (config_file, id(config), credentials_file, id(creds))
     with _loader_lock:
         hit = _merged.get(key)
+        # Carried over only from the version still cached (a cleared cache means: start cold).
+        last = _merged_basis.get((config_file, credentials_file)) if _merged else None
     if hit is None:
-        # From the cached profile map, so botocore's deep copy and header parsing happen once per version.
-        hit = full_config(config.sections, creds.sections, _config_profile_map(config_file))
+        config_map = _config_profile_map(config_file, config)
+        with _loader_lock:
+            step = _map_steps.get(config_file)
+        if last is not None and step is not None and step[0] is config_map and step[1] is last[0]:
+            hit = _merge.merged_from(last[2], last[0], config_map, step[2], last[1], creds.sections, step[3])
+        elif last is not None and last[0] is config_map:
+            hit = _merge.merged_from(last[2], last[0], config_map, set(), last[1], creds.sections, (set(), []))
+        if hit is None:
+            # From the cached profile map, so botocore's deep copy and header parsing happen once per version.
+            hit = full_config(config.sections, creds.sections, config_map)
         with _loader_lock:
             _merged.clear()  # one version per process is enough: memory stays flat
             _merged[key] = hit
+            _merged_snaps[:] = [config, creds]
+            _merged_basis.clear()
+            _merged_basis[(config_file, credentials_file)] = (config_map, creds.sections, hit)
     return hit
 
 
 _profile_maps: dict[tuple[Any, ...], dict[str, Any]] = {}
+# What the last merge and the last profile map were computed from, to derive the next version's:
+# (config map, credentials sections, merge) per pair of files; (sections, map) per config file; and
+# per config file (the map, the map it was derived from, the profile names that may differ between them).
+_merged_basis: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+_map_basis: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+_map_steps: dict[str, tuple[dict[str, Any], dict[str, Any], set[str], Any]] = {}
+_names: dict[str, tuple[dict[str, Any], set[str | None]]] = {}
+# The snapshots the two caches' keys name (by id): kept alive so that no other object takes their ids.
+_merged_snaps: list[Any] = []
+_map_snaps: list[Any] = []
 
 
-def config_profile_names(path: str) -> set[str | None]:
-    """The profiles one config file defines (from the cached profile map)."""
-    return set(_config_profile_map(path)["profiles"])
+def config_profile_names(path: str, snapshot: Any = None) -> set[str | None]:
+    """The profiles one config file defines (from the cached profile map; the same set while it is unchanged)."""
+    config_map = _config_profile_map(path, snapshot)
+    profiles = config_map["profiles"]
+    with _loader_lock:
+        hit = _names.get(path)
+        step = _map_steps.get(path)
+    if hit is None or hit[0] is not profiles:
+        if hit is not None and step is not None and step[0] is config_map and step[1]["profiles"] is hit[0]:
+            names = set(hit[1])  # the previous version's, give or take the profiles its changed sections name
+            names.difference_update(n for n in step[2] if n not in profiles)
+            names.update(n for n in step[2] if n in profiles)
+        else:
+            names = set(profiles)
+        hit = (profiles, names)
+        with _loader_lock:
+            _names.clear()
+            _names[path] = hit
+    return hit[1]
 
 
-def _config_profile_map(path: str) -> dict[str, Any]:
+def _config_profile_map(path: str, snapshot: Any = None) -> dict[str, Any]:
     """botocore's profile map of one config file, computed once per version of it.
 
-    ``build_profile_map`` deep-copies the whole parse: 0.1 s per call at 10,000 profiles.
+    ``build_profile_map`` deep-copies the whole parse: 0.1 s per call at 10,000 profiles. A new
+    version's map is derived from the previous one's (:func:`awswidget._merge.profile_map_from`).
     """
     from ._fastini import profile_map
 
-    snap = files.read_file_cached(path)
-    key = (path, snap.key, snap.digest, snap.exists)
+    snap = snapshot or files.read_file_cached(path)
+    key = (path, id(snap))
     with _loader_lock:
         hit = _profile_maps.get(key)
+        last = _map_basis.get(path) if _profile_maps else None
     if hit is None:
-        hit = profile_map(snap.sections)  # botocore's build_profile_map, proven equal (tests/test_fastini.py)
+        step = _merge.profile_map_from(last[0], last[1], snap.sections) if last is not None else None
+        hit = step[0] if step is not None else profile_map(snap.sections)  # botocore's, proven equal (tests/test_fastini.py)
         with _loader_lock:
             _profile_maps.clear()  # one version per process, like merged_config
             _profile_maps[key] = hit
+            _map_snaps[:] = [snap]
+            _map_basis.clear()
+            _map_basis[path] = (snap.sections, hit)
+            _map_steps.clear()
+            if step is not None and last is not None:
+                _map_steps[path] = (hit, last[1], step[1], step[2])
     return hit
 
 

@@ -8,17 +8,20 @@ A reading after a change (our own write, or another program's edit) rebuilds
 only the profiles whose inputs changed: a ``ProfileInfo`` is a function of the
 profile's merged values, its credentials-file section, whether the config file
 defines it, and the two paths, so every other one is kept as it was. Which
-profiles changed is found by comparing those inputs, not by trusting what a
-writer says it wrote: the result is the full rebuild's (tests/test_incremental.py).
+profiles changed is found by comparing those inputs (:func:`awswidget._merge.diff`:
+the run between the longest equal prefix and suffix of sections, or, for a
+windowed write, the run its splice left, which follows from the window): the
+result is the full rebuild's (tests/test_incremental.py).
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+from itertools import chain, islice
 from typing import Any
 
-from . import _session
+from . import _merge, _session
 from .errors import ProfileNotFoundError
 from .files import SharedFiles, config_profile_name
 from .profiles import ProfileInfo, build_profiles
@@ -55,13 +58,13 @@ class Catalog:
         """Read both files (cached while they are unchanged on disk)."""
         self.stamp = self._stamp()
         config, creds = self.files.read()
-        self.config = _session.merged_config(self.files.config_file, self.files.credentials_file)
+        self.config = _session.merged_config(self.files.config_file, self.files.credentials_file, (config, creds))
         basis = ((config.path, creds.path), config.sections, creds.sections, self.config["profiles"])
-        self.infos = self._rebuilt(basis)
+        self.infos = self._rebuilt(basis, config)
         self._basis = basis
         self.errors = tuple(str(s.error) for s in (config, creds) if s.error is not None)
 
-    def _rebuilt(self, basis: tuple[Any, ...]) -> dict[str, ProfileInfo]:
+    def _rebuilt(self, basis: tuple[Any, ...], snapshot: Any = None) -> dict[str, ProfileInfo]:
         """The profile table for ``basis``, rebuilding only the profiles whose inputs differ from the last one's.
 
         A profile's merged values come from the config sections whose header names it and its own
@@ -71,23 +74,43 @@ class Catalog:
         most are passed over by identity; any other is compared by value.
         """
         (config_path, creds_path), config, creds, merged = basis
-        names = _session.config_profile_names(self.files.config_file)
+        names = _session.config_profile_names(self.files.config_file, snapshot)
         old = self._basis
         if old is None or old[0] != (config_path, creds_path):
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
         _, old_config, old_creds, _ = old
-        changed = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
-        changed = {name for name in changed if name in merged}
-        fresh = build_profiles(config, creds, config_path, creds_path, merged={"profiles": {n: merged[n] for n in changed}}, config_names=names)
+        runs = _merge.diff(old_config, config), _merge.diff(old_creds, creds)
         infos = self.infos
-        if len(merged) == len(infos) and all(name in infos for name in changed):
-            return {name: fresh[name] if name in fresh else info for name, info in infos.items()}  # same names: same order
-        if not all(name in fresh or name in infos for name in merged):
+        if runs[0] is None or runs[1] is None:  # a long run of changes: compared section by section
+            touched = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
+            new, gone = merged.keys() - infos.keys(), infos.keys() - merged.keys()
+        else:  # every section outside the two runs is equal, in place: only the names they hold can change
+            touched = {config_profile_name(h) for h in chain(*runs[0])}.union(*runs[1])
+            new = {name for name in touched if name in merged and name not in infos}
+            gone = {name for name in touched if name in infos and name not in merged}
+        changed = {name for name in touched if name in merged}
+        fresh = build_profiles(config, creds, config_path, creds_path, merged={"profiles": {n: merged[n] for n in changed}}, config_names=names)
+        if not new <= fresh.keys():
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
-        order = [name for name in infos if name in merged]  # already in sorted_names order
-        for name in fresh.keys() - infos.keys():
-            bisect.insort(order, name, key=_order)  # names are unique: the place is sorted_names' own
-        return {name: fresh[name] if name in fresh else infos[name] for name in order}
+        table = infos.copy()
+        for name in gone:
+            del table[name]
+        table.update((name, info) for name, info in fresh.items() if name in table)  # in place: same order
+        if not new:
+            return table
+        # New names go where sorted_names puts them (names are unique: the place is its own), in one rebuild.
+        order = list(table)
+        slots = sorted((bisect.bisect_left(order, _order(name), key=_order), _order(name), name) for name in new)
+        if slots[0][0] == len(order):
+            table.update((name, fresh[name]) for _slot, _key, name in slots)
+            return table
+        parts: list[Any] = []
+        done = 0
+        for slot, _key, name in slots:
+            parts += [islice(table.items(), done, slot), ((name, fresh[name]),)]
+            done = slot
+        parts.append(islice(table.items(), done, None))
+        return dict(chain.from_iterable(parts))
 
     def changed(self) -> bool:
         """Whether a file changed on disk since :meth:`load` (two ``stat`` calls: cheap enough to ask often)."""

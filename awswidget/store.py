@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from . import _merge
 from ._ini import IniDocument
 from .errors import (
     AwsWidgetError,
@@ -38,7 +39,7 @@ from .errors import (
 )
 from .files import SharedFiles, config_header, config_profile_name, read_bytes, stat_regular, update_file, write_atomic
 from .filewrite import WriteResult
-from .settle import settled_version
+from .settle import Version, settled_version
 
 __all__ = ["PartialWriteError", "ProfileStore", "RolledBackError"]
 
@@ -130,10 +131,9 @@ class ProfileStore:
             mine = in_creds.get(name)
             if mine is not None and mine != wanted_creds:
                 raise ProfileExistsError(profile=name, path=files.credentials_file)
-            if any(names_it(h) and values != config for h, values in in_config.items()):
+            if any(in_config[h] != config for h in _naming(in_config, name)):
                 raise ProfileExistsError(profile=name, path=files.config_file)
 
-        names_it = _names(name)
         self._write_pair(name, creds, config, check=refuse_existing, settings_need_config=bool(config))
         log.info("Saved profile '%s' to %s", name, files.credentials_file)
 
@@ -146,7 +146,7 @@ class ProfileStore:
         files = self.files
 
         def must_exist(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
-            if name not in in_creds and not any(map(_names(name), in_config)):
+            if name not in in_creds and not _naming(in_config, name):
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
 
         self._write_pair(name, {}, dict(settings), check=must_exist, settings_need_config=True)
@@ -167,14 +167,13 @@ class ProfileStore:
         _config_only(settings)
         files = self.files
         wanted = {key: value for key, value in settings.items() if value is not None}
-        names_it = _names(name)
 
         def refuse_existing(in_creds: dict[str, Any], in_config: dict[str, Any]) -> None:
             if overwrite:
                 return
             if name in in_creds:
                 raise ProfileExistsError(profile=name, path=files.credentials_file)
-            if any(names_it(h) and values != wanted for h, values in in_config.items()):
+            if any(in_config[h] != wanted for h in _naming(in_config, name)):
                 raise ProfileExistsError(profile=name, path=files.config_file)
 
         self._write_pair(name, {}, dict(settings), check=refuse_existing, settings_need_config=True)
@@ -188,14 +187,22 @@ class ProfileStore:
         files = self.files
         with files.locked(self.lock_timeout):
             # The profile may also be in a file that cannot be read: never remove it halfway.
-            config, creds = _settled(files.config_file), _settled(files.credentials_file)
-            if name not in creds and not any(map(_names(name), config)):
+            versions = {files.config_file: _settled_version(files.config_file)}
+            try:
+                versions[files.credentials_file] = _settled_version(files.credentials_file)
+            except AwsWidgetError:
+                _close(versions)
+                raise
+            config, creds = (versions[f].sections or {} for f in (files.config_file, files.credentials_file))
+            if name not in creds and not _naming(config, name):
+                _close(versions)
                 raise ProfileNotFoundError(profile=name, hint=f" in {files.config_file} or {files.credentials_file}")
             self._run(
                 [
                     (files.config_file, _remove(_names(name))),
-                    (files.credentials_file, _remove(lambda h: h == name)),
-                ]
+                    (files.credentials_file, _remove(_exactly(name))),
+                ],
+                versions,
             )
         log.info("Removed profile '%s'", name)
 
@@ -216,11 +223,14 @@ class ProfileStore:
 
         with files.locked(self.lock_timeout):
             # Read as each write will (waiting out another program's rewrite), so checks see the real file.
-            creds_sections = _settled(files.credentials_file)
+            versions = {files.credentials_file: _settled_version(files.credentials_file)}
+            creds_sections = versions[files.credentials_file].sections or {}
             try:
-                config_sections = _settled(files.config_file)
+                versions[files.config_file] = _settled_version(files.config_file)
+                config_sections = versions[files.config_file].sections or {}
             except ConfigFileError:
                 if settings_need_config:
+                    _close(versions)
                     raise
                 config_sections = {}  # keys only: the config file is neither needed nor touched
             # Re-checked on the version each write reads under the lock, not only on this read.
@@ -233,29 +243,42 @@ class ProfileStore:
                     edit(doc, sections)
 
                 run.targets = getattr(edit, "targets", None)  # type: ignore[attr-defined]
+                run.needles = getattr(edit, "needles", None)  # type: ignore[attr-defined]
                 run.all_matches = getattr(edit, "all_matches", False)  # type: ignore[attr-defined]
                 return run
 
-            check(creds_sections, config_sections)
+            try:
+                check(creds_sections, config_sections)
+            except AwsWidgetError:
+                _close(versions)
+                raise
             steps: list[tuple[str, Edit]] = []
             # Config first: a file that can fail on settings must not strand keys already written.
             if config:
                 steps.append((files.config_file, checked(files.config_file, _set(config_header(name), config, in_config))))
             if creds:
                 steps.append((files.credentials_file, checked(files.credentials_file, _set(name, creds, None))))
-            self._run(steps)
+            self._run(steps, versions)
 
-    def _run(self, steps: list[tuple[str, Edit]]) -> None:
-        """Apply each file's edit in order (locks held); when one fails, put back the files already written."""
+    def _run(self, steps: list[tuple[str, Edit]], versions: dict[str, Version] | None = None) -> None:
+        """Apply each file's edit in order (locks held); when one fails, put back the files already written.
+
+        ``versions``: the settled reads the checks ran on, handed to the writer as its first base
+        (it renames only over exactly that version); any not handed over is closed here.
+        """
+        versions = versions if versions is not None else {}
         done: list[WriteResult] = []
-        for path, edit in steps:
-            try:
-                result = update_file(path, edit, lock_held=True)
-            except AwsWidgetError as exc:
-                if not any(r.changed for r in done):
-                    raise
-                self._undo(done, exc)
-            done.append(result)
+        try:
+            for path, edit in steps:
+                try:
+                    result = update_file(path, edit, lock_held=True, version=versions.pop(path, None))
+                except AwsWidgetError as exc:
+                    if not any(r.changed for r in done):
+                        raise
+                    self._undo(done, exc)
+                done.append(result)
+        finally:
+            _close(versions)
 
     def _undo(self, done: list[WriteResult], exc: AwsWidgetError) -> None:
         failed = exc.kwargs.get("path") or getattr(exc, "path", "")
@@ -328,13 +351,53 @@ def _names(name: str) -> Callable[[str], bool]:
     def names_it(header: str) -> bool:
         return (name in header or "'" in header or '"' in header or "\\" in header) and config_profile_name(header) == name
 
+    names_it.needles = _needles(name)  # type: ignore[attr-defined]
     return names_it
+
+
+def _naming(sections: dict[str, Any], name: str) -> list[str]:
+    """The config-file headers of ``sections`` that define profile ``name``, in file order.
+
+    Only headers holding ``name`` (or a quote or backslash, see :func:`_names`) can; they are found by a
+    substring search over the joined headers (:func:`awswidget._merge.headers_with`), not by asking
+    every one of 30,000 headers.
+    """
+    names_it = _names(name)
+    found = _merge.headers_with(sections, _needles(name))
+    if found is None:
+        return [h for h in sections if names_it(h)]
+    return [h for _key, h in found if names_it(h)]
+
+
+def _needles(name: str) -> tuple[str, ...]:
+    """Substrings one of which every header :func:`_names` accepts for ``name`` holds."""
+    return (name, "'", '"', "\\")
+
+
+def _exactly(header: str) -> Callable[[str], bool]:
+    """The credentials-file header ``header`` (and nothing else), saying where to look for it."""
+
+    def it(candidate: str) -> bool:
+        return candidate == header
+
+    it.needles = (header,)  # type: ignore[attr-defined]
+    return it
 
 
 def _config_only(settings: dict[str, str | None]) -> None:
     for key in settings:
         if key.lower() in CREDENTIAL_KEYS:
             raise ValidationError("settings", f"'{key}' belongs to the credentials file; save keys with save_keys()")
+
+
+def _settled_version(path: str) -> Version:
+    """The file's settled version (:func:`awswidget.settle.settled_version`), left open for the writer."""
+    return settled_version(os.path.realpath(path), path)
+
+
+def _close(versions: dict[str, Version]) -> None:
+    for version in versions.values():
+        version.close()
 
 
 def _settled(path: str) -> dict[str, Any]:
@@ -366,6 +429,10 @@ def _set(header: str, values: Values, match: Callable[[str], bool] | None) -> Ed
         doc.set(header, dict(values), match=match)
 
     edit.targets = match or header.__eq__  # type: ignore[attr-defined]
+    if match is not None:
+        edit.needles = getattr(match, "needles", None)  # type: ignore[attr-defined]
+    elif header:
+        edit.needles = (header,)  # type: ignore[attr-defined]
     return edit
 
 
@@ -374,5 +441,6 @@ def _remove(match: Callable[[str], bool]) -> Edit:
         doc.remove(match)
 
     edit.targets = match  # type: ignore[attr-defined]
+    edit.needles = getattr(match, "needles", None)  # type: ignore[attr-defined]
     edit.all_matches = True  # type: ignore[attr-defined]
     return edit
