@@ -178,7 +178,8 @@ class CredentialsManager(Onboarding, Publisher):
         """Re-read the shared files; keep the selection if it still exists."""
         with self._publishing():
             before = self._catalog.chain(self.profile)
-            self._load()
+            with files.gc_paused():
+                self._load()
             for _ in range(3):
                 if self.profile is None or self.profile in self._catalog:
                     break
