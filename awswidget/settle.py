@@ -13,6 +13,12 @@ content) is waited for until it has stayed unchanged that long -- by its mtime, 
 again. A file replaced by rename (a new inode) is complete by construction and
 is not waited for.
 
+Those heuristics cannot see a rewrite whose first part parses and ends its
+last line (Python's text writer hands the OS ~8 KB chunks that end at a
+newline). Where the kernel can tell, it is asked instead: a version whose file
+another process holds open for writing is not finished, and is waited for
+until the writer closes it (:func:`writer_open`, a Linux read lease).
+
 Every read keeps a descriptor on the inode it read, so the writer can tell
 afterwards whether someone wrote into the inode it replaced
 (:func:`changed_since`).
@@ -21,8 +27,10 @@ afterwards whether someone wrote into the inode it replaced
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import signal
 import stat
 import threading
 import time
@@ -43,7 +51,16 @@ from .fileread import (
     stat_regular,
 )
 
-__all__ = ["SETTLE", "Version", "changed_since", "foreign_writer_seen", "open_version", "parse_data", "settled_version"]
+__all__ = [
+    "SETTLE",
+    "Version",
+    "changed_since",
+    "foreign_writer_seen",
+    "open_version",
+    "parse_data",
+    "settled_version",
+    "writer_open",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +103,48 @@ class Version:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
             self.fd = None
+
+
+def writer_open(fd: int) -> bool | None:
+    """Whether any process holds the file of ``fd`` (opened read-only) open for writing; ``None`` when unknown.
+
+    Asked of the kernel with a read lease, which Linux refuses (EAGAIN) exactly
+    while the file is open for writing -- as the AWS CLI holds it from its
+    truncating ``open(path, "w")`` until its ``close``. The lease is released at
+    once. Elsewhere (no ``F_SETLEASE``, a file we neither own nor have
+    ``CAP_LEASE`` for, NFS...) the answer is ``None`` and the heuristics decide.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return None
+    setlease, setsig = getattr(fcntl, "F_SETLEASE", None), getattr(fcntl, "F_SETSIG", None)
+    if setlease is None or setsig is None:
+        return None
+    try:
+        # Whoever opens the file for writing while we hold the lease makes the kernel signal us: SIGIO
+        # by default, which kills the process (the user's kernel). SIGURG is ignored by default.
+        fcntl.fcntl(fd, setsig, signal.SIGURG)
+        fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None
+    try:
+        return False
+    finally:
+        # Held for microseconds: an opener for writing is blocked only until this release.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+
+
+def _writers_gone(fd: int, real: str, deadline: float) -> bool:
+    """Poll until no process holds ``fd``'s file open for writing: ``False`` when one still does at ``deadline``."""
+    while writer_open(fd):
+        if time.monotonic() >= deadline:
+            log.warning("another program has held %s open for writing for %.0f s; going by its content", real, SETTLE_MAX)
+            return False
+        _mark_foreign(real)
+        _wait(_POLL)
+    return True
 
 
 def _read_fd(fd: int) -> bytes:
@@ -160,6 +219,18 @@ def _suspect(version: Version, held: FileSnapshot | None, ours: bool) -> bool:
     return held.key[:2] == (st.st_dev, st.st_ino) and held.data != version.data
 
 
+def _finished(version: Version) -> bool:
+    """No process holds the file open for writing (or nobody can tell), and it is still the version read."""
+    assert version.fd is not None and version.st is not None
+    held = writer_open(version.fd)
+    if held is not False:
+        return held is None
+    try:
+        return stat_key(os.fstat(version.fd)) == stat_key(version.st)
+    except OSError:
+        return True
+
+
 def _wait(seconds: float) -> None:
     global waits
     waits += 1
@@ -182,6 +253,7 @@ def settled_version(real: str, path: str, snapshot: FileSnapshot | None = None) 
     """
     held, written = history(path)
     deadline = time.monotonic() + SETTLE_MAX
+    writers_patient = True
     first_seen: dict[tuple[int, ...], float] = {}
     while True:
         version = open_version(real)
@@ -198,6 +270,12 @@ def settled_version(real: str, path: str, snapshot: FileSnapshot | None = None) 
                 version.close()
                 _wait(min(settle - quiet, settle) + _POLL)
                 continue
+        if writers_patient and time.monotonic() < deadline and version.fd is not None and not _finished(version):
+            # Held open for writing (a rewrite whose first part parses and ends its line) or changed
+            # since our read: read again once the writer has closed it.
+            writers_patient = _writers_gone(version.fd, real, deadline)
+            version.close()
+            continue
         # A parse of this very version (the caller's, or the cache's) is reused: parsing is most of a write's cost.
         for known in (snapshot, cached_snapshot(path)):
             if known is not None and known.error is None and same_version(known, version.st, version.data):
@@ -234,6 +312,10 @@ def changed_since(version: Version, real: str) -> Version | None:
     """
     if version.fd is None or version.st is None:
         return None
+    deadline = time.monotonic() + SETTLE_MAX
+    # A writer holding the inode open may be between two chunks of a rewrite, or not have written yet:
+    # its content is taken once it has closed the file.
+    writers_patient = _writers_gone(version.fd, real, deadline)
     try:
         st = os.fstat(version.fd)
     except OSError:
@@ -242,7 +324,6 @@ def changed_since(version: Version, real: str) -> Version | None:
     if (st.st_size, st.st_mtime_ns) == mark:
         return None
     _mark_foreign(real)
-    deadline = time.monotonic() + SETTLE_MAX
     since = time.monotonic()
     last = (st.st_size, st.st_mtime_ns)
     while time.monotonic() < deadline:
@@ -251,6 +332,11 @@ def changed_since(version: Version, real: str) -> Version | None:
         # truncation and its write (aws configure set) is given the same time as in settled_version.
         emptied = last[0] == 0 and bool(version.data)
         if quiet >= (SETTLE_EMPTY if emptied else SETTLE):
+            if writers_patient and writer_open(version.fd):
+                writers_patient = _writers_gone(version.fd, real, deadline)
+                st = os.fstat(version.fd)
+                last, since = (st.st_size, st.st_mtime_ns), time.monotonic()
+                continue
             break
         if emptied and quiet >= SETTLE:
             _wait(_POLL * 10)
