@@ -12,12 +12,16 @@ look at the file is told apart, with the evidence of both sides' records.
 
 from __future__ import annotations
 
+import concurrent.futures
+import errno
 import json
 import multiprocessing
 import os
 import queue
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -336,6 +340,241 @@ def test_a_partly_rewritten_file_is_waited_for(aws_env: Any) -> None:
     assert child.wait(timeout=30) == 0
     parsed = botocore.configloader.raw_config_parse(str(aws_env.config))
     assert all(f"profile p{n}" in parsed for n in range(50)) and parsed["profile ours"] == {"region": "sa-east-1"}
+
+
+# --------------------------------------------------------------------------- rewrites whose first part looks whole
+#
+# The AWS CLI rewrites a file with open(path, "w").writelines(lines): Python's text writer hands the OS chunks
+# of ~8 KB that end at a newline, so on a bigger file the first part alone parses and ends its last line. No
+# heuristic can tell it from a finished file; the kernel can (a read lease is refused while it is open for writing).
+
+BIG = "".join(f"[profile p{n}]\nregion = us-east-1\noutput = json\n" for n in range(600))
+
+CHUNKED_REWRITER = """
+import io, sys
+path = sys.argv[1]
+lines = open(path).read().splitlines(True) + ["[profile cli]\\n", "region = ap-south-1\\n"]
+
+class Raw(io.FileIO):
+    chunks = 0
+
+    def write(self, b):
+        written = super().write(b)
+        Raw.chunks += 1
+        if Raw.chunks == 1:
+            print("partial", flush=True)
+            sys.stdin.readline()  # held up between two chunks until the test lets it go on
+        return written
+
+with io.TextIOWrapper(io.BufferedWriter(Raw(path, "w")), encoding="utf-8") as f:  # truncates, as the CLI does
+    f.writelines(lines)
+"""
+
+needs_leases = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not hasattr(__import__("fcntl"), "F_SETLEASE"), reason="Linux file leases"
+)
+
+
+def _spy_writer_open(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An event set once awswidget has asked the kernel and heard that a writer holds the file open."""
+    seen = threading.Event()
+    real = getattr(settle, "writer_open", None)
+
+    def spy(fd: int) -> bool | None:
+        held = real(fd) if real is not None else None
+        if held:
+            seen.set()
+        return held
+
+    monkeypatch.setattr(settle, "writer_open", spy, raising=False)  # absent before the fix: never called
+    return seen
+
+
+def _write_during_a_chunked_rewrite(path: Path, monkeypatch: pytest.MonkeyPatch, write: Any) -> dict[str, Any]:
+    """Run ``write()`` in a thread while a CLI-like writer is paused after its first chunk; the file afterwards."""
+    seen = _spy_writer_open(monkeypatch)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHUNKED_REWRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert child.stdout.readline() == "partial\n"
+        partial = path.read_bytes()
+        # The replay is the dangerous one: a part that parses and ends its line, with profiles still to come.
+        assert partial.endswith(b"\n") and 0 < len(partial) < len(BIG)
+        assert set(botocore.configloader.raw_config_parse(str(path))) < {f"profile p{n}" for n in range(600)}
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            done = pool.submit(write)
+            deadline = time.monotonic() + 30
+            while not seen.is_set() and not done.done() and time.monotonic() < deadline:
+                time.sleep(0.005)  # until awswidget waits for the writer, or has written without waiting
+            child.stdin.write("\n")
+            child.stdin.close()
+            assert child.wait(timeout=30) == 0
+            done.result(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return botocore.configloader.raw_config_parse(str(path))
+
+
+@needs_leases
+def test_a_fresh_process_does_not_take_the_first_chunk_of_a_rewrite_for_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No earlier read to compare with: the first 8 KB parse and end their line, and were trusted at once."""
+    path = tmp_path / "config"
+    path.write_text(BIG)
+    parsed = _write_during_a_chunked_rewrite(
+        path, monkeypatch, lambda: files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    )
+    missing = {f"profile p{n}" for n in range(600)} - set(parsed)
+    assert not missing, f"{len(missing)} profiles lost"
+    assert parsed["profile ours"] == {"region": "sa-east-1"} and parsed["profile cli"] == {"region": "ap-south-1"}
+
+
+@needs_leases
+def test_a_rewrite_held_up_longer_than_settle_is_waited_for(aws_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manager read the file; the writer rewrites that inode and pauses past SETTLE: it was trusted then."""
+    aws_env.write(config=BIG, credentials=CREDENTIALS)
+    m = CredentialsManager(export_env=False, install_default=False)
+    parsed = _write_during_a_chunked_rewrite(
+        aws_env.config, monkeypatch, lambda: m.add_profile("ours", KEY_ID, SECRET, region="sa-east-1")
+    )
+    missing = {f"profile p{n}" for n in range(600)} - set(parsed)
+    assert not missing, f"{len(missing)} profiles lost"
+    assert parsed["profile ours"] == {"region": "sa-east-1"} and parsed["profile cli"] == {"region": "ap-south-1"}
+
+
+@needs_leases
+def test_the_inode_we_replace_rewritten_in_chunks_is_merged_once_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program truncates the inode we replace and writes its first chunk, ending at a line, then pauses.
+
+    The partial inode stayed quiet for SETTLE and was taken for the other
+    program's version: our edit merged into it replaced our whole new file.
+    """
+    path = tmp_path / "config"
+    path.write_text(BIG)
+    files.read_file_cached(path)
+    data = (BIG + "[profile cli]\nregion = ap-south-1\n").encode()
+    cut = data.rindex(b"\n", 0, 8192) + 1
+    real_replace = os.replace
+    theirs: list[int] = []
+
+    def they_write_a_chunk_then_replace(src: str, dst: str) -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        fd = os.open(dst, os.O_WRONLY | os.O_TRUNC)  # open(path, "w"), after our last check
+        os.write(fd, data[:cut])
+        theirs.append(fd)
+        real_replace(src, dst)
+
+    seen = _spy_writer_open(monkeypatch)
+    real_spy = settle.writer_open
+
+    def they_finish_once_we_wait(fd: int) -> bool | None:
+        held = real_spy(fd)
+        if seen.is_set() and theirs:
+            theirs_fd = theirs.pop()
+            os.write(theirs_fd, data[cut:])  # the rest, and close: as slow as awswidget is patient
+            os.close(theirs_fd)
+        return held
+
+    monkeypatch.setattr(settle, "writer_open", they_finish_once_we_wait, raising=False)
+    monkeypatch.setattr(os, "replace", they_write_a_chunk_then_replace)
+    files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    for fd in theirs:  # never waited for (the old code): they write the rest now, into the inode we replaced
+        os.write(fd, data[cut:])
+        os.close(fd)
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    missing = {f"profile p{n}" for n in range(600)} - set(parsed)
+    assert not missing, f"{len(missing)} profiles lost"
+    assert parsed["profile ours"] == {"region": "sa-east-1"} and parsed["profile cli"] == {"region": "ap-south-1"}
+    assert files.temp_files(str(path)) == []
+
+
+@needs_leases
+def test_writer_open_asks_the_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert settle.writer_open(fd) is False
+        with open(path, "a"):
+            assert settle.writer_open(fd) is True  # open for writing (in this process counts too)
+        assert settle.writer_open(fd) is False
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import sys; f = open(sys.argv[1], 'a'); print('open', flush=True); sys.stdin.read()", path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None and child.stdout.readline() == "open\n"
+        assert settle.writer_open(fd) is True  # another process's open
+        child.communicate("")
+        assert settle.writer_open(fd) is False
+        real = fcntl.fcntl
+        for err in (errno.EINVAL, errno.EACCES):  # NFS; a file we neither own nor have CAP_LEASE for
+
+            def refused(fd: int, cmd: int, arg: int = 0, err: int = err) -> Any:
+                if cmd == fcntl.F_SETLEASE and arg == fcntl.F_RDLCK:
+                    raise OSError(err, os.strerror(err))
+                return real(fd, cmd, arg)
+
+            monkeypatch.setattr(fcntl, "fcntl", refused)
+            assert settle.writer_open(fd) is None
+        monkeypatch.setattr(fcntl, "fcntl", real)
+        monkeypatch.delattr(fcntl, "F_SETLEASE")  # not Linux
+        assert settle.writer_open(fd) is None
+    finally:
+        os.close(fd)
+
+
+LEASE_BREAK = """
+import fcntl, os, subprocess, sys, time
+from awswidget import settle
+path, signum = sys.argv[1], sys.argv[2]
+real = fcntl.fcntl
+opener = []
+
+def lease_broken_while_held(fd, cmd, arg=0):
+    if cmd == fcntl.F_SETSIG and signum == "default":
+        arg = 0  # what the kernel sends without F_SETSIG: SIGIO, whose default action kills
+    result = real(fd, cmd, arg)
+    if cmd == fcntl.F_SETLEASE and arg == fcntl.F_RDLCK:
+        # Another program opens the file for writing while we hold the lease: the kernel breaks it.
+        opener.append(subprocess.Popen([sys.executable, "-c", "import sys; open(sys.argv[1], 'a').close()", path]))
+        deadline = time.monotonic() + 10
+        while real(fd, fcntl.F_GETLEASE) != fcntl.F_UNLCK and time.monotonic() < deadline:
+            time.sleep(0.001)  # F_GETLEASE says F_UNLCK once the break is under way (the signal sent)
+        print("breaking", opener[0].poll() is None, flush=True)  # the opener is held up until we release
+        time.sleep(0.05)
+    return result
+
+fcntl.fcntl = lease_broken_while_held
+fd = os.open(path, os.O_RDONLY)
+print("writer_open", settle.writer_open(fd), flush=True)
+print("opener", opener[0].wait(timeout=10), flush=True)
+"""
+
+
+@needs_leases
+@pytest.mark.parametrize("signum", ["urg", "default"])
+def test_a_lease_broken_while_held_does_not_kill_the_process(tmp_path: Path, signum: str) -> None:
+    """The lease holder is signalled when someone opens the file for writing: SIGIO would kill the user's kernel."""
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-c", LEASE_BREAK, str(path), signum], capture_output=True, text=True, env=env, timeout=60)
+    if signum == "default":  # the control: without F_SETSIG=SIGURG the same break kills the process
+        assert run.returncode == -signal.SIGIO, (run.returncode, run.stdout, run.stderr)  # killed as the break began
+        return
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["breaking True", "writer_open False", "opener 0"]
 
 
 # --------------------------------------------------------------------------- the real CLI
