@@ -75,6 +75,7 @@ _POLL = 0.01
 waits = 0
 _foreign: dict[str, float] = {}
 _foreign_lock = threading.Lock()
+_stuck: set[tuple[int, int]] = set()  # inodes a writer held open past a whole wait (set ops are atomic)
 
 
 def _mark_foreign(real: str) -> None:
@@ -137,13 +138,25 @@ def writer_open(fd: int) -> bool | None:
 
 
 def _writers_gone(fd: int, real: str, deadline: float) -> bool:
-    """Poll until no process holds ``fd``'s file open for writing: ``False`` when one still does at ``deadline``."""
+    """Poll until no process holds ``fd``'s file open for writing: ``False`` when one still does at ``deadline``.
+
+    An inode a writer kept open past a whole wait is not waited for again while
+    it stays open (a program that keeps the file open for good would hold up every write).
+    """
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return True
+    inode = (st.st_dev, st.st_ino)
     while writer_open(fd):
-        if time.monotonic() >= deadline:
-            log.warning("another program has held %s open for writing for %.0f s; going by its content", real, SETTLE_MAX)
+        if inode in _stuck or time.monotonic() >= deadline:
+            if inode not in _stuck:
+                log.warning("another program has held %s open for writing for %.0f s; going by its content", real, SETTLE_MAX)
+            _stuck.add(inode)
             return False
         _mark_foreign(real)
         _wait(_POLL)
+    _stuck.discard(inode)
     return True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import errno
 import json
+import logging
 import multiprocessing
 import os
 import queue
@@ -532,6 +533,32 @@ def test_writer_open_asks_the_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert settle.writer_open(fd) is None
     finally:
         os.close(fd)
+
+
+@needs_leases
+def test_a_writer_that_never_closes_the_file_holds_a_write_up_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bounded: after SETTLE_MAX the content decides, with one warning that quotes none of it; not waited for again."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    monkeypatch.setattr(settle, "SETTLE_MAX", 0.3)
+    caplog.set_level(logging.WARNING, logger="awswidget.settle")
+    at_warning: list[int] = []
+    real_warning = settle.log.warning
+
+    def warning(*args: Any) -> None:
+        at_warning.append(settle.waits)
+        real_warning(*args)
+
+    monkeypatch.setattr(settle.log, "warning", warning)
+    with open(path, "a"):  # a program that keeps the file open for writing and never writes
+        files.update_file(path, lambda doc, _s: doc.set("ours", {"aws_access_key_id": key_id(1)}))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["old"]["aws_secret_access_key"] == SECRET and parsed["ours"] == {"aws_access_key_id": key_id(1)}
+    held = [r for r in caplog.records if "open for writing" in r.getMessage()]
+    assert len(held) == 1 and at_warning == [settle.waits], "the inode was waited for again after the warning"
+    assert SECRET not in caplog.text and KEY_ID not in caplog.text
 
 
 LEASE_BREAK = """
