@@ -325,10 +325,9 @@ def changed_since(version: Version, real: str) -> Version | None:
     """
     if version.fd is None or version.st is None:
         return None
-    deadline = time.monotonic() + SETTLE_MAX
     # A writer holding the inode open may be between two chunks of a rewrite, or not have written yet:
     # its content is taken once it has closed the file.
-    writers_patient = _writers_gone(version.fd, real, deadline)
+    writers_patient = _writers_gone(version.fd, real, time.monotonic() + SETTLE_MAX)
     try:
         st = os.fstat(version.fd)
     except OSError:
@@ -337,6 +336,7 @@ def changed_since(version: Version, real: str) -> Version | None:
     if (st.st_size, st.st_mtime_ns) == mark:
         return None
     _mark_foreign(real)
+    deadline = time.monotonic() + SETTLE_MAX
     since = time.monotonic()
     last = (st.st_size, st.st_mtime_ns)
     while time.monotonic() < deadline:
