@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import configparser
-import functools
 import hashlib
 import locale
 import re
@@ -140,8 +139,40 @@ CODE_FINGERPRINTS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
+# The objects the last fingerprint was computed from, held (so no id is reused) and compared by identity at
+# every parse: a reader patched after the first parse (a function, its code, a class attribute) is a new object.
+_last: list[Any] = [(), ("", "")]
+
+
+def _watched() -> tuple[Any, ...]:
+    raw: Any = configparser.RawConfigParser
+    functions = _replayed()
+    return (*functions, *(f.__code__ for f in functions), *(f.__defaults__ for f in functions),
+            *(f.__kwdefaults__ for f in functions),
+            *(getattr(raw, name, None) for name in ("SECTCRE", "OPTCRE", "OPTCRE_NV", "NONSPACECRE", "_SECT_TMPL",
+                                                     "_OPT_TMPL", "_OPT_NV_TMPL", "_DEFAULT_INTERPOLATION")))
+
+
 def _fingerprint() -> tuple[str, str]:
+    try:
+        now = _watched()
+    except (ImportError, AttributeError):
+        return "", ""
+    seen, known = tuple(_last)
+    if len(now) == len(seen) and all(a is b for a, b in zip(now, seen, strict=True)):
+        return known  # type: ignore[no-any-return]
+    result = _computed_fingerprint()
+    _last[:] = [now, result]  # one assignment: a thread reading meanwhile sees the old pair or the new one
+    return result
+
+
+def _computed_fingerprint() -> tuple[str, str]:
+    raw: Any = configparser.RawConfigParser
+    # The class's compiled patterns must be the ones configparser compiles from its templates (they are not hashed).
+    patterns = ((raw.SECTCRE, raw._SECT_TMPL), (raw.OPTCRE, raw._OPT_TMPL.format(delim="=|:")),
+                (raw.OPTCRE_NV, raw._OPT_NV_TMPL.format(delim="=|:")))
+    if any(not isinstance(p, re.Pattern) or p.pattern != t or p.flags != re.compile(t, re.VERBOSE).flags for p, t in patterns):
+        return "", ""
     try:
         known = CODE_FINGERPRINTS.get(_code_digest())
     except (ImportError, AttributeError, TypeError):

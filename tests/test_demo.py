@@ -490,6 +490,24 @@ def test_demo_command_serves_the_notebooks_and_stops_cleanly_on_ctrl_c(tmp_path:
 
 @pytest.mark.integration
 @pytest.mark.slow  # starts JupyterLab
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_demo_killed_outright_leaves_no_jupyterlab_behind(tmp_path: Path) -> None:
+    """kill -9 runs no clean-up: the endpoint watches its owner's pid, JupyterLab gets the kernel's parent-death signal."""
+    process, output = start_demo(tmp_path, "--port", str(free_port()))
+    try:
+        output.until("Press Ctrl-C to stop.", WAIT)
+        (jupyter,) = children(process.pid, "jupyterlab")
+        (endpoint,) = children(process.pid, "awswidget.demo.endpoint")
+        process.kill()
+        process.wait(30)
+        for pid in (jupyter, endpoint):
+            wait_until(lambda pid=pid: pid_gone(pid), 60, f"process {pid} to exit after the demo was killed")
+    finally:
+        stop_demo(process)
+
+
+@pytest.mark.integration
+@pytest.mark.slow  # starts JupyterLab
 def test_demo_command_explains_a_jupyterlab_that_cannot_start_and_cleans_up(tmp_path: Path) -> None:
     box = tmp_path / "my-sandbox"
     with socket.socket() as taken:  # JupyterLab's port is in use: it exits at once

@@ -17,6 +17,7 @@ import configparser
 import copy
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -329,3 +330,27 @@ def test_the_code_digest_changes_with_the_replayed_code(monkeypatch: pytest.Monk
     monkeypatch.undo()
     monkeypatch.setattr(botocore.configloader._parse_nested, "__defaults__", ("x",))
     assert _fastini._code_digest() != before
+
+
+@pytest.mark.parametrize("patch", ["raw_config_parse", "optionxform code", "SECTCRE", "OPTCRE"])
+def test_a_reader_patched_after_the_first_parse_hands_every_file_to_botocore(monkeypatch: pytest.MonkeyPatch, patch: str) -> None:
+    """A reviewer patched botocore's reader (or configparser's) after the first parse: the fast reader kept
+    answering from its cached verdict and listed a profile botocore no longer does."""
+    _fastini.parse(b"[profile a]\nk = v\n", "f")  # verdict cached for the code as it is
+    raw: Any = configparser.RawConfigParser
+    if patch == "raw_config_parse":
+        monkeypatch.setattr(botocore.configloader, "raw_config_parse", lambda *a, **k: {})
+    elif patch == "optionxform code":
+
+        def optionxform(self: Any, optionstr: str) -> str:
+            return optionstr.upper()
+
+        monkeypatch.setattr(raw.optionxform, "__code__", optionxform.__code__)
+    elif patch == "SECTCRE":  # compiled from another template than the hashed one
+        monkeypatch.setattr(raw, "SECTCRE", re.compile(r"\[\s*(?P<header>[^]]+?)\s*\]", re.VERBOSE))
+    else:
+        monkeypatch.setattr(raw, "OPTCRE", re.compile(r"(?P<option>.*?)\s*(?P<vi>=)\s*(?P<value>.*)$", re.VERBOSE))
+    with pytest.raises(_fastini.Unsupported):
+        _fastini.parse(b"[profile a]\nk = v\n", "f")
+    monkeypatch.undo()
+    assert _fastini.parse(b"[profile a]\nk = v\n", "f") == {"profile a": {"k": "v"}}  # the verified code again

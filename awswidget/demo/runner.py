@@ -110,6 +110,34 @@ def _jupyter_env(sandbox: Sandbox, token: str) -> dict[str, str]:
     return env
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _ended_with_parent() -> Callable[[], None] | None:
+    """Linux: a ``preexec_fn`` by which the kernel sends JupyterLab SIGTERM when the demo ends, even by SIGKILL.
+
+    The moto endpoint watches its owner's pid; JupyterLab has no such option, and a
+    killed demo would leave it serving the sandbox. Elsewhere Ctrl-C and SIGTERM stop it.
+    ``prctl`` is looked up here, in the parent: the child, between fork and exec, only calls it.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:  # pragma: no cover - runs in the child
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the demo ended before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
+
+
 def _start_jupyter(sandbox: Sandbox, root: Path, port: int, token: str, open_browser: bool) -> subprocess.Popen[bytes]:
     with open(sandbox.path / "jupyter.log", "ab") as log:
         # Its own session: Ctrl-C reaches only us, and Jupyter never asks "Shutdown? (y/n)".
@@ -121,6 +149,7 @@ def _start_jupyter(sandbox: Sandbox, root: Path, port: int, token: str, open_bro
             env=_jupyter_env(sandbox, token),
             cwd=root,
             start_new_session=True,
+            preexec_fn=_ended_with_parent(),
         )
 
 
