@@ -167,6 +167,9 @@ import os, sys
 from awswidget import filewrite
 from awswidget.errors import WriteError
 st = os.stat(sys.argv[1])
+# One call as root first (allowed): it loads whatever a call needs (a mutation run's trampoline reads its
+# configuration on the first call) while this process can still read the interpreter's files.
+filewrite.refuse_read_only(sys.argv[1], st)
 os.setgid(1); os.setuid(1)
 try:
     filewrite.refuse_read_only(sys.argv[1], st)
