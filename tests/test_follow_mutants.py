@@ -18,11 +18,14 @@ here that need it, marked ``integration`` outside a mutation run, see
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import logging
 import os
+import socket
 import stat
 import sys
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -368,6 +371,152 @@ def test_a_switch_during_a_resolution_serves_the_new_selection(server: ep.Creden
     assert e.value.code == "Busy" and server._served is None
 
 
+class SignallingLock:
+    """The endpoint's resolution lock, telling the test when a request waits for it (no sleep, no race)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting = threading.Event()
+
+    def __enter__(self) -> SignallingLock:
+        self.waiting.set()
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def _in_thread(call: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_a_request_that_waited_for_another_resolution_takes_its_result(
+        server: ep.CredentialsEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str | None] = []
+
+    def resolve(session: Any, profile: str | None = None, region: str | None = None) -> _temporary.TemporaryCredentials:
+        calls.append(profile)
+        return made(dt.datetime.now(UTC) + dt.timedelta(hours=1), token=f"{TOKEN}-{profile}")
+
+    monkeypatch.setattr(ep, "temporary_credentials", resolve)
+    gate = server._resolving = SignallingLock()  # type: ignore[assignment]
+    selection = Selection("a", None, temp_session(), 1)
+    server.select(selection)
+    # 1. Another request resolved this selection while this one waited: its result, no second resolution.
+    gate.lock.acquire()
+    thread, out = _in_thread(server.credentials)
+    assert gate.waiting.wait(10)
+    theirs = made(dt.datetime.now(UTC) + dt.timedelta(hours=1), token="resolved-by-the-other-request")
+    with server._lock:
+        server._served, server._served_generation = theirs, 1
+    gate.lock.release()
+    thread.join(10)
+    assert out == [theirs] and calls == []
+    # 2. ...but not when what it resolved is about to expire.
+    gate.waiting.clear()
+    server.select(selection)
+    gate.lock.acquire()
+    thread, out = _in_thread(server.credentials)
+    assert gate.waiting.wait(10)
+    with server._lock:
+        server._served, server._served_generation = made(dt.datetime.now(UTC) + dt.timedelta(minutes=1)), 1
+    gate.lock.release()
+    thread.join(10)
+    assert calls == ["a"] and out[0].session_token == f"{TOKEN}-a"
+    # 3. The user switched while it waited: it resolves the new selection.
+    gate.waiting.clear()
+    server.select(selection)
+    gate.lock.acquire()
+    thread, out = _in_thread(server.credentials)
+    assert gate.waiting.wait(10)
+    server.select(Selection("b", None, temp_session(), 2))
+    gate.lock.release()
+    thread.join(10)
+    assert calls == ["a", "b"] and out[0].session_token == f"{TOKEN}-b" and server._served_generation == 2
+
+
+def test_a_request_the_handler_fails_on_is_dropped_with_a_debug_line(
+        server: ep.CredentialsEndpoint, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(client_host: str, authorization: str | None) -> bool:
+        raise RuntimeError(SECRET)
+
+    monkeypatch.setattr(server, "allowed", broken)
+    with caplog.at_level(logging.DEBUG, logger="awswidget.follow.endpoint"):
+        with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+            ask(server, server._token)
+        monkeypatch.undo()
+        server.select(Selection("p", None, temp_session(), 1))
+        assert ask(server, server._token)[0] == 200  # and the server goes on answering
+    messages = [r.getMessage() for r in caplog.records if r.name == "awswidget.follow.endpoint"]
+    assert messages == ["awswidget: the credentials endpoint dropped a request"]
+    assert not any(SECRET in r.getMessage() or r.exc_info for r in caplog.records)
+
+
+def test_a_connection_waiting_for_a_free_handler_is_closed_when_the_server_stops(server: ep.CredentialsEndpoint) -> None:
+    assert server._server is not None
+    slots = server._server._slots
+    for _ in range(ep._QuietServer.MAX_HANDLERS):  # every handler busy
+        assert slots.acquire(blocking=False)
+    assert not slots.acquire(blocking=False)
+    port = server._server.server_address[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as waiting:
+        waiting.sendall(b"GET /awswidget/credentials HTTP/1.0\r\n\r\n")
+        server.stop()  # returns once the accept loop saw it (it checks every 0.25 s while it waits for a slot)
+        try:
+            answer = waiting.recv(100)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""  # hung up on, never answered
+    for _ in range(ep._QuietServer.MAX_HANDLERS):
+        slots.release()
+
+
+def test_a_handler_thread_that_cannot_start_gives_its_slot_back(server: ep.CredentialsEndpoint,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import socketserver
+
+    def no_thread(self: Any, request: Any, client_address: Any) -> None:
+        raise RuntimeError("can't start new thread")  # what threading raises when the process is out of threads
+
+    monkeypatch.setattr(socketserver.ThreadingMixIn, "process_request", no_thread)
+    assert server._server is not None
+    with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+        ask(server, server._token)
+    monkeypatch.undo()
+    slots = server._server._slots
+    taken = 0
+    while slots.acquire(blocking=False):  # every slot is free again: none leaked by the failed request
+        taken += 1
+    assert taken == ep._QuietServer.MAX_HANDLERS == 64
+    for _ in range(taken):
+        slots.release()
+    server.select(Selection("p", None, temp_session(), 1))
+    assert ask(server, server._token)[0] == 200
+
+
+def test_a_follower_whose_endpoint_stopped_points_nobody_at_it(monkeypatch: pytest.MonkeyPatch, aws_env: AwsFiles) -> None:
+    monkeypatch.setenv(ep.RELATIVE_URI, "/v2/credentials/task")
+    stopped = ep.CredentialsEndpoint()
+    monkeypatch.setattr(stopped, "start", lambda: None)  # the kernel is exiting: atexit stopped it meanwhile
+    follower = ep.EndpointFollower(stopped)
+    follower.follow(Selection("p", "eu-west-1", temp_session(), 1))
+    assert ep.FULL_URI not in os.environ and ep.TOKEN_FILE not in os.environ
+    assert os.environ[ep.RELATIVE_URI] == "/v2/credentials/task"  # the container's own, untouched
+    follower.stop()
+
+
+def test_a_profile_that_left_the_files_has_no_s3_endpoint(aws_env: AwsFiles) -> None:
+    aws_env.write(config="[profile gone]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:8/all\n")
+    session = boto3.Session(profile_name="gone")
+    assert ep.s3_endpoint(session) == "http://127.0.0.1:8/all"
+    session._session.set_config_variable("profile", "gone-since")  # type: ignore[attr-defined]
+    assert ep.s3_endpoint(session) is None
+
+
 def test_the_follower_points_sdks_at_the_endpoint_in_place_of_a_containers_variables(
         monkeypatch: pytest.MonkeyPatch, aws_env: AwsFiles, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv(ep.RELATIVE_URI, "/v2/credentials/task")
@@ -582,7 +731,7 @@ def test_a_switch_clears_the_workers_before_the_new_credentials(aws_env: AwsFile
         follower.follow(Selection("a", "eu-west-1", temp_session(key="ASIAFIRSTACCOUNT0001"), 1))
         assert follower.wait(30) and follower.generation == 1 and follower.error is None
         assert [p._values.get("AWS_ACCESS_KEY_ID") for p in scheduler.plugins] == ["ASIAFIRSTACCOUNT0001"]  # nothing to clear yet
-        assert follower.delay is not None and follower.delay >= 0
+        assert follower.delay is not None and 0 <= follower.delay < 30
         follower.follow(Selection("b", "eu-west-1", temp_session(key="ASIASECONDACCOUNT001"), 2))
         assert follower.wait(30) and follower.generation == 2
         assert [(p.cleared, p.profile, p.generation) for p in scheduler.plugins[1:]] == [(True, "b", 2), (False, "b", 2)]
@@ -592,8 +741,10 @@ def test_a_switch_clears_the_workers_before_the_new_credentials(aws_env: AwsFile
             follower.follow(Selection("Empty", None, boto3.Session(profile_name="Empty"), 3))
             assert follower.wait(30)
         assert [p.cleared for p in scheduler.plugins[3:]] == [True, True]  # cleared, and left cleared
-        assert follower.error is not None and follower.error.startswith("Dask workers have no credentials for profile 'Empty': ")
-        assert "has no credentials to hand to other libraries" in follower.error and follower._renew_at is None
+        assert follower.error == ("Dask workers have no credentials for profile 'Empty': "
+                                  "Profile 'Empty' has no credentials to hand to other libraries.")
+        assert follower._renew_at is None
+        assert [r.getMessage() for r in caplog.records if r.name == "awswidget.follow.dask"] == [f"awswidget: {follower.error}"]
         follower.follow(Selection(None, None, None, 4))
         assert follower.wait(30) and scheduler.plugins[-1].cleared and follower.error is None
         assert repr(follower) == "<DaskFollower generation=4 stopped=False>"
@@ -659,10 +810,128 @@ def test_only_a_synchronous_distributed_client_is_followed(monkeypatch: pytest.M
     class Asynchronous:
         asynchronous = True
 
-    with pytest.raises(ValidationError, match="follows a synchronous distributed Client"):
+    with pytest.raises(ValidationError) as e:
         dask_follow._factory(Asynchronous(), Manager())
+    assert e.value.field == "target" and str(e.value) == (
+        "awswidget follows a synchronous distributed Client: make one with Client(address) (not asynchronous=True) "
+        "and hand it to m.follow().")
+    follower = dask_follow._factory(Scheduler(), Manager())  # asynchronous = False
+    follower.stop()
+
+    class Plain:  # no asynchronous attribute at all: synchronous
+        def unregister_worker_plugin(self, name: str) -> None:
+            pass
+
+    dask_follow._factory(Plain(), Manager()).stop()
     assert not dask_follow._accepts(Scheduler())
     if distributed is not None:
         assert dask_follow._accepts(distributed.Client.__new__(distributed.Client))
         monkeypatch.delitem(sys.modules, "distributed")
         assert not dask_follow._accepts(distributed.Client.__new__(distributed.Client))  # distributed not imported
+
+
+@needs_dask
+def test_a_new_generation_of_the_same_profile_is_a_switch_too(aws_env: AwsFiles) -> None:
+    scheduler = Scheduler()
+    follower = dask_follow.DaskFollower(scheduler, Manager())
+    try:
+        follower.follow(Selection("a", None, temp_session(), 1))
+        assert follower.wait(30)
+        follower.follow(Selection("a", None, temp_session(key="ASIAKEYSCHANGEDINFILE"), 2))  # its keys changed in the files
+        assert follower.wait(30)
+        assert [(p.cleared, p.generation) for p in scheduler.plugins] == [(False, 1), (True, 2), (False, 2)]
+    finally:
+        follower.stop()
+
+
+@needs_dask
+def test_a_selection_superseded_while_it_resolves_is_never_published(aws_env: AwsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    resolving, release = threading.Event(), threading.Event()
+    real = dask_follow.temporary_credentials
+
+    def slow(session: Any, profile: str | None = None, region: str | None = None) -> Any:
+        if profile == "old":
+            resolving.set()
+            assert release.wait(30)
+        return real(session, profile, region)
+
+    monkeypatch.setattr(dask_follow, "temporary_credentials", slow)
+    scheduler = Scheduler()
+    follower = dask_follow.DaskFollower(scheduler, Manager())
+    try:
+        follower.follow(Selection("old", None, temp_session(key="ASIAOLDSELECTION0001"), 1))
+        assert resolving.wait(30)
+        assert not follower.wait(0.05)  # busy: not there yet, and it says so within the timeout
+        follower.follow(Selection("new", None, temp_session(key="ASIANEWSELECTION0001"), 2))
+        release.set()
+        assert follower.wait(30)
+        assert [p._values.get("AWS_ACCESS_KEY_ID") for p in scheduler.plugins] == ["ASIANEWSELECTION0001"]
+        assert follower.generation == 2
+    finally:
+        release.set()
+        follower.stop()
+
+
+@needs_dask
+def test_a_scheduler_that_fails_keeps_the_follower_alive(aws_env: AwsFiles, caplog: pytest.LogCaptureFixture) -> None:
+    class Closed(Scheduler):
+        fail = True
+
+        def register_plugin(self, plugin: Any, name: str) -> None:
+            if self.fail:
+                raise OSError(SECRET)
+            super().register_plugin(plugin, name)
+
+        def unregister_worker_plugin(self, name: str) -> None:
+            raise OSError(SECRET)
+
+    scheduler = Closed()
+    follower = dask_follow.DaskFollower(scheduler, Manager())
+    with caplog.at_level(logging.INFO, logger="awswidget.follow.dask"):
+        follower.follow(Selection("a", None, temp_session(), 1))
+        assert follower.wait(30) and follower.generation == -1
+        scheduler.fail = False
+        follower.follow(Selection("a", None, temp_session(), 2))
+        assert follower.wait(30) and follower.generation == 2  # the thread survived the first failure
+        follower.stop()  # the client is gone: logged, not raised
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["awswidget: Dask workers could not follow 'a' (OSError)",
+                        "awswidget: Dask plugin not unregistered (OSError)"]
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO"]
+
+
+def test_awswidgets_own_sessions_read_the_users_container_variables() -> None:
+    from awswidget import _session
+    from awswidget.environment import user_env
+
+    ep._hide_exports()
+    assert _session._user_value is user_env
+
+
+@needs_dask
+def test_workers_get_the_selections_region_and_an_expiry_renewal(aws_env: AwsFiles, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    import time
+
+    scheduler = Scheduler()
+    follower = dask_follow.DaskFollower(scheduler, Manager())
+    try:
+        expiry = (dt.datetime.now(UTC) + dt.timedelta(hours=2)).replace(microsecond=0)
+        follower.follow(Selection("proc", "sa-east-1", process_profile(aws_env, expiry), 1))  # the profile says ap-south-1
+        assert follower.wait(30) and follower.error is None
+        values = scheduler.plugins[-1]._values
+        assert values["AWS_REGION"] == "sa-east-1" and values["AWS_CREDENTIAL_EXPIRATION"] == expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+        expected = time.monotonic() + (dt.timedelta(hours=2) - _temporary.RENEW_BEFORE).total_seconds()
+        assert follower._renew_at is not None and abs(follower._renew_at - expected) < 30
+
+        def broken(*args: Any) -> Any:
+            raise KeyError(SECRET)
+
+        monkeypatch.setattr(dask_follow, "temporary_credentials", broken)
+        with caplog.at_level(logging.WARNING, logger="awswidget.follow.dask"):
+            follower.follow(Selection("proc", "sa-east-1", temp_session(), 2))
+            assert follower.wait(30)
+        assert follower.error == "Dask workers have no credentials for profile 'proc': KeyError"  # not its text
+        assert SECRET not in caplog.text and scheduler.plugins[-1].cleared
+    finally:
+        follower.stop()
