@@ -590,6 +590,13 @@ from awswidget.follow import dask as dask_follow  # noqa: E402
 
 needs_dask = pytest.mark.skipif(distributed is None, reason="needs distributed and s3fs (the dask extra)")
 
+
+@pytest.fixture(autouse=True)
+def _plugin_class_made_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    # plugin_class() makes the class once per process; each test makes its own, so that the class a test
+    # checks is the one the code makes now (a mutation run forks every run from a process that made it).
+    monkeypatch.setattr(dask_follow, "_plugin_class", None)
+
 WORKER_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
                "AWS_CREDENTIAL_EXPIRATION", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
                "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -728,6 +735,9 @@ def test_a_switch_clears_the_workers_before_the_new_credentials(aws_env: AwsFile
     scheduler, manager = Scheduler(), Manager()
     follower = dask_follow._factory(scheduler, manager)
     try:
+        # Fresh: nothing published, nothing to wait for, and a daemon thread that never holds up the kernel's exit.
+        assert (follower.generation, follower.delay, follower.error) == (-1, None, None) and follower.wait(5)
+        assert follower._thread.name == "awswidget-dask-follower" and follower._thread.daemon is True
         follower.follow(Selection("a", "eu-west-1", temp_session(key="ASIAFIRSTACCOUNT0001"), 1))
         assert follower.wait(30) and follower.generation == 1 and follower.error is None
         assert [p._values.get("AWS_ACCESS_KEY_ID") for p in scheduler.plugins] == ["ASIAFIRSTACCOUNT0001"]  # nothing to clear yet
