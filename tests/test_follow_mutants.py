@@ -324,6 +324,23 @@ def test_credentials_are_resolved_once_per_selection_and_renewed_before_expiry(
     assert server._served is fourth and server._served_generation == 3
 
 
+def test_a_renewal_of_the_same_generation_is_resolved_afresh(server: ep.CredentialsEndpoint,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = iter(["first", "renewed"])
+    monkeypatch.setattr(ep, "temporary_credentials", lambda *args: made(token=next(tokens)))
+    session = temp_session()
+    server.select(Selection("p", None, session, 5))
+    assert server.credentials().session_token == "first"
+    server.select(Selection("p", None, session, 5, reason="renewal"))  # new temporary credentials, same generation
+    assert server.credentials().session_token == "renewed"
+
+
+def test_a_fresh_endpoint_serves_nothing_and_names_no_token_file() -> None:
+    fresh = ep.CredentialsEndpoint()
+    assert fresh.url is None and fresh.token_file is None and not fresh.allowed("127.0.0.1", "")
+    assert (fresh.requests, fresh.refused) == (0, 0)
+
+
 def test_it_never_serves_long_term_keys_whatever_the_resolver_returns(
         server: ep.CredentialsEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ep, "temporary_credentials", lambda *args: made(token=""))
@@ -364,11 +381,18 @@ def test_a_switch_during_a_resolution_serves_the_new_selection(server: ep.Creden
         server.select(Selection("c", None, temp_session(), 3))
         return made()
 
-    monkeypatch.setattr(ep, "temporary_credentials", always_switching)
+    tries: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        tries.append(1)
+        return always_switching(*args)
+
+    monkeypatch.setattr(ep, "temporary_credentials", counted)
     server.select(Selection("c", None, temp_session(), 3))
-    with pytest.raises(VerificationError, match="changed while its credentials were being resolved") as e:
+    with pytest.raises(VerificationError) as e:
         server.credentials()
-    assert e.value.code == "Busy" and server._served is None
+    assert str(e.value) == "The selection changed while its credentials were being resolved."
+    assert e.value.code == "Busy" and server._served is None and len(tries) == 3  # three tries, then it says so
 
 
 class SignallingLock:
@@ -576,6 +600,13 @@ def test_s3_endpoint_is_the_users_own_not_awswidgets_export(monkeypatch: pytest.
     finally:
         exporter.restore(("AWS_ENDPOINT_URL_S3",))
     assert ep.s3_endpoint(temp_session()) is None
+
+
+def test_s3_endpoint_reads_a_services_section_and_ignores_a_nested_block(aws_env: AwsFiles) -> None:
+    aws_env.write(config="[profile svc]\nservices = local\n[services local]\ns3 =\n  endpoint_url = http://127.0.0.1:5/s3\n"
+                         "[profile nested]\nendpoint_url =\n  x = y\n")
+    assert ep.s3_endpoint(boto3.Session(profile_name="svc")) == "http://127.0.0.1:5/s3"
+    assert ep.s3_endpoint(boto3.Session(profile_name="nested")) is None
 
 
 # ============================================================================ dask.py: what a worker is given
