@@ -229,13 +229,23 @@ def test_the_token_file_is_private_and_the_server_listens_on_127_0_0_1_only(serv
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(token_file.parent.stat().st_mode) == 0o700
     token = token_file.read_text()
-    assert token == server._token and len(token) >= 40
+    assert token == server._token and len(token) == 43  # 32 random bytes, URL-safe base64
     assert server._server is not None and server._server.server_address[0] == "127.0.0.1"
     assert server.url == f"http://127.0.0.1:{server._server.server_address[1]}/awswidget/credentials"
-    assert _redact.redact(f"Authorization: {token}") != f"Authorization: {token}"  # remembered: never logged
+    assert token not in _redact.redact(f"sent {token} to it")  # remembered: never logged, whatever the format
+    serving = [t for t in threading.enumerate() if t.name == "awswidget-credentials-endpoint" and t.is_alive()]
+    assert serving and all(t.daemon for t in serving)  # it never holds up the kernel's exit
+    other = ep.CredentialsEndpoint()
+    other.start()  # a second endpoint gets its own port: the OS picks it
+    try:
+        assert other._server is not None and other._server.server_address[1] != server._server.server_address[1]
+    finally:
+        other.stop()
     server.start()  # a second start keeps the running server and its token
     assert server._token == token and token_file.exists()
     folder = token_file.parent
+    token_file.unlink()
+    folder.rmdir()  # removed by someone else first (a tmp cleaner): stop() still stops
     server.stop()
     assert server.url is None and server.token_file is None and server._token == ""
     assert not folder.exists()
@@ -337,7 +347,7 @@ def test_a_renewal_of_the_same_generation_is_resolved_afresh(server: ep.Credenti
 
 def test_a_fresh_endpoint_serves_nothing_and_names_no_token_file() -> None:
     fresh = ep.CredentialsEndpoint()
-    assert fresh.url is None and fresh.token_file is None and not fresh.allowed("127.0.0.1", "")
+    assert fresh.url is None and fresh.token_file is None and fresh._token == "" and not fresh.allowed("127.0.0.1", "")
     assert (fresh.requests, fresh.refused) == (0, 0)
 
 
