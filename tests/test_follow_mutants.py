@@ -644,7 +644,7 @@ WORKER_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
                "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
 
 
-def test_the_payload_is_the_temporary_credentials_and_nothing_else() -> None:
+def test_the_payload_is_the_temporary_credentials_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dask_follow.payload(None) == {}
     expiry = dt.datetime(2030, 5, 6, 9, 8, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     full = _temporary.TemporaryCredentials(KEY_ID, SECRET, TOKEN, expiry, "eu-west-1", "http://127.0.0.1:9", "p")
@@ -653,6 +653,15 @@ def test_the_payload_is_the_temporary_credentials_and_nothing_else() -> None:
         "AWS_CREDENTIAL_EXPIRATION": "2030-05-06T07:08:07Z",  # in UTC
         "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9",
     }
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # a kernel whose clock is not on UTC: the variable still is
+    time.tzset()
+    try:
+        assert dask_follow.payload(full)["AWS_CREDENTIAL_EXPIRATION"] == "2030-05-06T07:08:07Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     bare = _temporary.TemporaryCredentials(KEY_ID, SECRET, TOKEN, None, None, None)
     assert dask_follow.payload(bare) == {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_SESSION_TOKEN": TOKEN}
 
@@ -984,5 +993,25 @@ def test_workers_get_the_selections_region_and_an_expiry_renewal(aws_env: AwsFil
             assert follower.wait(30)
         assert follower.error == "Dask workers have no credentials for profile 'proc': KeyError"  # not its text
         assert SECRET not in caplog.text and scheduler.plugins[-1].cleared
+    finally:
+        follower.stop()
+
+
+@needs_dask
+def test_the_follower_wakes_up_by_itself_to_renew(aws_env: AwsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    # Credentials "due" at once: renewal after the shortest delay, made short here (60 s in use).
+    monkeypatch.setattr(dask_follow, "RENEW_BEFORE", dt.timedelta(hours=3))
+    monkeypatch.setattr(dask_follow, "_MIN_RENEW_DELAY", 0.2)
+    expiry = (dt.datetime.now(UTC) + dt.timedelta(hours=2)).replace(microsecond=0)
+    scheduler = Scheduler()
+    follower = dask_follow.DaskFollower(scheduler, Manager())
+    try:
+        follower.follow(Selection("proc", None, process_profile(aws_env, expiry), 1))
+        deadline = time.monotonic() + 30
+        while len(scheduler.plugins) < 3 and time.monotonic() < deadline:  # nobody notifies it: its own timer
+            time.sleep(0.02)
+        assert len(scheduler.plugins) >= 3 and {(p.cleared, p.generation) for p in scheduler.plugins} == {(False, 1)}
     finally:
         follower.stop()
