@@ -158,8 +158,12 @@ def keys_profile(aws_env: AwsFiles, endpoint_url: str, name: str = "keys", key: 
 
 @_moto
 @pytest.mark.parametrize("region", ["eu-central-1", None])
-def test_long_term_keys_become_a_cached_sts_session(local_aws: LocalAws, aws_env: AwsFiles, region: str | None) -> None:
-    session = keys_profile(aws_env, local_aws.endpoint_url, region=region)
+def test_long_term_keys_become_a_cached_sts_session(local_aws: LocalAws, aws_env: AwsFiles, region: str | None,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # STS's own endpoint (the cache's key) differs from the profile's endpoint for every other service (S3's).
+    s3_url = local_aws.endpoint_url.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", local_aws.endpoint_url)
+    session = keys_profile(aws_env, s3_url, region=region)
     before = dt.datetime.now(UTC)
     first = _temporary.temporary_credentials(session, "keys")
     assert first.access_key_id != "AKIAEXAMPLELONGTERM1" and first.secret_access_key != SECRET and first.session_token
@@ -167,13 +171,13 @@ def test_long_term_keys_become_a_cached_sts_session(local_aws: LocalAws, aws_env
     assert first.expiration is not None and first.expiration.tzinfo is not None
     # GetSessionToken's 12 hours for IAM users (moto's expiry is the request's DurationSeconds from now).
     assert abs((first.expiration - before).total_seconds() - 12 * 3600) < 120
-    assert (first.region, first.endpoint_url, first.profile) == (region, local_aws.endpoint_url, "keys")
+    assert (first.region, first.endpoint_url, first.profile) == (region, s3_url, "keys")
     assert list(_temporary._sessions) == [("AKIAEXAMPLELONGTERM1", local_aws.endpoint_url)]
     # Cached per key and STS endpoint: the same session again, with the caller's region and profile.
     again = _temporary.temporary_credentials(session, "other", "sa-east-1")
     assert (again.access_key_id, again.secret_access_key, again.session_token, again.expiration) == \
         (first.access_key_id, first.secret_access_key, first.session_token, first.expiration)
-    assert (again.region, again.profile) == ("sa-east-1", "other")
+    assert (again.region, again.endpoint_url, again.profile) == ("sa-east-1", s3_url, "other")
     # Within RENEW_BEFORE of its expiry it is replaced by a new session.
     cached = _temporary._sessions[("AKIAEXAMPLELONGTERM1", local_aws.endpoint_url)]
     soon = dt.datetime.now(UTC) + _temporary.RENEW_BEFORE - dt.timedelta(seconds=30)
@@ -262,16 +266,26 @@ def test_only_127_0_0_1_with_the_exact_token_is_allowed(server: ep.CredentialsEn
     assert not server.allowed("127.0.0.1", "")  # a stopped server has no token, and an empty one matches nothing
 
 
-def test_it_refuses_without_the_token_and_answers_the_credentials_path_only(server: ep.CredentialsEndpoint) -> None:
+def test_it_refuses_without_the_token_and_answers_the_credentials_path_only(server: ep.CredentialsEndpoint,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     server.select(Selection("p", "eu-west-1", temp_session(), 1))
     for token in (None, "wrong", server._token + "x"):
         status, body, _ = ask(server, token)
         assert (status, body) == (403, {"Code": "AccessDenied", "Message": "Wrong or missing authorization token."})
     assert server.refused == 3 and server.requests == 0
     status, body, _ = ask(server, server._token, "/awswidget/other")
-    assert (status, body["Code"]) == (404, "NotFound")
-    status, body, headers = ask(server, server._token, "/awswidget/credentials?x=1")
+    assert (status, body) == (404, {"Code": "NotFound", "Message": "Not an awswidget credentials path."})
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # a kernel whose clock is not on UTC: the answer still is
+    time.tzset()
+    try:
+        status, body, headers = ask(server, server._token, "/awswidget/credentials?x=1")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert status == 200 and server.requests == 1 and server.refused == 3
+    assert headers["Server"].strip() == "awswidget"  # no Python version
     assert headers["Cache-Control"] == "no-store" and headers["Content-Type"] == "application/json"
     assert int(headers["Content-Length"]) == len(json.dumps(body).encode())
     assert set(body) == {"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
@@ -280,12 +294,21 @@ def test_it_refuses_without_the_token_and_answers_the_credentials_path_only(serv
     expiry = dt.datetime.strptime(body["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert abs((expiry - dt.datetime.now(UTC) - ep.UNKNOWN_EXPIRY).total_seconds()) < 60
     assert ep.UNKNOWN_EXPIRY == dt.timedelta(minutes=30)
+    assert ask(server, server._token)[0] == 200 and server.requests == 2
 
 
-def test_a_known_expiry_is_served_in_utc(server: ep.CredentialsEndpoint, aws_env: AwsFiles) -> None:
+def test_a_known_expiry_is_served_in_utc(server: ep.CredentialsEndpoint, aws_env: AwsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
     expiry = (dt.datetime.now(UTC) + dt.timedelta(hours=3)).replace(microsecond=0)
     server.select(Selection("proc", None, process_profile(aws_env, expiry), 1))
-    status, body, _ = ask(server, server._token)
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        status, body, _ = ask(server, server._token)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
     assert status == 200 and body["Expiration"] == expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (body["AccessKeyId"], body["Token"]) == (KEY_ID, TOKEN)
     assert _redact.redact(f"x {SECRET} {TOKEN}") == "x " + _redact.redact(SECRET) + " " + _redact.redact(TOKEN)
@@ -1015,3 +1038,30 @@ def test_the_follower_wakes_up_by_itself_to_renew(aws_env: AwsFiles, monkeypatch
         assert len(scheduler.plugins) >= 3 and {(p.cleared, p.generation) for p in scheduler.plugins} == {(False, 1)}
     finally:
         follower.stop()
+
+
+def test_a_connection_that_sends_nothing_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ep, "HANDLER_TIMEOUT", 0.3)  # 5 s in use; the handler class takes it when the server starts
+    quiet = ep.CredentialsEndpoint()
+    quiet.start()
+    try:
+        assert quiet._server is not None
+        with socket.create_connection(("127.0.0.1", quiet._server.server_address[1]), timeout=20) as idle:
+            try:
+                answer = idle.recv(100)
+            except ConnectionResetError:
+                answer = b""
+            assert answer == b""  # the server hung up (a handler without a timeout would hold it forever)
+    finally:
+        quiet.stop()
+
+
+def test_shield_keeps_a_users_session_off_the_endpoint() -> None:
+    from awswidget import _botocore, _session
+
+    session = boto3.Session(region_name="us-east-1")  # built by the user, not by awswidget
+    ep.shield(session)
+    resolver = _botocore.botocore_session(session).get_component("credential_provider")
+    [container] = [p for p in resolver.providers if p.METHOD == "container-role"]
+    assert container._environ is _session._user_environ
+    ep.shield(None)  # nothing selected: nothing to do
