@@ -168,6 +168,7 @@ def test_long_term_keys_become_a_cached_sts_session(local_aws: LocalAws, aws_env
     first = _temporary.temporary_credentials(session, "keys")
     assert first.access_key_id != "AKIAEXAMPLELONGTERM1" and first.secret_access_key != SECRET and first.session_token
     assert first.access_key_id.startswith("ASIA")
+    assert all(isinstance(v, str) and len(v) >= 20 for v in (first.secret_access_key, first.session_token))
     assert first.expiration is not None and first.expiration.tzinfo is not None
     # GetSessionToken's 12 hours for IAM users (moto's expiry is the request's DurationSeconds from now).
     assert abs((first.expiration - before).total_seconds() - 12 * 3600) < 120
