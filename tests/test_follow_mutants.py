@@ -586,7 +586,10 @@ def test_the_follower_points_sdks_at_the_endpoint_in_place_of_a_containers_varia
             follower.follow(Selection("p", "eu-west-1", temp_session(), 1))
             follower.follow(Selection("p", "eu-west-1", temp_session(), 2))
         [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # once per follower
-        assert ep.RELATIVE_URI in warning and ep.TOKEN in warning and "the-containers-token" not in warning
+        assert warning == (
+            "awswidget: this environment has container credentials of its own (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, "
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN); while this manager owns the process, awswidget's credentials endpoint "
+            "replaces them, so pyarrow and SDKs in subprocesses read with the selected profile; release() restores them")
         assert os.environ[ep.FULL_URI] == follower.server.url and os.environ[ep.TOKEN_FILE] == follower.server.token_file
         assert ep.RELATIVE_URI not in os.environ and ep.TOKEN not in os.environ
         assert os.environ["AWS_ENDPOINT_URL_S3"] == "http://127.0.0.1:9/s3"
@@ -605,18 +608,31 @@ def test_the_follower_points_sdks_at_the_endpoint_in_place_of_a_containers_varia
         follower.stop()
 
 
-def test_export_env_false_points_nobody_at_the_endpoint(monkeypatch: pytest.MonkeyPatch, aws_env: AwsFiles) -> None:
+@pytest.mark.parametrize("export_env", [False, True])
+def test_export_env_false_points_nobody_at_the_endpoint(monkeypatch: pytest.MonkeyPatch, aws_env: AwsFiles,
+                                                        export_env: bool) -> None:
+    from awswidget import _session
     from awswidget.environment import ownership
 
     class Owner:  # the manager that owns the process, as ownership sees it: only its export_env counts
-        export_env = False
+        pass
 
     owner = Owner()
+    owner.export_env = export_env  # type: ignore[attr-defined]
     monkeypatch.setattr(ownership, "owner", lambda: owner)
     follower = ep.EndpointFollower(ep.CredentialsEndpoint())
     try:
-        follower.follow(Selection("p", "eu-west-1", temp_session(), 1))
-        assert ep.FULL_URI not in os.environ and ep.TOKEN_FILE not in os.environ and follower.server._selection is None
+        session = temp_session()  # the user's own session: shielded either way
+        follower.follow(Selection("p", "eu-west-1", session, 1))
+        container = [p for p in session._session.get_component("credential_provider").providers
+                     if p.METHOD == "container-role"]
+        assert container and container[0]._environ is _session._user_environ
+        if export_env:
+            assert os.environ[ep.FULL_URI] == follower.server.url and follower.server._selection is not None
+        else:
+            assert ep.FULL_URI not in os.environ and ep.TOKEN_FILE not in os.environ and follower.server._selection is None
+        follower.follow(Selection("p", "eu-west-1", None, 2))  # a profile whose session could not be made
+        assert ep.FULL_URI not in os.environ and follower.server._selection is None
     finally:
         follower.stop()
 
