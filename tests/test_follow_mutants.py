@@ -26,6 +26,7 @@ import socket
 import stat
 import sys
 import threading
+import types
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -719,6 +720,7 @@ def test_the_plugin_replaces_itself_and_its_repr_shows_no_secret() -> None:
     assert text == "<awswidget credentials for profile='p' generation=7 access_key_id=ASIA****EY01 region='eu-west-1'>"
     assert str(plugin) == text and SECRET not in text and TOKEN not in text
     assert "access_key_id=**** " in repr(cls({"AWS_ACCESS_KEY_ID": "ASIA1234"}, "p", 1, "k"))  # too short to show any
+    assert "access_key_id=ASIA****2345 " in repr(cls({"AWS_ACCESS_KEY_ID": "ASIA12345"}, "p", 1, "k"))  # 9: shown
     cleared = dask_follow.make_plugin(None, None, 8)
     assert cleared.cleared and repr(cleared) == "<awswidget credentials for profile=None generation=8 access_key_id=none region=None>"
     assert dask_follow._kernel_token() == f"{dask_follow._PROCESS_TOKEN}:{os.getpid()}"
@@ -787,7 +789,12 @@ def test_a_worker_that_cannot_take_them_says_only_the_errors_type(monkeypatch: p
     monkeypatch.setattr(s3fs, "S3FileSystem", Failing)
     with caplog.at_level(logging.WARNING, logger="awswidget"):
         _worker_plugin(made()).teardown(worker=None)  # logged, never raised
-    assert [r.getMessage() for r in caplog.records] == ["awswidget could not clear this worker's credentials (OSError)"]
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("awswidget", "awswidget could not clear this worker's credentials (OSError)")]
+    monkeypatch.setitem(sys.modules, "s3fs", types.ModuleType("s3fs"))  # a task importing s3fs: no class yet
+    plugin = _worker_plugin(made())
+    plugin.setup(worker=None)
+    assert os.environ["AWS_ACCESS_KEY_ID"] == KEY_ID
 
 
 class Scheduler:
