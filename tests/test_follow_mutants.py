@@ -516,22 +516,31 @@ def test_a_request_the_handler_fails_on_is_dropped_with_a_debug_line(
 
 
 def test_a_connection_waiting_for_a_free_handler_is_closed_when_the_server_stops(server: ep.CredentialsEndpoint) -> None:
+    class EveryHandlerBusy:
+        """The server's handler slots with none free; tells the test once the accept loop waits for one."""
+
+        def __init__(self) -> None:
+            self.waiting = threading.Event()
+
+        def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+            self.waiting.set()
+            threading.Event().wait(timeout or 0)  # as long as a real wait for a slot would take
+            return False
+
+        def release(self) -> None:
+            raise AssertionError("no slot was taken")
+
     assert server._server is not None
-    slots = server._server._slots
-    for _ in range(ep._QuietServer.MAX_HANDLERS):  # every handler busy
-        assert slots.acquire(blocking=False)
-    assert not slots.acquire(blocking=False)
-    port = server._server.server_address[1]
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as waiting:
+    slots = server._server._slots = EveryHandlerBusy()  # type: ignore[assignment]
+    with socket.create_connection(("127.0.0.1", server._server.server_address[1]), timeout=10) as waiting:
         waiting.sendall(b"GET /awswidget/credentials HTTP/1.0\r\n\r\n")
+        assert slots.waiting.wait(10)  # accepted, and waiting for a handler
         server.stop()  # returns once the accept loop saw it (it checks every 0.25 s while it waits for a slot)
         try:
             answer = waiting.recv(100)
         except ConnectionResetError:
             answer = b""
         assert answer == b""  # hung up on, never answered
-    for _ in range(ep._QuietServer.MAX_HANDLERS):
-        slots.release()
 
 
 def test_a_handler_thread_that_cannot_start_gives_its_slot_back(server: ep.CredentialsEndpoint,
