@@ -835,3 +835,28 @@ def test_shared_files_repr_names_both_files(tmp_path: Path) -> None:
 
     shared = SharedFiles(tmp_path / "c", tmp_path / "k")
     assert repr(shared) == f"SharedFiles(config_file={str(tmp_path / 'c')!r}, credentials_file={str(tmp_path / 'k')!r})"
+
+
+def test_an_empty_file_this_process_wrote_is_not_waited_for(tmp_path: Path) -> None:
+    from awswidget import fileread
+
+    target = tmp_path / "config"
+    target.write_bytes(b"")
+    fileread.remember_written(str(target), str(target), {}, b"")  # what the writer records after its write
+    before = settle.waits
+    version = settle.settled_version(str(target), str(target))
+    version.close()
+    assert version.data == b"" and version.sections == {}
+    assert settle.waits == before  # its own empty write is no torn in-place rewrite of another program
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a folder to another user")
+def test_root_gives_a_new_file_to_the_folders_owner_whatever_its_group(tmp_path: Path) -> None:
+    from awswidget.fileowner import owner_for_new
+
+    folder = tmp_path / "home-of-uid-1"
+    folder.mkdir()
+    os.chown(folder, 1, 0)  # a user's folder whose group is root's (gid 0)
+    assert owner_for_new(str(folder)) == (1, 0)
+    os.chown(folder, 0, 1)  # root's own folder: root keeps what it creates
+    assert owner_for_new(str(folder)) is None
