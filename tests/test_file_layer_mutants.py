@@ -886,7 +886,7 @@ def test_which_versions_look_mid_rewrite(tmp_path: Path) -> None:
     assert not settle._suspect(in_place(b"[a]\nx = 3\n"), None, None)  # no history: trusted
     assert settle._suspect(in_place(b""), None, None)  # empty, and not written here
     empty = in_place(b"")
-    assert not settle._suspect(empty, held, stat_key(empty.st))  # exactly what this process wrote
+    assert not settle._suspect(empty, held, stat_key(os.stat(target)))  # exactly what this process wrote
     assert settle._suspect(in_place(b"[a]\nx = 9\n[b]\ny = 2\n"), held, None)  # the inode held other content
     assert not settle._suspect(in_place(seen), held, None)  # the inode, same content
     assert settle._suspect(renamed(b"[a]\nx ="), held, None)  # shrank and stops mid-line
