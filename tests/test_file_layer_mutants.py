@@ -167,6 +167,9 @@ import os, sys
 from awswidget import filewrite
 from awswidget.errors import WriteError
 st = os.stat(sys.argv[1])
+# One call as root first (allowed): it loads whatever a call needs (a mutation run's trampoline reads its
+# configuration on the first call) while this process can still read the interpreter's files.
+filewrite.refuse_read_only(sys.argv[1], st)
 os.setgid(1); os.setuid(1)
 try:
     filewrite.refuse_read_only(sys.argv[1], st)
@@ -832,3 +835,65 @@ def test_shared_files_repr_names_both_files(tmp_path: Path) -> None:
 
     shared = SharedFiles(tmp_path / "c", tmp_path / "k")
     assert repr(shared) == f"SharedFiles(config_file={str(tmp_path / 'c')!r}, credentials_file={str(tmp_path / 'k')!r})"
+
+
+def test_an_empty_file_this_process_wrote_is_not_waited_for(tmp_path: Path) -> None:
+    from awswidget import fileread
+
+    target = tmp_path / "config"
+    target.write_bytes(b"")
+    fileread.remember_written(str(target), str(target), {}, b"")  # what the writer records after its write
+    before = settle.waits
+    version = settle.settled_version(str(target), str(target))
+    version.close()
+    assert version.data == b"" and version.sections == {}
+    assert settle.waits == before  # its own empty write is no torn in-place rewrite of another program
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a folder to another user")
+def test_root_gives_a_new_file_to_the_folders_owner_whatever_its_group(tmp_path: Path) -> None:
+    from awswidget.fileowner import owner_for_new
+
+    folder = tmp_path / "home-of-uid-1"
+    folder.mkdir()
+    os.chown(folder, 1, 0)  # a user's folder whose group is root's (gid 0)
+    assert owner_for_new(str(folder)) == (1, 0)
+    os.chown(folder, 0, 1)  # root's own folder: root keeps what it creates
+    assert owner_for_new(str(folder)) is None
+
+
+def test_which_versions_look_mid_rewrite(tmp_path: Path) -> None:
+    """settle._suspect, case by case: the rules its docstring states (each case one surviving mutant)."""
+    from awswidget.fileread import FileSnapshot, stat_key
+
+    target = tmp_path / "config"
+    seen = b"[a]\nx = 1\n[b]\ny = 2\n"
+    target.write_bytes(seen)
+    held = FileSnapshot(str(target), True, {}, None, stat_key(os.stat(target)), 0o600, "", seen)
+    os.link(target, tmp_path / "keep")  # the held inode stays allocated: a new file can never reuse its number
+
+    def in_place(data: bytes) -> settle.Version:  # the same inode, rewritten
+        target.write_bytes(data)
+        return settle.Version(os.stat(target), data)
+
+    def renamed(data: bytes) -> settle.Version:  # a new inode, as a writer that renames leaves it
+        new = tmp_path / "new"
+        new.write_bytes(data)
+        os.replace(new, target)
+        return settle.Version(os.stat(target), data)
+
+    assert not settle._suspect(settle.Version(None, b""), held, None)  # missing
+    assert not settle._suspect(in_place(b"[a]\nx = 3\n"), None, None)  # no history: trusted
+    assert settle._suspect(in_place(b""), None, None)  # empty, and not written here
+    empty = in_place(b"")
+    assert not settle._suspect(empty, held, stat_key(os.stat(target)))  # exactly what this process wrote
+    assert settle._suspect(in_place(b"[a]\nx = 9\n[b]\ny = 2\n"), held, None)  # the inode held other content
+    assert not settle._suspect(in_place(seen), held, None)  # the inode, same content
+    assert settle._suspect(renamed(b"[a]\nx ="), held, None)  # shrank and stops mid-line
+    assert not settle._suspect(renamed(b"[a]\nx = 1\n"), held, None)  # shrank, whole lines: a removal
+    assert not settle._suspect(renamed(b"[a]\r"), held, None)  # CR-only line endings count as whole lines
+    assert not settle._suspect(renamed(b"[a]\nx = 1\n[b]\ny = 22"), held, None)  # same length, new inode
+    assert not settle._suspect(renamed(b"[a]\nx = 1\n[b]\ny = 2\nz = 3"), held, None)  # grew: not a truncation
+    assert not settle._suspect(renamed(b"[a]\nx = 5\n[b]\ny = 2\n"), held, None)  # other content, new inode
+    no_data = FileSnapshot(str(target), True, {}, None, held.key, 0o600, "", None)
+    assert not settle._suspect(renamed(b"[a]\nx ="), no_data, None)  # nothing to compare with
