@@ -38,7 +38,7 @@ import contextlib
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import boto3
@@ -48,7 +48,7 @@ from awswidget.localaws import LocalAws, free_port
 
 from .conftest import AwsFiles
 
-__all__ = ["UNRESOLVABLE", "Account", "TwoAccounts", "account_of", "fresh_credentials", "two_account_files_fixture", "two_accounts_fixture"]
+__all__ = ["DENIED", "UNRESOLVABLE", "Account", "TwoAccounts", "account_of", "fresh_credentials", "outcome", "two_account_files_fixture", "two_accounts_fixture"]
 
 ACCOUNT_A = "111111111111"
 ACCOUNT_B = "222222222222"
@@ -152,6 +152,19 @@ def fresh_credentials() -> None:
 
     _session.role_cache().clear()
     _temporary.forget()
+
+
+DENIED = "denied"
+
+
+def outcome(read: Callable[[str], object], url: str) -> str:
+    """The account letter of what ``read(url)`` returned, or ``denied`` when it raised (any refusal)."""
+    try:
+        return account_of(read(url))
+    except AssertionError:
+        raise
+    except Exception:
+        return DENIED
 
 
 def account_of(rows: object) -> str:

@@ -23,7 +23,8 @@ import botocore.exceptions
 import pytest
 
 from awswidget import CredentialsManager, VerificationError, _session
-from tests.accounts import TwoAccounts, account_of, two_account_files_fixture, two_accounts_fixture  # noqa: F401  (fixtures)
+from tests.accounts import DENIED, TwoAccounts, account_of, two_account_files_fixture, two_accounts_fixture  # noqa: F401  (fixtures)
+from tests.accounts import outcome as _outcome
 
 pytestmark = pytest.mark.integration
 
@@ -74,19 +75,6 @@ def test_a_session_of_long_term_keys_reads_as_its_own_account(two_account_files:
 
 
 # --------------------------------------------------------------------------- the libraries follow
-
-DENIED = "denied"
-
-
-def _outcome(read: Callable[[str], object], url: str) -> str:
-    """The account letter of what ``read(url)`` returned, or ``denied`` when it raised (any refusal)."""
-    try:
-        return account_of(read(url))
-    except AssertionError:
-        raise
-    except Exception:
-        return DENIED
-
 
 def _s3fs(url: str) -> object:
     import s3fs

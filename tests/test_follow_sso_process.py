@@ -13,7 +13,7 @@ import hashlib
 import json
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -22,7 +22,8 @@ import pytest
 from awswidget import CredentialsManager
 from awswidget.demo.sso_portal import Account as SsoAccount
 from awswidget.demo.sso_portal import SsoServer, running
-from tests.accounts import TwoAccounts, account_of, fresh_credentials, two_accounts_fixture  # noqa: F401  (fixtures)
+from tests.accounts import TwoAccounts, fresh_credentials, two_accounts_fixture  # noqa: F401  (fixtures)
+from tests.accounts import outcome as _outcome
 from tests.conftest import AwsFiles
 
 pytestmark = pytest.mark.integration
@@ -92,15 +93,6 @@ def _process_output(home: Path, creds: dict[str, str]) -> Path:
         "Expiration": expiration.isoformat() if hasattr(expiration, "isoformat") else str(expiration),
     }))
     return path
-
-
-def _outcome(read: Callable[[str], object], url: str) -> str:
-    try:
-        return account_of(read(url))
-    except AssertionError:
-        raise
-    except Exception:
-        return "denied"
 
 
 def _s3fs(url: str) -> object:
