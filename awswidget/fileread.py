@@ -16,7 +16,6 @@ from __future__ import annotations
 import configparser
 import contextlib
 import gc
-import hashlib
 import os
 import re
 import stat
@@ -101,7 +100,7 @@ class FileSnapshot:
     ``sections`` is botocore's ``raw_config_parse`` result (empty when the file
     is missing or untrusted); ``error`` says why a file that exists cannot be
     used. ``key`` identifies the version read (device, inode, size, mtime,
-    ctime) and ``digest`` its content (SHA-256).
+    ctime) and ``data`` is its content.
     """
 
     path: str
@@ -110,7 +109,6 @@ class FileSnapshot:
     error: ConfigFileError | None = None
     key: tuple[int, ...] | None = None
     mode: int | None = None
-    digest: str | None = field(default=None, repr=False)
     # The bytes parsed: comparing them is how a cached parse proves it is current
     # (several times cheaper than hashing again; the parse holds the same secrets anyway).
     data: bytes | None = field(default=None, repr=False, compare=False)
@@ -271,21 +269,20 @@ def read_file(path: str | os.PathLike[str]) -> FileSnapshot:
             if st is None:
                 return FileSnapshot(path, False, {})
             data = read_bytes(path)
-            digest = hashlib.sha256(data).hexdigest()
             key, mode = stat_key(st), stat.S_IMODE(st.st_mode)
             try:
                 with gc_paused():
                     sections = botocore_parse(path, data)
             except ConfigFileError as exc:
                 # Kept without its traceback: its frames hold the file's bytes.
-                return FileSnapshot(path, True, {}, exc.with_traceback(None), key, mode, digest, data)
+                return FileSnapshot(path, True, {}, exc.with_traceback(None), key, mode, data)
             after = stat_regular(path)
         except Changed:
             continue
         except ConfigFileError as exc:
             return FileSnapshot(path, True, {}, exc.with_traceback(None))
         if after is not None and stat_key(after) == key:
-            snap = FileSnapshot(path, True, sections, None, key, mode, digest, data)
+            snap = FileSnapshot(path, True, sections, None, key, mode, data)
             _remember(path, snap)
             return snap
     # Changing under our feet on every try: report it rather than guess.
@@ -359,15 +356,12 @@ def same_version(snapshot: FileSnapshot, st: os.stat_result, data: bytes) -> boo
     """Whether ``snapshot`` parsed exactly this version of the file (identity and content)."""
     if snapshot.error is not None or snapshot.key != stat_key(st):
         return False
-    if snapshot.data is not None:
-        return snapshot.data == data
-    return snapshot.digest is None or snapshot.digest == hashlib.sha256(data).hexdigest()
+    return snapshot.data is not None and snapshot.data == data
 
 
 def remember_read(path: str, st: os.stat_result, sections: dict[str, Any], data: bytes) -> None:
     """Cache a good parse of one version of ``path`` read by the writer."""
-    digest = hashlib.sha256(data).hexdigest()
-    _remember(path, FileSnapshot(path, True, sections, None, stat_key(st), stat.S_IMODE(st.st_mode), digest, data))
+    _remember(path, FileSnapshot(path, True, sections, None, stat_key(st), stat.S_IMODE(st.st_mode), data))
 
 
 def remember_written(path: str, real: str, sections: dict[str, Any], data: bytes) -> None:
@@ -382,6 +376,6 @@ def remember_written(path: str, real: str, sections: dict[str, Any], data: bytes
     if st is not None:
         # Should another program have replaced it since, the bytes no longer match and
         # read_file_cached parses the file again.
-        _remember(path, FileSnapshot(path, True, sections, None, stat_key(st), stat.S_IMODE(st.st_mode), hashlib.sha256(data).hexdigest(), data))
+        _remember(path, FileSnapshot(path, True, sections, None, stat_key(st), stat.S_IMODE(st.st_mode), data))
         with _cache_lock:
             _written[path] = stat_key(st)

@@ -160,15 +160,21 @@ def _writers_gone(fd: int, real: str, deadline: float) -> bool:
     return True
 
 
-def _read_fd(fd: int) -> bytes:
-    chunks: list[bytes] = []
-    offset = 0
-    while True:
-        chunk = os.pread(fd, 1 << 20, offset)
-        if not chunk:
-            return b"".join(chunks)
+_ONE_READ_MAX = 0x7FFFF000  # Linux returns at most this much from one read
+
+
+def _read_fd(fd: int, size: int) -> bytes:
+    """The whole file from offset 0: one read of ``size`` (its fstat size) and one byte more, then on
+    while it keeps growing. One call, one copy: the join of chunks was a second pass over the file (issue 17)."""
+    data = os.pread(fd, size + 1, 0)
+    if len(data) <= size and len(data) < _ONE_READ_MAX:  # short: the end of a regular file
+        return data
+    chunks = [data]
+    offset = len(data)
+    while chunk := os.pread(fd, 1 << 20, offset):
         chunks.append(chunk)
         offset += len(chunk)
+    return b"".join(chunks)
 
 
 def open_version(real: str) -> Version:
@@ -187,7 +193,7 @@ def open_version(real: str) -> Version:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 continue
-            data = _read_fd(fd)
+            data = _read_fd(fd, st.st_size)
             again = os.fstat(fd)
             with contextlib.suppress(OSError):
                 if stat_key(again) == stat_key(st) and os.path.samestat(os.stat(real), st):
@@ -362,7 +368,8 @@ def changed_since(version: Version, real: str) -> Version | None:
         log.warning("another program emptied the old %s as it was replaced, and wrote nothing into it; kept ours", real)
         return None
     fd = os.dup(version.fd)
-    return Version(os.fstat(fd), _read_fd(fd), fd)
+    st = os.fstat(fd)
+    return Version(st, _read_fd(fd, st.st_size), fd)
 
 
 def parse_data(real: str, path: str, data: bytes) -> dict[str, dict[str, Any]]:

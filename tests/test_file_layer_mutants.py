@@ -623,7 +623,6 @@ def test_an_edit_the_document_refuses_is_a_write_error_naming_the_file(tmp_path:
 
 
 def test_the_cache_holds_exactly_the_version_written_and_read(tmp_path: Path) -> None:
-    import hashlib
 
     from awswidget import fileread
 
@@ -637,7 +636,7 @@ def test_the_cache_holds_exactly_the_version_written_and_read(tmp_path: Path) ->
         assert (snap.path, snap.exists, snap.error) == (path, True, None)
         assert snap.sections == {"default": {"region": "eu-west-1"}}
         assert snap.key == fileread.stat_key(st) and snap.mode == 0o600
-        assert snap.digest == hashlib.sha256(data).hexdigest() and snap.data == data
+        assert snap.data == data
     assert fileread.history(path)[1] == fileread.stat_key(st)
     assert fileread.read_file_cached(path) is fileread.cached_snapshot(path)
 
@@ -651,7 +650,7 @@ def test_the_cache_holds_exactly_the_version_written_and_read(tmp_path: Path) ->
     st = os.stat(target)
     assert snap is not None and (snap.path, snap.exists, snap.error) == (path, True, None)
     assert snap.key == fileread.stat_key(st) and snap.mode == 0o640
-    assert snap.digest == hashlib.sha256(target.read_bytes()).hexdigest() and snap.data == target.read_bytes()
+    assert snap.data == target.read_bytes()
 
     other = str(tmp_path / "credentials")
     filewrite.update_file(other, lambda doc, s: doc.set("default", {"output": "json"}))
@@ -869,7 +868,7 @@ def test_which_versions_look_mid_rewrite(tmp_path: Path) -> None:
     target = tmp_path / "config"
     seen = b"[a]\nx = 1\n[b]\ny = 2\n"
     target.write_bytes(seen)
-    held = FileSnapshot(str(target), True, {}, None, stat_key(os.stat(target)), 0o600, "", seen)
+    held = FileSnapshot(str(target), True, {}, None, stat_key(os.stat(target)), 0o600, seen)
     os.link(target, tmp_path / "keep")  # the held inode stays allocated: a new file can never reuse its number
 
     def in_place(data: bytes) -> settle.Version:  # the same inode, rewritten
@@ -895,5 +894,5 @@ def test_which_versions_look_mid_rewrite(tmp_path: Path) -> None:
     assert not settle._suspect(renamed(b"[a]\nx = 1\n[b]\ny = 22"), held, None)  # same length, new inode
     assert not settle._suspect(renamed(b"[a]\nx = 1\n[b]\ny = 2\nz = 3"), held, None)  # grew: not a truncation
     assert not settle._suspect(renamed(b"[a]\nx = 5\n[b]\ny = 2\n"), held, None)  # other content, new inode
-    no_data = FileSnapshot(str(target), True, {}, None, held.key, 0o600, "", None)
+    no_data = FileSnapshot(str(target), True, {}, None, held.key, 0o600, None)
     assert not settle._suspect(renamed(b"[a]\nx ="), no_data, None)  # nothing to compare with

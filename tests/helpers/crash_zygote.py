@@ -50,8 +50,8 @@ def _write_once(path: str, known: dict[str, dict[str, Any]]) -> None:
     with open(path, "rb") as f:
         data = f.read()
     digest = hashlib.sha256(data).hexdigest()
-    # The writer checks this snapshot against the bytes it reads itself (identity and SHA-256).
-    snap = files.FileSnapshot(path, True, known[digest], None, files.stat_key(st), st.st_mode & 0o777, digest)
+    # The writer checks this snapshot against the bytes it reads itself (identity and content).
+    snap = files.FileSnapshot(path, True, known[digest], None, files.stat_key(st), st.st_mode & 0o777, data)
     files.update_file(path, _flip, snapshot=snap)
 
 
