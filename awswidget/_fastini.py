@@ -385,6 +385,12 @@ def _name(header: str) -> str | None:
     return parts[1] if len(parts) == 2 else None
 
 
+def plain_header(header: str) -> tuple[str, str] | None:
+    """``(kind, name)`` of a plain header ("profile x", "sso-session x", "services x"), as :func:`profile_map` files it; else None."""
+    plain = _PLAIN_HEADER(header)
+    return None if plain is None else (plain.group(1), plain.group(2))
+
+
 def profile_map(parsed: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Exactly ``botocore.configloader.build_profile_map(parsed)``: a new structure sharing nothing with ``parsed``.
 

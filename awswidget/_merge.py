@@ -37,7 +37,7 @@ from typing import Any
 
 from . import _fastini
 
-__all__ = ["diff", "headers_with", "merged_from", "profile_map_from", "spliced"]
+__all__ = ["diff", "headers_with", "merged_from", "needles_for", "profile_map_from", "spliced"]
 
 #: Changed sections (on either side) above which the full recompute is used: it is as cheap then.
 LIMIT = 64
@@ -45,6 +45,25 @@ KEEP = 4  # entries per cache below (two files, the current and the previous ver
 _TABLES = {"profiles": "profile", "sso_sessions": "sso-session", "services": "services"}
 # Header characters shlex treats specially: such a header may name a profile that is not a substring of it.
 _SPECIAL = ("'", '"', "\\")
+
+
+def needles_for(name: str) -> tuple[str, ...]:
+    """Needles for :func:`headers_with` that every header naming entry ``name`` holds, in the joined headers.
+
+    botocore names a section by the second word of ``shlex.split(header)`` (or by the whole header:
+    ``default``, a credentials-file header). Without a quote or a backslash, shlex splits on the blanks
+    `` \t\r\n`` only, so that word follows a blank and ends the header, perhaps before more blanks. A header
+    naming ``name`` therefore ends with a blank and ``name``, or with a blank, or is ``name``, or holds a
+    quote or a backslash. Searched that way, a short name ("dev") is found in its own headers, not in the
+    thousands of generated names that hold or end with it ("acme-dev-admin", "team-dev"; issue 17).
+    """
+    if not name or "\n" in name:
+        return (name,)  # headers_with answers None: the caller asks every header
+    ends = tuple(blank + name + "\n" for blank in _BLANKS)
+    return (*ends, *(blank + "\n" for blank in _BLANKS), "\n" + name + "\n", *_SPECIAL)
+
+
+_BLANKS = (" ", "\t", "\r")  # shlex's whitespace, but the newline no header holds
 
 _joined_lock = threading.Lock()
 _joined: dict[int, tuple[dict[str, Any], str, dict[str, list[tuple[int, str]]]]] = {}
@@ -163,8 +182,10 @@ def _joined_headers(sections: dict[str, Any]) -> tuple[str, dict[str, list[tuple
 
 def _search(text: str, needle: str) -> list[tuple[int, str]]:
     found = []
+    skip = 1 if needle[0] == "\n" else 0  # a needle that starts a header starts at the newline before it
     at = text.find(needle)
     while at >= 0:
+        at += skip
         start = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at)
         found.append((start, text[start:end]))
@@ -175,8 +196,9 @@ def _search(text: str, needle: str) -> list[tuple[int, str]]:
 def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple[int, str]] | None:
     """``(order key, header)`` of every header of ``sections`` holding one of ``needles``, in file order.
 
-    The order key grows with the header's place in ``sections``. ``None`` when that cannot be told
-    by a substring search (a needle or a header holding a newline, an empty needle).
+    A needle ending (starting) in a newline matches the headers that end (start) with the rest of it. The order key grows
+    with the header's place in ``sections``. ``None`` when that cannot be told by a substring search (a
+    header holding a newline, a needle holding one elsewhere, an empty needle).
     """
     joined = _joined_headers(sections)
     if joined is None:
@@ -184,7 +206,7 @@ def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple
     text, searches = joined
     found: dict[int, str] = {}
     for needle in needles:
-        if not needle or "\n" in needle:
+        if not needle.strip("\n") or "\n" in needle[1:-1]:  # a needle may start or end a header, never span two
             return None
         hits = searches.get(needle)
         if hits is None:
@@ -195,12 +217,15 @@ def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple
 
 def _entries(sections: dict[str, Any], table: str, name: str) -> list[tuple[int, Any]] | None:
     """``(order key, copied values)`` of every header of ``sections`` that ``table``'s entry ``name`` comes from."""
-    found = headers_with(sections, (name, *_SPECIAL))
+    found = headers_with(sections, needles_for(name))
     if found is None:
         return None
     kind = _TABLES[table]
     out = []
     for key, header in found:
+        plain = _fastini.plain_header(header)
+        if plain is not None and plain[1] != name:
+            continue  # names another entry: a short name is a substring of many headers ("x" in "profile x-1")
         if header.startswith(kind) or (table == "profiles" and header == "default"):
             one = _fastini.profile_map({header: sections[header]})[table]  # botocore's own mapping of this header
             if name in one:

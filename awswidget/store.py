@@ -370,8 +370,8 @@ def _naming(sections: dict[str, Any], name: str) -> list[str]:
 
 
 def _needles(name: str) -> tuple[str, ...]:
-    """Substrings one of which every header :func:`_names` accepts for ``name`` holds."""
-    return (name, "'", '"', "\\")
+    """Substrings one of which every header :func:`_names` accepts for ``name`` holds (in the joined headers)."""
+    return _merge.needles_for(name)
 
 
 def _exactly(header: str) -> Callable[[str], bool]:

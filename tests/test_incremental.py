@@ -337,11 +337,17 @@ s3 =
 [preview]
 cloudfront = true
 
+[profile dev]
+region = eu-south-1
+
 [profile p4]
 region = sa-east-1
 
 [profile p5]
 region = us-east-2
+
+[profile dev \t]
+output = yaml
 
 [profile  p1]
 output = table
@@ -458,6 +464,10 @@ VIEW_WRITES: dict[str, Any] = {
     "remove a services block": _on_config(store_mod._remove(lambda h: h == "services local")),
     "change a section that is no profile": _on_config(store_mod._set("preview", {"cloudfront": "false"}, None)),
     "save a role": lambda m: m.store.save_settings("role2", {"role_arn": "arn:aws:iam::123456789012:role/x", "source_profile": "p2"}),
+    # "dev" ends "sso-dev" too, and its second header ends in blanks: both found by the headers' ends (_merge.needles_for).
+    "change a profile whose name ends another's": lambda m: m.store.set_settings("dev", {"region": "eu-south-2"}),
+    "remove a profile whose second header ends in blanks": lambda m: m.remove_profile("dev"),
+    "add a profile whose name ends several others'": lambda m: m.add_profile("v", key_id(903), SECRET, region="me-south-1"),
 }
 
 FOREIGN_EDITS: dict[str, Any] = {
@@ -633,3 +643,26 @@ def test_default_and_profile_default_swapped_by_another_program_is_seen(aws_env:
     m.reload()
     assert m.profile_info("default").region == "us-east-1" and m.profile_info("default").output is None
     _assert_table_is_a_full_reload(m)
+
+
+def test_a_short_name_is_found_by_the_headers_it_ends_not_every_header_holding_it(aws_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing profile "dev" among 2,000 generated "team-N-dev" profiles asks about a handful of headers (issue 17):
+    a header names "dev" only if it ends with a blank and "dev" (then perhaps blanks), or is "dev", or holds a
+    quote or a backslash."""
+    many = "".join(f"[profile team-{i}-dev]\nregion = eu-west-1\n\n" for i in range(2000))
+    aws_env.write(config=many + "[profile dev]\nregion = us-east-1\n\n[profile 'dev']\noutput = json\n\n[profile dev\t]\noutput = text\n",
+                  credentials=f"[dev]\naws_access_key_id = {key_id(1)}\naws_secret_access_key = {SECRET}\n")
+    m = CredentialsManager()
+    asked: list[str] = []
+    real_map, real_name = _fastini.profile_map, store_mod.config_profile_name
+    monkeypatch.setattr(_fastini, "profile_map", lambda parsed: asked.extend(parsed) or real_map(parsed))
+    monkeypatch.setattr(store_mod, "config_profile_name", lambda header: asked.append(header) or real_name(header))
+    m.store.set_settings("dev", {"region": "eu-south-2"})
+    m.reload()
+    others = {h for h in asked if h not in {"profile dev", "profile 'dev'", "profile dev\t"}}
+    assert len(others) <= 2, sorted(others)[:5]  # at most the edit window's neighbours, re-checked by the writer
+    _assert_views_are_botocores(aws_env)
+    _assert_table_is_a_full_reload(m)
+    m.remove_profile("dev")
+    want_map, _ = _botocore_views(str(aws_env.config), str(aws_env.credentials))
+    assert "dev" not in want_map["profiles"] and len(want_map["profiles"]) == 2000  # every header of "dev" went, no other
