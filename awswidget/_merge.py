@@ -43,27 +43,32 @@ __all__ = ["diff", "headers_with", "merged_from", "needles_for", "profile_map_fr
 LIMIT = 64
 KEEP = 4  # entries per cache below (two files, the current and the previous version of each)
 _TABLES = {"profiles": "profile", "sso_sessions": "sso-session", "services": "services"}
-# Header characters shlex treats specially: such a header may name a profile that is not a substring of it.
-_SPECIAL = ("'", '"', "\\")
 
 
 def needles_for(name: str) -> tuple[str, ...]:
-    """Needles for :func:`headers_with` that every header naming entry ``name`` holds, in the joined headers.
+    """Needles for :func:`headers_with` that every plain config-file header naming entry ``name`` holds.
 
-    botocore names a section by the second word of ``shlex.split(header)`` (or by the whole header:
-    ``default``, a credentials-file header). Without a quote or a backslash, shlex splits on the blanks
-    `` \t\r\n`` only, so that word follows a blank and ends the header, perhaps before more blanks. A header
-    naming ``name`` therefore ends with a blank and ``name``, or with a blank, or is ``name``, or holds a
-    quote or a backslash. Searched that way, a short name ("dev") is found in its own headers, not in the
-    thousands of generated names that hold or end with it ("acme-dev-admin", "team-dev"; issue 17).
+    botocore names a config section by the second word of ``shlex.split(header)`` (and ``[default]``
+    by its header). Without a quote or a backslash, shlex splits on the blanks `` \t\r\n`` only, so that
+    word follows a blank and ends the header, perhaps before more blanks: a header naming ``name`` ends
+    with a space and ``name``, or is ``default``, or is odd (a quote, a backslash, a tab, a carriage
+    return, a final space: :func:`headers_with` always returns those). Searched that way, a short name
+    ("dev") is found in its own headers, not in the thousands of generated names that hold or end with
+    it ("acme-dev-admin", "team-dev"; issue 17).
     """
     if not name or "\n" in name:
         return (name,)  # headers_with answers None: the caller asks every header
-    ends = tuple(blank + name + "\n" for blank in _BLANKS)
-    return (*ends, *(blank + "\n" for blank in _BLANKS), "\n" + name + "\n", *_SPECIAL)
+    return (" " + name + "\n", "\ndefault\n") if name == "default" else (" " + name + "\n",)
 
 
-_BLANKS = (" ", "\t", "\r")  # shlex's whitespace, but the newline no header holds
+# What makes a header odd: it may name an entry that no plain needle finds.
+_ODD_NEEDLES = ("'", '"', "\\", "\t", "\r", " \n")
+_ODD = "\n"  # the key of the odd headers among a joined text's searches (never a needle)
+
+
+def _is_odd(header: str) -> bool:
+    return header.endswith(" ") or any(c in header for c in "'\"\\\t\r")
+
 
 _joined_lock = threading.Lock()
 _joined: dict[int, tuple[dict[str, Any], str, dict[str, list[tuple[int, str]]]]] = {}
@@ -155,10 +160,20 @@ def spliced(before: dict[str, Any], after: dict[str, Any], gone: list[str], new:
     end = text.find(f"\n{following}\n", max(start - 1, 0)) + 1 if following is not None else len(text)
     if start <= 0 or end <= 0:
         return
-    joined = text[:start] + "".join(h + "\n" for h in new) + text[end:]
+    part = "".join(h + "\n" for h in new)
+    joined = text[:start] + part + text[end:]
+    searches: dict[str, list[tuple[int, str]]] = {}
+    odd = known[2].get(_ODD)
+    if odd is not None:  # carried: the odd headers before the window, the window's own, those after it (moved)
+        delta, at, inside = len(part) - (end - start), start, []
+        for header in new:
+            if _is_odd(header):
+                inside.append((at, header))
+            at += len(header) + 1
+        searches[_ODD] = [h for h in odd if h[0] < start] + inside + [(o + delta, h) for o, h in odd if o >= end]
     with _joined_lock:
         _make_room(_joined)
-        _joined[id(after)] = (after, joined, {})
+        _joined[id(after)] = (after, joined, searches)
 
 
 def _joined_headers(sections: dict[str, Any]) -> tuple[str, dict[str, list[tuple[int, str]]]] | None:
@@ -194,17 +209,22 @@ def _search(text: str, needle: str) -> list[tuple[int, str]]:
 
 
 def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple[int, str]] | None:
-    """``(order key, header)`` of every header of ``sections`` holding one of ``needles``, in file order.
+    """``(order key, header)`` of every header of ``sections`` holding one of ``needles``, and of every odd
+    one (a quote, a backslash, a tab, a carriage return, a final space: see :func:`needles_for`), in file order.
 
-    A needle ending (starting) in a newline matches the headers that end (start) with the rest of it. The order key grows
-    with the header's place in ``sections``. ``None`` when that cannot be told by a substring search (a
-    header holding a newline, a needle holding one elsewhere, an empty needle).
+    A needle ending (starting) in a newline matches the headers that end (start) with the rest of it. The
+    order key grows with the header's place in ``sections``. ``None`` when that cannot be told by a
+    substring search (a header holding a newline, a needle holding one elsewhere, an empty needle).
+    The odd headers are searched once per file and carried through the writer's splices.
     """
     joined = _joined_headers(sections)
     if joined is None:
         return None
     text, searches = joined
-    found: dict[int, str] = {}
+    odd = searches.get(_ODD)
+    if odd is None:
+        odd = searches[_ODD] = sorted({hit for needle in _ODD_NEEDLES for hit in _search(text, needle)})
+    found: dict[int, str] = dict(odd)
     for needle in needles:
         if not needle.strip("\n") or "\n" in needle[1:-1]:  # a needle may start or end a header, never span two
             return None

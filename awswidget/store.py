@@ -380,7 +380,7 @@ def _exactly(header: str) -> Callable[[str], bool]:
     def it(candidate: str) -> bool:
         return candidate == header
 
-    it.needles = (header,)  # type: ignore[attr-defined]
+    it.needles = ("\n" + header + "\n",) if "\n" not in header else (header,)  # type: ignore[attr-defined]
     return it
 
 
@@ -432,7 +432,7 @@ def _set(header: str, values: Values, match: Callable[[str], bool] | None) -> Ed
     if match is not None:
         edit.needles = getattr(match, "needles", None)  # type: ignore[attr-defined]
     elif header:
-        edit.needles = (header,)  # type: ignore[attr-defined]
+        edit.needles = ("\n" + header + "\n",) if "\n" not in header else (header,)  # type: ignore[attr-defined]
     return edit
 
 

@@ -666,3 +666,39 @@ def test_a_short_name_is_found_by_the_headers_it_ends_not_every_header_holding_i
     m.remove_profile("dev")
     want_map, _ = _botocore_views(str(aws_env.config), str(aws_env.credentials))
     assert "dev" not in want_map["profiles"] and len(want_map["profiles"]) == 2000  # every header of "dev" went, no other
+
+
+def test_the_odd_headers_carried_through_splices_are_those_a_fresh_search_finds(tricky: CredentialsManager, aws_env: Any,
+                                                                               window_mode: str) -> None:
+    """Headers with a quote, a tab or a final blank are searched once per file, then carried by each write
+    (moved by what the window added or removed before them): after writes before, between and after them,
+    and new odd headers written, the carried list must be a fresh search's, offsets included."""
+    from awswidget import _merge
+
+    config = str(aws_env.config)
+    writes = [
+        lambda: tricky.add_profile("aaa", key_id(950), SECRET, region="eu-west-1"),  # sorts first: before them all
+        lambda: tricky.store.set_settings("p3", {"region": "us-west-2", "output": "json"}),  # between two odd ones
+        lambda: update_file(config, store_mod._set("profile 'it''s'", {"region": "eu-west-2"}, None)),  # a new odd one
+        lambda: tricky.remove_profile("quoted name"),  # an odd one goes
+        lambda: tricky.store.set_settings("dev", {"region": "eu-south-2"}),  # "dev" and "dev \t": one plain, one odd
+        lambda: tricky.add_profile("zzz", key_id(951), SECRET, region="eu-west-1"),  # appended after them all
+    ]
+    checked = 0
+    for write in writes:
+        snap = fileread.cached_snapshot(config)
+        assert snap is not None
+        assert _merge.headers_with(snap.sections, ()) is not None  # the odd headers of this version, searched or carried
+        write()
+        sections = fileread.cached_snapshot(config).sections
+        known = _merge._joined.get(id(sections))
+        if known is None or _merge._ODD not in known[2]:
+            continue  # this write was not a splice of the previous version
+        text, carried = known[1], known[2][_merge._ODD]
+        assert text == "\n" + "\n".join(sections) + "\n"
+        assert carried == sorted({hit for needle in _merge._ODD_NEEDLES for hit in _merge._search(text, needle)})
+        assert [h for _o, h in carried] == [h for h in sections if _merge._is_odd(h)]
+        checked += 1
+    assert checked >= (4 if window_mode == "windowed" else 0), checked  # windowed writes splice: the carry was checked
+    _assert_views_are_botocores(aws_env)
+    _assert_table_is_a_full_reload(tricky)
