@@ -155,7 +155,7 @@ class CredentialsManager(Onboarding, Publisher):
         with self._publishing():
             self._select(initial, wanted.get("region", None), fresh=True)
             self._sticky = note
-            self._write(recent=self._recent.first(self.profiles), **self._described())
+            self._write(recent=self._recent.first(self._catalog.infos), **self._described())
 
     def _mfa_timeout(self) -> float:
         return float(self.mfa_timeout)
@@ -172,7 +172,7 @@ class CredentialsManager(Onboarding, Publisher):
     def _load(self) -> None:
         self._catalog.load()
         names = tuple(self._catalog.infos)
-        self._write(profiles=names, file_errors=self._catalog.errors, recent=self._recent.first(names))
+        self._write(profiles=names, file_errors=self._catalog.errors, recent=self._recent.first(self._catalog.infos))
 
     def reload(self) -> None:
         """Re-read the shared files; keep the selection if it still exists."""
@@ -220,7 +220,7 @@ class CredentialsManager(Onboarding, Publisher):
             before = self.profile
             self._select(profile, region, fresh=fresh)
             if self.profile is not None and self.profile != before:
-                self._write(recent=self._recent.record(self.profile, self.profiles))
+                self._write(recent=self._recent.record(self.profile, self._catalog.infos))
 
     def _select(self, profile: str | None = _KEEP, region: str | None = _KEEP, *, fresh: bool = False) -> None:
         with self._publishing():

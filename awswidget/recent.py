@@ -16,13 +16,14 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Set
 from typing import Any
 
 __all__ = ["Recent", "recent_path"]
 
 HALF_LIFE = 7 * 24 * 3600.0  # a use counts half as much a week later
 KEEP = 50  # profiles remembered per credentials file
+FILES = 20  # credentials files remembered: those used last (a test's or a removed file's list goes in time)
 
 
 def recent_path() -> str | None:
@@ -59,19 +60,20 @@ class Recent:
             return 0.0
         return score * math.pow(0.5, max(0.0, now - last) / HALF_LIFE)
 
-    def first(self, names: Sequence[str], most: int = 10) -> tuple[str, ...]:
+    def first(self, names: Collection[str], most: int = 10) -> tuple[str, ...]:
         """Up to ``most`` of ``names``, the most used first (empty when turned off or never used)."""
         return self._first(self._read(), names, most)
 
-    def _first(self, data: dict[str, Any], names: Sequence[str], most: int = 10) -> tuple[str, ...]:
+    def _first(self, data: dict[str, Any], names: Collection[str], most: int = 10) -> tuple[str, ...]:
         entries = data.get(self.key, {})
         if not isinstance(entries, dict):
             return ()
-        now, known = self._clock(), set(names)
+        # A dict or a set of 10,000 names is asked as it is: a copy per reading cost more than the rest here.
+        now, known = self._clock(), names if isinstance(names, (dict, Set)) else set(names)
         scored = sorted(((self._score(v, now), k) for k, v in entries.items() if k in known), key=lambda x: (-x[0], x[1]))
         return tuple(name for score, name in scored[:most] if score > 0.01)
 
-    def record(self, name: str, names: Sequence[str]) -> tuple[str, ...]:
+    def record(self, name: str, names: Collection[str]) -> tuple[str, ...]:
         """Count one use of ``name`` now; returns :meth:`first` of ``names`` after it."""
         if self.path is None:
             return ()
@@ -81,8 +83,9 @@ class Recent:
             entries: dict[str, Any] = found if isinstance(found, dict) else {}
             now = self._clock()
             entries[name] = [self._score(entries.get(name), now) + 1.0, now]
+            data.pop(self.key, None)  # last in the file: the list used most recently
             data[self.key] = dict(sorted(entries.items(), key=lambda kv: -self._score(kv[1], now))[:KEEP])
-            self._write(data)
+            self._write(dict(list(data.items())[-FILES:]))
         return self._first(data, names)
 
     def _write(self, data: dict[str, Any]) -> None:

@@ -76,3 +76,17 @@ def test_old_uses_fade_and_a_broken_file_is_ignored(tmp_path: object) -> None:
     assert recent.first(["old", "new"]) == ()
     recent.record("new", ["old", "new"])  # a broken file is replaced, never an error
     assert json.load(open(path, encoding="utf-8"))["creds"]["new"][0] == 1.0
+
+
+def test_the_lists_of_the_files_used_last_are_kept_and_a_dict_of_names_is_asked_as_it_is(tmp_path: object) -> None:
+    """One list per credentials file, the FILES used last kept (before: every file ever used, forever)."""
+    from awswidget.recent import FILES
+
+    path = os.path.join(str(tmp_path), "recent.json")
+    for i in range(FILES + 5):
+        Recent(f"creds-{i}", path=path).record("p", ["p"])
+    Recent("creds-3", path=path).record("p", ["p"])  # used again: kept
+    kept = list(json.load(open(path, encoding="utf-8")))
+    assert len(kept) == FILES and kept[-1] == "creds-3" and "creds-4" not in kept and f"creds-{FILES + 4}" in kept
+    table = {"p": object(), "q": object()}  # the manager's profile table: asked as it is
+    assert Recent("creds-3", path=path).first(table) == ("p",)
