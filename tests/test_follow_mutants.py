@@ -229,6 +229,27 @@ def ask(server: ep.CredentialsEndpoint, token: str | None, path: str = "/awswidg
         return refused.code, json.loads(refused.read()), refused.headers
 
 
+def test_starting_the_endpoint_asks_no_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """http.server's bind looks up the host's name (a reverse DNS query that may leave the machine); ours does not."""
+    import socket
+
+    def no_lookup(*_args: Any) -> str:
+        raise AssertionError("a name lookup")
+
+    monkeypatch.setattr(socket, "getfqdn", no_lookup)
+    monkeypatch.setattr(socket, "gethostbyaddr", no_lookup)
+    started = ep.CredentialsEndpoint()
+    started.start()
+    try:
+        assert started._server is not None and started._server.server_name == "127.0.0.1"
+        assert started._server.server_port == started._server.server_address[1] > 0
+        exporter.export({ep.FULL_URI: started.url})
+        assert ask(started, "wrong")[0] == 403  # it serves: refused for a wrong token, as ever
+    finally:
+        exporter.restore((ep.FULL_URI,))
+        started.stop()
+
+
 def test_the_token_file_is_private_and_the_server_listens_on_127_0_0_1_only(server: ep.CredentialsEndpoint) -> None:
     token_file = Path(str(server.token_file))
     assert token_file.name == "token" and token_file.parent.name.startswith("awswidget-endpoint-")

@@ -51,6 +51,7 @@ import logging
 import os
 import secrets
 import shutil
+import socketserver
 import tempfile
 import threading
 from typing import Any
@@ -187,6 +188,12 @@ class _QuietServer(http.server.ThreadingHTTPServer):
         super().__init__(address, handler)
         self._slots = threading.BoundedSemaphore(self.MAX_HANDLERS)
         self._closing = threading.Event()
+
+    def server_bind(self) -> None:
+        # HTTPServer's own asks the resolver for the host's name (socket.getfqdn): a reverse DNS lookup of
+        # 127.0.0.1 that may leave the machine, and slow a switch by milliseconds. The name is never used.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def process_request(self, request: Any, client_address: Any) -> None:
         # Waits in the accept loop for a free handler (so the next connections stay in the backlog),
