@@ -25,6 +25,7 @@ import configparser
 import hashlib
 import locale
 import re
+import threading
 from itertools import chain
 from typing import Any
 
@@ -44,6 +45,14 @@ _SHLEX_SPECIAL = re.compile(r"[\"'\\]").search
 _TWO_WORDS = re.compile(r"[ \t\r\n]*([^ \t\r\n\"'\\]+)[ \t\r\n]+([^ \t\r\n\"'\\]+)[ \t\r\n]*").fullmatch
 # The common header, "profile x" (or "sso-session x", "services x"): its kind and name in one match.
 _PLAIN_HEADER = re.compile(r"(profile|sso-session|services)[^ \t\r\n\"'\\]*[ \t\r\n]+([^ \t\r\n\"'\\]+)[ \t\r\n]*").fullmatch
+
+
+# The last parses made here, with the ids of their sections that hold a nested dict. Their shape is the
+# plain one by construction (a parse is never changed once made: it is shared), so profile_map copies them
+# without walking 50,000 values to check it (a third of the table's build at 10,000 profiles; issue 17).
+# Two: a config file and a credentials file; an older parse is checked as any other structure is.
+_made: list[tuple[dict[str, dict[str, Any]], set[str] | None]] = []
+_made_lock = threading.Lock()
 
 
 class Unsupported(Exception):
@@ -214,7 +223,7 @@ def _read(lines: list[str], ended: bool, path: str) -> tuple[dict[str, dict[str,
     """
     sections: dict[str, dict[str, Any]] = {}
     defaults: dict[str, Any] = {}
-    continued: list[tuple[dict[str, Any], str]] = []
+    continued: list[tuple[dict[str, Any], str, Any]] = []  # (options, key, section name)
     cursect: dict[str, Any] | None = None
     sectname: Any = None
     optname: str | None = None
@@ -235,7 +244,7 @@ def _read(lines: list[str], ended: bool, path: str) -> tuple[dict[str, dict[str,
             values = cursect[optname]
             if type(values) is str:
                 values = cursect[optname] = [values]
-                continued.append((cursect, optname))
+                continued.append((cursect, optname, sectname))
             if blanks:
                 values += [""] * blanks
                 blanks = 0
@@ -332,14 +341,20 @@ def _parse(data: bytes, path: str) -> dict[str, dict[str, Any]]:
                 raise Unsupported("an earlier line may fail first, depending on read chunks") from None
         raise
     sections, defaults, continued = _read(*_lines(text), path)
-    for options, key in continued:
+    nested: set[str] = set()  # the sections holding a nested dict
+    every = False  # a nested DEFAULT value: perhaps every section
+    for options, key, name in continued:
         options[key] = value = "\n".join(options[key]).rstrip()
         if value[:1] == "\n" and options is not defaults:  # an indented block: one level of nesting
             options[key] = _nested(value)
+            nested.add(name)
     for section in sections.values() if defaults else ():
         for key, value in defaults.items():  # cp.options(): the section's keys, then DEFAULT's others
             if key not in section:
                 section[key] = _nested(value) if value[:1] == "\n" else value
+                every = every or value[:1] == "\n"
+    with _made_lock:
+        _made[:] = [*_made[-1:], (sections, None if every else nested)]
     return sections
 
 
@@ -351,6 +366,14 @@ def _copied(parsed: Any) -> list[tuple[str, dict[str, Any]]] | None:
     """
     if type(parsed) is not dict:
         return None
+    with _made_lock:
+        made = [nested for known, nested in _made if known is parsed]
+    if made:  # made by parse(): plain, nothing shared; only the nested dicts need a copy of their own
+        fresh = dict(zip(parsed, map(dict.copy, parsed.values()), strict=True))
+        for name in parsed if made[0] is None else made[0]:
+            section = fresh[name]
+            section.update([(key, value.copy()) for key, value in section.items() if type(value) is dict])
+        return list(fresh.items())
     sections = list(parsed.values())
     values = set(map(type, chain.from_iterable(map(dict.values, sections)))) if set(map(type, sections)) <= {dict} else {None}
     if values - {str, dict} or set(map(type, chain(parsed, chain.from_iterable(sections)))) - {str}:

@@ -13,13 +13,16 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from . import _session, console, roles, sso_setup
-from .console import ConsoleLogin
+from . import _session
 from .logins import mfa_session
 from .profiles import ProfileInfo
 
+# roles, sso_setup and console are imported by the methods that use them: a manager that only lists and
+# switches never loads them (a tenth of the first switch's import, issue 17).
 if TYPE_CHECKING:
+    from . import sso_setup
     from .catalog import Catalog
+    from .console import ConsoleLogin
     from .files import SharedFiles
     from .identity import Identity
     from .logins import Logins
@@ -65,6 +68,8 @@ class Onboarding:
         VerificationError whose ``field`` names the argument at fault; nothing is written then.
         See :mod:`awswidget.roles`.
         """
+        from . import roles
+
         role = roles.validate_role(profile_name=name, role_arn=role_arn, source_profile=source_profile, credential_source=credential_source,
                                    mfa_serial=mfa_serial, external_id=external_id, role_session_name=role_session_name, region=region,
                                    duration_seconds=duration_seconds, output=output, endpoint_url=endpoint_url,
@@ -77,6 +82,8 @@ class Onboarding:
     def edit_profile(self, name: str, **settings: Any) -> ProfileInfo:
         """Change settings of profile ``name`` (``region``, ``output``, ``endpoint_url``, role fields; ``None`` or
         ``""`` removes one) in the config file; :func:`awswidget.roles.validate_edit` says what is accepted."""
+        from . import roles
+
         current = dict(self._catalog.config["profiles"].get(self.profile_info(name).name, {}))
         self.store.set_settings(name, roles.validate_edit(name, current, settings, existing=self._catalog.config.get("profiles", {})))
         return self._after_write(name, False, None)
@@ -84,6 +91,8 @@ class Onboarding:
     def sso_setup_config(self, start_url: str, sso_region: str, session_name: str | None = None) -> sso_setup.SsoConfig:
         """The checked settings of an onboarding against the config file's ``[sso-session]`` sections: a
         session name already used for another start URL or region is refused, the default one skips it."""
+        from . import sso_setup
+
         full = _session.merged_config(self.files.config_file, self.files.credentials_file)
         return sso_setup.setup_config(start_url, sso_region, session_name, sessions=full.get("sso_sessions", {}))
 
@@ -91,16 +100,22 @@ class Onboarding:
         """The device login of an onboarding, not started (a :class:`~awswidget.sso.DeviceLogin`); cached as ``aws sso login`` caches.
 
         Checked first with :meth:`sso_setup_config`, so it never replaces the login of another start URL's session."""
+        from . import sso_setup
+
         return sso_setup.device_login(self.sso_setup_config(start_url, sso_region, session_name), **options)
 
     def sso_accounts(self, start_url: str, sso_region: str, *, session_name: str | None = None, **options: Any) -> Any:
         """The accounts and roles behind ``start_url`` and the session's profiles already written (an ``SsoInventory``)."""
+        from . import sso_setup
+
         config = self.sso_setup_config(start_url, sso_region, session_name)
         return sso_setup.inventory(config, _session.merged_config(self.files.config_file, self.files.credentials_file), **options)
 
     def add_sso_profiles(self, session_name: str | None, start_url: str, sso_region: str, choices: Any, *, region: str | None = None,
                          output: str | None = None, remove: Any = (), select: str | None = None) -> Any:
         """Write ``[sso-session]`` and ``[profile]`` sections as ``aws configure sso`` does, in one all-or-nothing write."""
+        from . import sso_setup
+
         config = self.sso_setup_config(start_url, sso_region, session_name)
         result = sso_setup.save_profiles(self.store, config, choices, region=region, output=output, remove=remove)
         self.reload()
@@ -126,6 +141,8 @@ class Onboarding:
         """Log ``profile`` in with the AWS console's session, like ``aws login --remote``: open the returned login's
         ``url`` anywhere, sign in, then ``finish(code)`` with the code the page shows. The tokens are cached where
         ``aws login`` caches them and the profile gets ``login_session``; see :class:`~awswidget.console.ConsoleLogin`."""
+        from .console import ConsoleLogin
+
         name = self.profile_info(profile).name
         return ConsoleLogin(name, config=self._catalog.config, files=(self.files.config_file, self.files.credentials_file),
                             save_settings=self.store.set_settings, region=region, replace=replace,
@@ -133,6 +150,8 @@ class Onboarding:
 
     def console_logout(self, profile: str | None = None) -> bool:
         """Remove ``profile``'s cached console login, as ``aws logout`` does; ``True`` if there was one."""
+        from . import console
+
         name = self.profile_info(profile).name
         removed = console.logout(self._catalog.config, name)
         self._after_console_login(name, verify=False)

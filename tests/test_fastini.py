@@ -67,6 +67,9 @@ def _compare(data: bytes, folder: Path) -> tuple[Any, ...]:
     if expected[0] == "ok":
         parsed = botocore.configloader.raw_config_parse(str(path))
         _compare_maps(parsed)
+        mine = _fastini.parse(data, str(path))
+        assert any(known is mine for known, _nested in _fastini._made)  # its map is copied without the type walk
+        _compare_maps(mine)
     return expected
 
 
@@ -354,3 +357,13 @@ def test_a_reader_patched_after_the_first_parse_hands_every_file_to_botocore(mon
         _fastini.parse(b"[profile a]\nk = v\n", "f")
     monkeypatch.undo()
     assert _fastini.parse(b"[profile a]\nk = v\n", "f") == {"profile a": {"k": "v"}}  # the verified code again
+
+
+@pytest.mark.parametrize("text", [
+    "[DEFAULT]\ns3 =\n  max_concurrent_requests = 4\n[profile a]\nregion = eu-west-1\n[profile b]\ns3 =\n  addressing_style = path\n",
+    "[profile a]\ns3 =\n  max_concurrent_requests = 4\n[profile b]\nregion = eu-west-1\n[sso-session s]\nsso_region = us-east-1\n",
+])
+def test_the_map_of_a_parse_made_here_shares_no_nested_value_with_it(text: str, tmp_path: Path) -> None:
+    """A parse made by the fast reader is copied without the type walk (issue 17); a nested value, its own or
+    one a [DEFAULT] section gives every section, must still be a copy of its own."""
+    _compare(text.encode(), tmp_path)
