@@ -1,0 +1,131 @@
+"""Another program's write into a file of ours that we have replaced since, merged key by key (three-way).
+
+:func:`awswidget.filewrite.update_file` may rename a second version over its
+first one: after its rename, another program (the AWS CLI takes no lock and
+rewrites in place) wrote into the inode it replaced, and the edit was applied
+again on what it wrote. A second command may have opened that first new file
+meanwhile and write into it a moment later, when the file is gone from the
+folder. Its change is the difference between what that file held (what we
+wrote) and what it holds now; :func:`their_change` resolves it against our
+newest version, key by key: sections and keys they added, changed or removed.
+
+* A key our newest version changed too, to another value, keeps the newest value
+  (both sides changed it since; nothing says which is meant).
+* A section they removed goes only when our newest version still holds it as
+  they found it; one they changed and our newest version removed stays removed.
+* A value the round-trip editor cannot write back as read (a nested ``s3 =``
+  block, a value continued on indented lines, a key configparser reads but
+  ``aws configure`` cannot write) is not merged.
+
+What is not merged is named (section and key, never a value) for the log.
+The edit itself is applied again after their change, as on every retry, so on
+the keys it sets ours wins: a change made after our write cannot be told from
+a version read before it and written back (the CLI gives no sign).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._iniscan import EditError, check_entry
+
+if TYPE_CHECKING:
+    from ._ini import IniDocument
+
+__all__ = ["TheirChange", "apply", "step", "their_change"]
+
+Sections = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TheirChange:
+    """Keys to set (``None``: remove) by section, and whole sections to remove; ``kept`` names what was not merged."""
+
+    sets: dict[str, dict[str, str | None]] = field(default_factory=dict, repr=False)
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sets or self.removed)
+
+
+def _writable(header: str, key: str, value: Any) -> bool:
+    if value is not None and not isinstance(value, str):
+        return False  # a nested block
+    try:
+        check_entry(header, key, value)
+    except EditError:
+        return False
+    return True
+
+
+def their_change(then: Sections, theirs: Sections, newest: Sections) -> TheirChange:
+    """What ``theirs`` changed against ``then`` (the version it was written into), to apply to ``newest``."""
+    sets: dict[str, dict[str, str | None]] = {}
+    kept: list[str] = []
+    for header, values in theirs.items():
+        before = then.get(header)
+        if before is values or before == values:
+            continue
+        now = newest.get(header)
+        if before is not None and now is None:
+            kept.append(f"[{header}]")  # removed by our newest version, changed by them
+            continue
+        before, now = before or {}, now or {}
+        for key in [*values, *(k for k in before if k not in values)]:
+            b, t, o = before.get(key), values.get(key), now.get(key)
+            if t == b or o == t:
+                continue
+            if o != b or not _writable(header, key, t):
+                kept.append(f"[{header}] {key}")
+                continue
+            sets.setdefault(header, {})[key] = t
+    removed: list[str] = []
+    for header, values in then.items():
+        if header in theirs or header not in newest:
+            continue
+        if newest[header] == values:
+            removed.append(header)
+        else:
+            kept.append(f"[{header}]")  # removed by them, changed by our newest version
+    return TheirChange(sets, tuple(removed), tuple(kept))
+
+
+def step(doc: IniDocument, sections: Sections, edit: Callable[..., Any], *args: Any) -> None:
+    """Run ``edit(doc, *args)`` after other edits of ``doc``, keeping ``doc.expected``/``doc.removed`` true for them all.
+
+    :meth:`IniDocument.set` records a section's keys anew on every call, and a
+    section removed, then set again, is both: the writer's self-check must see
+    what all the edits meant together (``sections`` is the parse ``doc`` was made from).
+    """
+    expected, removed = doc.expected, doc.removed
+    doc.expected, doc.removed = {}, set()
+    edit(doc, *args)
+    merged = {h: v for h, v in expected.items() if h not in doc.removed}
+    for header, values in doc.expected.items():
+        prior = dict.fromkeys(sections.get(header, {})) if header in removed else merged.get(header, {})
+        merged[header] = {**prior, **values}
+    doc.expected, doc.removed = merged, (removed - doc.expected.keys()) | doc.removed
+
+
+def apply(doc: IniDocument, changes: Sequence[TheirChange], sections: Sections) -> bool:
+    """Apply ``changes`` in order; ``False`` (``doc`` is then unusable) when one would break the file."""
+    try:
+        for change in changes:
+            for header in change.removed:
+                step(doc, sections, _remove, header)
+            for header, values in change.sets.items():
+                step(doc, sections, _set, header, values)
+    except EditError:
+        return False
+    return True
+
+
+def _remove(doc: IniDocument, header: str) -> None:
+    doc.remove(header.__eq__)
+
+
+def _set(doc: IniDocument, header: str, values: dict[str, str | None]) -> None:
+    doc.set(header, values)
