@@ -18,33 +18,53 @@ newest version, key by key: sections and keys they added, changed or removed.
   ``aws configure`` cannot write) is not merged.
 
 What is not merged is named (section and key, never a value) for the log.
-The edit itself is applied again after their change, as on every retry, so on
-the keys it sets ours wins: a change made after our write cannot be told from
-a version read before it and written back (the CLI gives no sign).
+Their change is kept as edits of that newest version, applied on every later
+try (a later try may start from another program's newer version): each key or
+section changes only where the version being edited still holds what our
+newest one held, so a value changed since keeps its later value. The edit
+itself is applied again after their change, as on every retry, so on the keys
+it sets ours wins: a change made after our write cannot be told from a version
+read before it and written back (the CLI gives no sign).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._iniscan import EditError, check_entry
 
 if TYPE_CHECKING:
     from ._ini import IniDocument
 
-__all__ = ["TheirChange", "apply", "step", "their_change"]
+__all__ = ["TheirChange", "apply", "late_writes", "step", "their_change"]
+
+log = logging.getLogger(__name__)
 
 Sections = dict[str, dict[str, Any]]
 
 
+class Seen(Protocol):
+    """A version of a file as read (:class:`awswidget.settle.Version`): its parse, ``None`` when unreadable."""
+
+    sections: dict[str, dict[str, Any]] | None
+
+
+V = TypeVar("V", bound=Seen)
+
+
 @dataclass(frozen=True)
 class TheirChange:
-    """Keys to set (``None``: remove) by section, and whole sections to remove; ``kept`` names what was not merged."""
+    """Another program's change as edits of our newest version; ``kept`` names what was not merged.
 
-    sets: dict[str, dict[str, str | None]] = field(default_factory=dict, repr=False)
-    removed: tuple[str, ...] = ()
+    ``sets``: header -> key -> (our newest value, theirs); ``None`` is a missing key (theirs: removed).
+    ``removed``: header -> our newest version's section, which they removed.
+    """
+
+    sets: dict[str, dict[str, tuple[Any, str | None]]] = field(default_factory=dict, repr=False)
+    removed: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     kept: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
@@ -63,7 +83,7 @@ def _writable(header: str, key: str, value: Any) -> bool:
 
 def their_change(then: Sections, theirs: Sections, newest: Sections) -> TheirChange:
     """What ``theirs`` changed against ``then`` (the version it was written into), to apply to ``newest``."""
-    sets: dict[str, dict[str, str | None]] = {}
+    sets: dict[str, dict[str, tuple[Any, str | None]]] = {}
     kept: list[str] = []
     for header, values in theirs.items():
         before = then.get(header)
@@ -81,16 +101,16 @@ def their_change(then: Sections, theirs: Sections, newest: Sections) -> TheirCha
             if o != b or not _writable(header, key, t):
                 kept.append(f"[{header}] {key}")
                 continue
-            sets.setdefault(header, {})[key] = t
-    removed: list[str] = []
+            sets.setdefault(header, {})[key] = (o, t)
+    removed: dict[str, dict[str, Any]] = {}
     for header, values in then.items():
         if header in theirs or header not in newest:
             continue
         if newest[header] == values:
-            removed.append(header)
+            removed[header] = newest[header]
         else:
             kept.append(f"[{header}]")  # removed by them, changed by our newest version
-    return TheirChange(sets, tuple(removed), tuple(kept))
+    return TheirChange(sets, removed, tuple(kept))
 
 
 def step(doc: IniDocument, sections: Sections, edit: Callable[..., Any], *args: Any) -> None:
@@ -111,13 +131,21 @@ def step(doc: IniDocument, sections: Sections, edit: Callable[..., Any], *args: 
 
 
 def apply(doc: IniDocument, changes: Sequence[TheirChange], sections: Sections) -> bool:
-    """Apply ``changes`` in order; ``False`` (``doc`` is then unusable) when one would break the file."""
+    """Apply ``changes`` in order to ``doc`` (made from ``sections``), each key or section where the document
+    still holds what our newest version held; ``False`` (``doc`` is then unusable) when one would break the file."""
+    now: dict[str, dict[str, Any] | None] = {}  # the sections changed so far (None: removed)
     try:
         for change in changes:
-            for header in change.removed:
-                step(doc, sections, _remove, header)
-            for header, values in change.sets.items():
-                step(doc, sections, _set, header, values)
+            for header, was in change.removed.items():
+                if (now[header] if header in now else sections.get(header)) == was:
+                    step(doc, sections, _remove, header)
+                    now[header] = None
+            for header, keys in change.sets.items():
+                held = (now[header] if header in now else sections.get(header)) or {}
+                values = {key: t for key, (o, t) in keys.items() if held.get(key) == o}
+                if values:
+                    step(doc, sections, _set, header, values)
+                    now[header] = {k: v for k, v in {**held, **values}.items() if v is not None}
     except EditError:
         return False
     return True
@@ -129,3 +157,39 @@ def _remove(doc: IniDocument, header: str) -> None:
 
 def _set(doc: IniDocument, header: str, values: dict[str, str | None]) -> None:
     doc.set(header, values)
+
+
+def late_writes(
+    path: str, watched: list[V], base: V, newest: Sections, theirs: list[TheirChange], look: Callable[[V], V | None]
+) -> tuple[V | None, bool]:
+    """Look into every inode our renames replaced of ``path``: the next base (or ``None``), and whether to write again.
+
+    ``look(version)`` is what another program wrote into that version's inode
+    since it was read (parsed, or with no parse when unreadable), or ``None``.
+    A write into ``base`` (the version our newest one is the edit of) is the next
+    base: the edit is applied again on it, every byte of it kept. A write into
+    another one (our own earlier version, replaced by a retry) is merged key by
+    key against ``newest`` (what we just wrote) and appended to ``theirs``. A
+    changed inode is watched from its new content on; an unreadable one, no more.
+    """
+    late_base: V | None = None
+    merged = False
+    for i, old in enumerate(watched):
+        late = None if old.sections is None else look(old)
+        if late is None:
+            continue
+        watched[i] = late
+        if old.sections is None or late.sections is None:
+            continue  # unreadable: nothing to merge from that inode, now or later
+        if old is base:
+            log.info("another program wrote %s while we replaced it; applying the edit to its version", path)
+            late_base, merged = late, True
+            continue
+        change = their_change(old.sections, late.sections, newest)
+        if change.kept:  # names only: values never reach a log
+            log.warning("another program changed %s in a version we had replaced; kept our newest %s", path, ", ".join(change.kept))
+        if change:
+            log.info("another program wrote into a version of %s we had replaced; merging its change key by key", path)
+            theirs.append(change)
+            merged = True
+    return late_base, merged

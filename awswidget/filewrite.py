@@ -552,7 +552,7 @@ def update_file(
                 # A file another program rewrites in place: it may still write into an inode we replaced,
                 # or write the old version it read back over ours, a moment after our rename.
                 time.sleep(GRACE)
-            late_base, merged = _late_writes(real, path, watched, base, after, theirs, opened)
+            late_base, merged = _merge3.late_writes(path, watched, base, after, theirs, functools.partial(_look, real, path, opened))
             if late_base is not None or merged:
                 if written.sections is None:
                     _parsed(real, path, written)  # someone's write over ours: watched from it once replaced
@@ -592,35 +592,10 @@ def _parsed(real: str, path: str, version: Version) -> bool:
     return True
 
 
-def _late_writes(real: str, path: str, watched: list[Version], base: Version, newest: dict[str, Any],
-                 theirs: list[_merge3.TheirChange], opened: list[Version]) -> tuple[Version | None, bool]:
-    """Look into every inode our renames replaced (``watched``): the new base, or None, and whether to retry.
-
-    A write into ``base`` is the next base: the edit is applied again on it, every byte of it kept. A
-    write into another (our own earlier version, replaced by a retry) is merged key by key, against
-    ``newest`` (what we just wrote; :mod:`awswidget._merge3`). A changed inode is watched from its new content.
-    """
-    late_base: Version | None = None
-    merged = False
-    for i, old in enumerate(watched):
-        late = None if old.sections is None else changed_since(old, real)
-        if late is None:
-            continue
+def _look(real: str, path: str, opened: list[Version], old: Version) -> Version | None:
+    """What another program wrote into the inode of ``old`` since (with its parse, or None), or None."""
+    late = changed_since(old, real)
+    if late is not None:
         opened.append(late)
-        watched[i] = late
-        if not _parsed(real, path, late):
-            continue  # unreadable: nothing to merge from that inode, now or later (its parse stays None)
-        assert old.sections is not None and late.sections is not None
-        if old is base:
-            log.info("another program wrote %s while we replaced it; applying the edit to its version", path)
-            late_base = late
-            merged = True
-            continue
-        change = _merge3.their_change(old.sections, late.sections, newest)
-        if change.kept:  # names only: values never reach a log
-            log.warning("another program changed %s in a version we had replaced; kept our newest %s", path, ", ".join(change.kept))
-        if change:
-            log.info("another program wrote into a version of %s we had replaced; merging its change key by key", path)
-            theirs.append(change)
-            merged = True
-    return late_base, merged
+        _parsed(real, path, late)
+    return late

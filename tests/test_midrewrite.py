@@ -197,13 +197,17 @@ def test_two_late_writes_into_the_two_inodes_one_write_replaced_are_both_kept(
     assert parsed.get("from-cli") == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA", "aws_secret_access_key": "cli-secret"}
 
 
-def _two_late_rewrites(path: Path, monkeypatch: pytest.MonkeyPatch, rewrites: list[Any], edit: Any) -> dict[str, Any]:
+def _two_late_rewrites(
+    path: Path, monkeypatch: pytest.MonkeyPatch, rewrites: list[Any], edit: Any, then: Any = None
+) -> dict[str, Any]:
     """Replay two in-place rewrites by another program, each into an inode one of our renames replaces.
 
     Command n opens the file (the version just before our n-th rename) and
     reads it, then truncates and writes ``rewrites[n](what it read)`` a moment
     after that rename (while we watch, :data:`filewrite.GRACE`). The first lands in
     the file we replace, the second in our own first file, replaced by our retry.
+    ``then(what it read)``, when given, is a third command's rewrite of the file
+    in place, a moment after our next rename (the one that merged the second).
     """
     real = os.path.realpath(path)
     real_replace, real_sleep = os.replace, time.sleep
@@ -224,6 +228,13 @@ def _two_late_rewrites(path: Path, monkeypatch: pytest.MonkeyPatch, rewrites: li
                 f.seek(0)
                 f.truncate()
                 f.write(text)
+        elif seconds == filewrite.GRACE and began[0] == len(rewrites) and then is not None:
+            began[0] += 1
+            with open(path, "r+") as f:  # a third command, into the file as it is now
+                text = then(f.read())
+                f.seek(0)
+                f.truncate()
+                f.write(text)
         real_sleep(seconds)
 
     settle._mark_foreign(real)
@@ -241,7 +252,7 @@ def _two_late_rewrites(path: Path, monkeypatch: pytest.MonkeyPatch, rewrites: li
                 f.seek(0)
                 f.truncate()
                 f.write(text)
-    assert began[0] == 2, "the replay needs two renames: our write and its retry"
+    assert began[0] == 2 + (then is not None), "the replay needs two renames (our write and its retry), and a third"
     assert files.temp_files(str(path)) == []
     return botocore.configloader.raw_config_parse(str(path))
 
@@ -325,7 +336,7 @@ def test_a_key_both_late_writes_changed_keeps_the_newest_value_and_logs_its_name
     """
     path = tmp_path / "credentials"
     path.write_text(CREDENTIALS)
-    caplog.set_level(logging.INFO, logger="awswidget.filewrite")
+    caplog.set_level(logging.INFO, logger="awswidget")
     parsed = _two_late_rewrites(
         path,
         monkeypatch,
@@ -341,6 +352,69 @@ def test_a_key_both_late_writes_changed_keeps_the_newest_value_and_logs_its_name
     assert len(kept) == 1 and "[old] aws_secret_access_key" in kept[0]
     for value in (SECRET, "first-secret-value", "second-secret-value", KEY_ID, key_id(1)):
         assert value not in caplog.text
+
+
+def test_a_key_merged_from_a_late_write_and_changed_again_later_keeps_the_later_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A third command read our merged version and changed a key the second one had set, in place.
+
+    The merged change is applied again on every later try, but only where the file still holds what our
+    merged version held: a key changed since (by a command that read it) keeps its later value, as it
+    would had it been changed after our write returned. The second command's other key stays.
+    """
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    parsed = _two_late_rewrites(
+        path,
+        monkeypatch,
+        [
+            lambda read: read + CLI_SECTION,
+            lambda read: read + "\n[from-cli]\naws_secret_access_key = cli-secret\nregion = eu-north-1\n",
+        ],
+        lambda doc, _s: doc.set("ours", OURS),
+        then=lambda read: read.replace("aws_secret_access_key = cli-secret", "aws_secret_access_key = third-secret"),
+    )
+    assert parsed["from-cli"] == {
+        "aws_access_key_id": "AKIACLIAAAAAAAAAAAAA",
+        "aws_secret_access_key": "third-secret",
+        "region": "eu-north-1",
+    }
+    assert parsed["ours"] == OURS and "old" in parsed
+
+
+# then (what we wrote), theirs (what they wrote into it), newest (ours now) -> the newest, merged; not merged
+MERGES = {
+    "a key they add": ("[a]\nx = 1\n", "[a]\nx = 1\ny = 2\n", "[a]\nx = 1\n[b]\nz = 3\n", {"a": {"x": "1", "y": "2"}, "b": {"z": "3"}}, ()),
+    "a key they change": ("[a]\nx = 1\n", "[a]\nx = 2\n", "[a]\nx = 1\nw = 0\n", {"a": {"x": "2", "w": "0"}}, ()),
+    "a key they remove": ("[a]\nx = 1\ny = 2\n", "[a]\nx = 1\n", "[a]\nx = 1\ny = 2\n", {"a": {"x": "1"}}, ()),
+    "a key both change": ("[a]\nx = 1\n", "[a]\nx = 2\n", "[a]\nx = 3\n", {"a": {"x": "3"}}, ("[a] x",)),
+    "a key both change alike": ("[a]\nx = 1\n", "[a]\nx = 2\n", "[a]\nx = 2\n", {"a": {"x": "2"}}, ()),
+    "a section they remove": ("[a]\nx = 1\n[b]\ny = 2\n", "[a]\nx = 1\n", "[a]\nx = 1\n[b]\ny = 2\n", {"a": {"x": "1"}}, ()),
+    "a section they remove, ours changed": ("[a]\nx = 1\n[b]\ny = 2\n", "[a]\nx = 1\n", "[a]\nx = 1\n[b]\ny = 3\n", {"a": {"x": "1"}, "b": {"y": "3"}}, ("[b]",)),
+    "a section they change, ours removed": ("[a]\nx = 1\n[b]\ny = 2\n", "[a]\nx = 1\n[b]\ny = 3\n", "[a]\nx = 1\n", {"a": {"x": "1"}}, ("[b]",)),
+    "a section they add": ("[a]\nx = 1\n", "[a]\nx = 1\n[c]\nk = v\n", "[a]\nx = 1\n", {"a": {"x": "1"}, "c": {"k": "v"}}, ()),
+    "a nested block they change": ("[a]\ns3 =\n  x = 1\n", "[a]\ns3 =\n  x = 2\n", "[a]\ns3 =\n  x = 1\n", {"a": {"s3": {"x": "1"}}}, ("[a] s3",)),
+    "a value on two lines": ("[a]\nx = 1\n", "[a]\nx = 1\n  more\n", "[a]\nx = 1\n", {"a": {"x": "1"}}, ("[a] x",)),
+}
+
+
+@pytest.mark.parametrize("case", MERGES, ids=list(MERGES))
+def test_their_change_is_merged_key_by_key(tmp_path: Path, case: str) -> None:
+    from awswidget import _merge3
+    from awswidget._ini import IniDocument
+
+    then, theirs, newest, merged, kept = MERGES[case]
+
+    def parse(text: str) -> dict[str, Any]:
+        (tmp_path / "f").write_text(text)
+        return botocore.configloader.raw_config_parse(str(tmp_path / "f"))
+
+    change = _merge3.their_change(parse(then), parse(theirs), parse(newest))
+    assert change.kept == kept
+    doc = IniDocument(newest)
+    assert _merge3.apply(doc, [change], parse(newest))
+    assert parse(doc.text()) == merged
 
 
 def test_an_old_version_written_back_over_ours_is_noticed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
