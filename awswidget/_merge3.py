@@ -15,7 +15,8 @@ newest version, key by key: sections and keys they added, changed or removed.
   they found it; one they changed and our newest version removed stays removed.
 * A value the round-trip editor cannot write back as read (a nested ``s3 =``
   block, a value continued on indented lines, a key configparser reads but
-  ``aws configure`` cannot write) is not merged.
+  ``aws configure`` cannot write) is not merged, nor anything from a version
+  with a ``[DEFAULT]`` section (configparser reads its keys into every section).
 
 What is not merged is named (section and key, never a value) for the log.
 Their change is kept as edits of that newest version, applied on every later
@@ -47,8 +48,9 @@ Sections = dict[str, dict[str, Any]]
 
 
 class Seen(Protocol):
-    """A version of a file as read (:class:`awswidget.settle.Version`): its parse, ``None`` when unreadable."""
+    """A version of a file as read (:class:`awswidget.settle.Version`): its bytes and parse (``None``: unreadable)."""
 
+    data: bytes
     sections: dict[str, dict[str, Any]] | None
 
 
@@ -181,6 +183,10 @@ def late_writes(
         watched[i] = late
         if old.sections is None or late.sections is None:
             continue  # unreadable: nothing to merge from that inode, now or later
+        if old is not base and (b"[DEFAULT]" in old.data or b"[DEFAULT]" in late.data):
+            # Its keys read as every section's: a change to it would be merged as a change of each section.
+            log.warning("another program changed %s in a version we had replaced, with a [DEFAULT] section; kept our newest", path)
+            continue
         if old is base:
             log.info("another program wrote %s while we replaced it; applying the edit to its version", path)
             late_base, merged = late, True

@@ -383,6 +383,31 @@ def test_a_key_merged_from_a_late_write_and_changed_again_later_keeps_the_later_
     assert parsed["ours"] == OURS and "old" in parsed
 
 
+def test_a_second_late_write_with_a_default_section_is_not_merged_and_ours_stays_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """configparser reads [DEFAULT]'s keys into every section: a key-level merge would read it as a change of each.
+
+    Nothing of that write is merged (it is logged); the newest version stays whole, with the first command's change.
+    """
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    caplog.set_level(logging.WARNING, logger="awswidget")
+    parsed = _two_late_rewrites(
+        path,
+        monkeypatch,
+        [lambda read: read + CLI_SECTION, lambda read: "[DEFAULT]\nregion = eu-north-1\n\n" + read],
+        lambda doc, _s: doc.set("ours", OURS),
+    )
+    assert parsed == {
+        "old": {"aws_access_key_id": KEY_ID, "aws_secret_access_key": SECRET},
+        "from-cli": {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"},
+        "ours": OURS,
+    }
+    assert "[DEFAULT]" not in path.read_text()
+    assert [r for r in caplog.records if "[DEFAULT]" in r.getMessage()], "not logged"
+
+
 # then (what we wrote), theirs (what they wrote into it), newest (ours now) -> the newest, merged; not merged
 MERGES = {
     "a key they add": ("[a]\nx = 1\n", "[a]\nx = 1\ny = 2\n", "[a]\nx = 1\n[b]\nz = 3\n", {"a": {"x": "1", "y": "2"}, "b": {"z": "3"}}, ()),
