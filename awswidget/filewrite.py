@@ -14,10 +14,12 @@ writes it again, in place. Three guards keep such a writer's data:
   modified in the last :data:`SETTLE` seconds is waited for until it has stayed
   unchanged that long, and read again (:mod:`awswidget.settle`). A write is
   never based on the empty instant of someone else's rewrite.
-* **After the rename**, the replaced inode is checked through a descriptor
-  kept open since the read: if another program wrote into it meanwhile (its
-  write would otherwise vanish with the unlinked inode), its final content is
-  read back and the edit applied again on top of it.
+* **After the rename**, every inode this write's renames replaced is checked
+  through a descriptor kept open since its read: if another program wrote into
+  one meanwhile (its write would otherwise vanish with the unlinked inode), its
+  final content is read back and the edit applied again on top of it; a write
+  into our own earlier version, replaced by such a retry, is merged key by key
+  (:mod:`awswidget._merge3`).
 * **Shortly after**, the file is checked once more (:data:`GRACE`): a writer
   that read the old version before our rename and wrote it back after, in
   place, dropped our change; the edit is applied again on what it wrote.
@@ -59,7 +61,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from . import _fastini, _merge
+from . import _fastini, _merge, _merge3
 from ._ini import EditError, IniDocument
 from .errors import ConfigFileError, FileChangedError, WriteError
 from .filelocks import locked
@@ -482,6 +484,9 @@ def update_file(
     _sweep_temp_files(real)
     base = version if version is not None and version.sections is not None else settled_version(real, path, snapshot)
     target: Version | None = None  # what the file must be at the rename, when it is not ``base``
+    opened = [base]  # every version read here: their descriptors are closed on the way out
+    watched: list[Version] = []  # every inode our renames replaced, with the content already taken into account
+    theirs: list[_merge3.TheirChange] = []  # other programs' writes into versions of ours replaced since
     created = base.st is None
     changed = False
     old_data = base.data
@@ -489,18 +494,25 @@ def update_file(
     try:
         for _attempt in range(max_attempts):
             assert base.sections is not None
+            sections = base.sections
             try:
                 text = base.data.decode("utf-8")
                 layout = _layout_of(real, base.data, text) if getattr(edit, "targets", None) and len(text) >= WINDOW_MIN else None
-                window = _window(text, base.sections, edit, layout)
+                window = None if theirs else _window(text, sections, edit, layout)  # their changes may be anywhere
                 doc = IniDocument(text if window is None else text[window.start : window.end])
             except (UnicodeDecodeError, EditError):
                 raise ConfigFileError(path, "awswidget cannot edit this file safely") from None
             read_back = None
             if window is not None:
                 doc.eol = window.eol
+            if theirs and not _merge3.apply(doc, theirs, sections):
+                log.warning("another program's write into a replaced version of %s cannot be merged; kept our newest version", path)
+                break
             try:
-                edit(doc, base.sections)
+                if theirs:  # then the edit again, as on every retry: on the keys it sets, ours wins
+                    _merge3.step(doc, sections, edit, sections)
+                else:
+                    edit(doc, sections)
             except EditError as exc:
                 raise WriteError(path=path, reason=str(exc)) from None
             if window is None:
@@ -512,66 +524,78 @@ def update_file(
                     new = b"".join((view[: window.start], edited.encode("utf-8"), view[window.end :]))
                 else:
                     new = (text[: window.start] + edited + text[window.end :]).encode("utf-8")
-                read_back = functools.partial(_read_window, window, base.sections, edited, real)
+                read_back = functools.partial(_read_window, window, sections, edited, real)
             expect = target or base
             if new == expect.data:
                 break  # nothing to change, or the file already says what we meant
-            check = functools.partial(_check_result, doc, base.sections, window=window)
+            check = functools.partial(_check_result, doc, sections, window=window)
             after = write_atomic(real, expect.st, expect.data, new, check, read_back)
             if after is None:
                 # Another program (the AWS CLI takes no lock) changed it: start again from a fresh read.
                 log.info("%s changed while being written; retrying on a fresh read", path)
-                base, target = _swap(base, target, settled_version(real, path), None)
+                base, target = _fresh(real, path, opened), None
                 continue
             old_data = base.data  # what the file held but for our change (for an undo)
             changed = True
             remember_written(path, real, after, new)
-            if window is not None and window.spliced is after and base.sections is not None:
+            if window is not None and window.spliced is after:
                 following = window.headers[window.hi] if window.hi < len(window.headers) else None
-                _merge.spliced(base.sections, after, window.inside, window.written, following)
+                _merge.spliced(sections, after, window.inside, window.written, following)
             if window is not None and layout is not None and (window.end == len(text) or edited.endswith("\n")):
-                _layouts[real] = layout.edited(window, edited, new, base.sections, after)  # no line spans its edges
+                _layouts[real] = layout.edited(window, edited, new, sections, after)  # no line spans its edges
             written = open_version(real)
+            opened.append(written)
+            written.sections = after if written.data == new else None
+            if all(v is not expect for v in watched):
+                watched.append(expect)  # the inode this rename replaced: watched as long as we write
             if foreign_writer_seen(real):
-                # A file another program rewrites in place: it may still write into the inode we replaced,
+                # A file another program rewrites in place: it may still write into an inode we replaced,
                 # or write the old version it read back over ours, a moment after our rename.
                 time.sleep(GRACE)
-            lost = changed_since(base, real)
-            if lost is not None:
-                # Another program wrote into the inode we replaced: its write would vanish with it.
-                log.info("another program wrote %s while we replaced it; applying the edit to its version", path)
-                try:
-                    lost.sections = parse_data(real, path, lost.data)
-                except ConfigFileError:
-                    # What it wrote cannot be read: there is nothing to merge; ours stays.
-                    log.warning("another program wrote an unreadable version of %s during our write; kept ours", path)
-                    lost.close()
-                    written.close()
-                    break
-                base, target = _swap(base, target, lost, written)
+            late_base, merged = _merge3.late_writes(path, watched, base, after, theirs, functools.partial(_look, real, path, opened))
+            if late_base is not None or merged:
+                if written.sections is None:
+                    _parsed(real, path, written)  # someone's write over ours: watched from it once replaced
+                base, target = late_base or base, written
                 continue
             if written.data != new:
-                base, target = _swap(base, target, settled_version(real, path), None)
-                written.close()
+                base, target = _fresh(real, path, opened), None
                 continue
-            if foreign_writer_seen(real) and changed_since(written, real) is not None:
+            if foreign_writer_seen(real) and (late := changed_since(written, real)) is not None:
+                opened.append(late)
                 log.info("another program rewrote %s right after our write; applying the edit again", path)
-                base, target = _swap(base, target, settled_version(real, path), None)
-                written.close()
+                base, target = _fresh(real, path, opened), None
                 continue
-            written.close()
             break
         else:
             raise FileChangedError(path=path, attempts=max_attempts)
     finally:
-        base.close()
-        if target is not None:
-            target.close()
+        for v in opened:
+            v.close()
     return WriteResult(path, changed=changed, created=created and changed, old_data=old_data, new_data=new if changed else b"")
 
 
-def _swap(base: Version, target: Version | None, new_base: Version, new_target: Version | None) -> tuple[Version, Version | None]:
-    base.close()
-    if target is not None and target is not new_target:
-        target.close()
-    return new_base, new_target
+def _fresh(real: str, path: str, opened: list[Version]) -> Version:
+    version = settled_version(real, path)
+    opened.append(version)
+    return version
+
+
+def _parsed(real: str, path: str, version: Version) -> bool:
+    """Give ``version`` (read from an inode that may have no name) botocore's parse; ``False`` when unreadable."""
+    try:
+        version.sections = parse_data(real, path, version.data)
+    except ConfigFileError:
+        # What it wrote cannot be read: there is nothing to merge; ours stays.
+        log.warning("another program wrote an unreadable version of %s during our write; kept ours", path)
+        return False
+    return True
+
+
+def _look(real: str, path: str, opened: list[Version], old: Version) -> Version | None:
+    """What another program wrote into the inode of ``old`` since (with its parse, or None), or None."""
+    late = changed_since(old, real)
+    if late is not None:
+        opened.append(late)
+        _parsed(real, path, late)
+    return late
