@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._iniscan import EditError, check_entry
+from ._redact import shown_name
 
 if TYPE_CHECKING:
     from ._ini import IniDocument
@@ -83,6 +84,12 @@ def _writable(header: str, key: str, value: Any) -> bool:
     return True
 
 
+def _named(header: str, key: str | None = None) -> str:
+    """A section (and key) for the log: a name that might be a pasted secret is not shown."""
+    section = f"[{shown_name(header) or 'a section'}]"
+    return section if key is None else f"{section} {shown_name(key) or 'a key'}"
+
+
 def their_change(then: Sections, theirs: Sections, newest: Sections) -> TheirChange:
     """What ``theirs`` changed against ``then`` (the version it was written into), to apply to ``newest``."""
     sets: dict[str, dict[str, tuple[Any, str | None]]] = {}
@@ -93,7 +100,10 @@ def their_change(then: Sections, theirs: Sections, newest: Sections) -> TheirCha
             continue
         now = newest.get(header)
         if before is not None and now is None:
-            kept.append(f"[{header}]")  # removed by our newest version, changed by them
+            kept.append(_named(header))  # removed by our newest version, changed by them
+            continue
+        if before is None and not values:
+            kept.append(_named(header))  # a new empty section: no key to merge, and not dropped unsaid
             continue
         before, now = before or {}, now or {}
         for key in [*values, *(k for k in before if k not in values)]:
@@ -101,7 +111,7 @@ def their_change(then: Sections, theirs: Sections, newest: Sections) -> TheirCha
             if t == b or o == t:
                 continue
             if o != b or not _writable(header, key, t):
-                kept.append(f"[{header}] {key}")
+                kept.append(_named(header, key))
                 continue
             sets.setdefault(header, {})[key] = (o, t)
     removed: dict[str, dict[str, Any]] = {}
@@ -111,7 +121,7 @@ def their_change(then: Sections, theirs: Sections, newest: Sections) -> TheirCha
         if newest[header] == values:
             removed[header] = newest[header]
         else:
-            kept.append(f"[{header}]")  # removed by them, changed by our newest version
+            kept.append(_named(header))  # removed by them, changed by our newest version
     return TheirChange(sets, removed, tuple(kept))
 
 

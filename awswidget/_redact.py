@@ -204,3 +204,14 @@ def uninstall() -> None:
         if logging.getLogRecordFactory() is _installed:  # someone else's factory on top stays
             logging.setLogRecordFactory(previous)
     _installed = None
+
+
+# A run of key-like characters this long in a name read from a file may be a pasted secret.
+_SECRETISH_RE = re.compile(r"[A-Za-z0-9/+=]{16,}")
+
+
+def shown_name(name: str) -> str | None:
+    """A section or key name read from a file, or ``None`` when it might be a pasted secret."""
+    if len(name) > 64 or _SECRETISH_RE.search(name) or not name.isprintable():
+        return None
+    return name

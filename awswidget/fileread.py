@@ -17,7 +17,6 @@ import configparser
 import contextlib
 import gc
 import os
-import re
 import stat
 import threading
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._ini import EditError, nested_block_error_line, scan
+from ._redact import shown_name
 from .errors import ConfigFileError
 
 __all__ = [
@@ -48,8 +48,6 @@ __all__ = [
 ]
 
 BOM = b"\xef\xbb\xbf"
-# A run of key-like characters this long in a name read from a file may be a pasted secret.
-_SECRETISH_RE = re.compile(r"[A-Za-z0-9/+=]{16,}")
 
 
 def expand_path(path: str | os.PathLike[str]) -> str:
@@ -84,13 +82,6 @@ def gc_paused() -> Iterator[None]:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
-
-
-def shown_name(name: str) -> str | None:
-    """A section or key name read from a file, or ``None`` when it might be a pasted secret."""
-    if len(name) > 64 or _SECRETISH_RE.search(name) or not name.isprintable():
-        return None
-    return name
 
 
 @dataclass(frozen=True)

@@ -408,6 +408,26 @@ def test_a_second_late_write_with_a_default_section_is_not_merged_and_ours_stays
     assert [r for r in caplog.records if "[DEFAULT]" in r.getMessage()], "not logged"
 
 
+def test_a_late_write_whose_key_name_holds_a_token_is_merged_without_logging_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token pasted without " = " is a key name to configparser; what is not merged is logged by name,
+    and a name that might be a secret is not shown (review 41, F5: it was, in lower case)."""
+    token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampleTOKEN+abc/def=="
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    caplog.set_level(logging.DEBUG, logger="awswidget")
+    _two_late_rewrites(
+        path,
+        monkeypatch,
+        [lambda read: read + CLI_SECTION, lambda read: read.replace("[old]\n", f"[old]\naws_session_token {token}\n")],
+        lambda doc, _s: doc.set("ours", OURS),
+    )
+    logged = " ".join(r.getMessage() for r in caplog.records).lower()
+    assert "kept our newest [old] a key" in logged
+    assert token[:40].lower() not in logged and "iqojb3jp" not in logged
+
+
 # then (what we wrote), theirs (what they wrote into it), newest (ours now) -> the newest, merged; not merged
 MERGES = {
     "a key they add": ("[a]\nx = 1\n", "[a]\nx = 1\ny = 2\n", "[a]\nx = 1\n[b]\nz = 3\n", {"a": {"x": "1", "y": "2"}, "b": {"z": "3"}}, ()),
@@ -421,6 +441,11 @@ MERGES = {
     "a section they add": ("[a]\nx = 1\n", "[a]\nx = 1\n[c]\nk = v\n", "[a]\nx = 1\n", {"a": {"x": "1"}, "c": {"k": "v"}}, ()),
     "a nested block they change": ("[a]\ns3 =\n  x = 1\n", "[a]\ns3 =\n  x = 2\n", "[a]\ns3 =\n  x = 1\n", {"a": {"s3": {"x": "1"}}}, ("[a] s3",)),
     "a value on two lines": ("[a]\nx = 1\n", "[a]\nx = 1\n  more\n", "[a]\nx = 1\n", {"a": {"x": "1"}}, ("[a] x",)),
+    # A new empty section holds no key to merge: it is named in the log, never dropped unsaid (review 41, F4).
+    "an empty section they add": ("[a]\nx = 1\n", "[a]\nx = 1\n[e]\n", "[a]\nx = 1\n", {"a": {"x": "1"}}, ("[e]",)),
+    # configparser reads "aws_session_token <token>" (no " = ") as a key named so: never shown (review 41, F5).
+    "a key whose name holds a token": ("[a]\nx = 1\n", "[a]\nx = 1\naws_session_token IQoJb3JpZ2luX2VjEJr+abc/def==\n",
+                                      "[a]\nx = 1\n", {"a": {"x": "1"}}, ("[a] a key",)),
 }
 
 
