@@ -78,6 +78,16 @@ class FileChangedError(AwsWidgetError):
     )
 
 
+class ChangedAfterSaveError(FileChangedError):
+    """Another program kept rewriting a file after awswidget had written its change into it."""
+
+    fmt = (
+        "{path} kept changing while awswidget wrote it ({attempts} attempts): another program (the AWS CLI?) "
+        "writes it at the same time. awswidget's change is in it, but that program's last change may not be, "
+        "and a profile saved to two files may be incomplete. When it is done, check the file and save again."
+    )
+
+
 class ProfileExistsError(AwsWidgetError):
     fmt = (
         "Profile '{profile}' already exists in {path}. "

@@ -63,7 +63,7 @@ from typing import Any
 
 from . import _fastini, _merge, _merge3
 from ._ini import EditError, IniDocument
-from .errors import ConfigFileError, FileChangedError, WriteError
+from .errors import ChangedAfterSaveError, ConfigFileError, FileChangedError, WriteError
 from .filelocks import locked
 from .fileowner import FILE_MODE, TMP_MARK, ensure_folder, fsync_dir, owner_for_new, temp_files, temp_name
 from .fileread import FileSnapshot, expand_path, read_bytes, remember_written, stat_key, stat_regular
@@ -91,12 +91,15 @@ def _sweep_temp_files(real_path: str) -> None:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What :func:`update_file` did; ``old_data``/``new_data`` are the bytes replaced and written (for an undo)."""
+    """What :func:`update_file` did; ``old_data``/``new_data`` are the bytes replaced and written (for an undo).
+
+    ``old_data`` is ``None`` when no bytes can undo the write (another program's change was merged into it).
+    """
 
     path: str
     changed: bool
     created: bool
-    old_data: bytes = field(default=b"", repr=False, compare=False)
+    old_data: bytes | None = field(default=b"", repr=False, compare=False)
     new_data: bytes = field(default=b"", repr=False, compare=False)
 
 
@@ -568,11 +571,14 @@ def update_file(
                 continue
             break
         else:
-            raise FileChangedError(path=path, attempts=max_attempts)
+            # After a rename of ours, "nothing was overwritten" would be untrue: our change is in the file.
+            raise (ChangedAfterSaveError if changed else FileChangedError)(path=path, attempts=max_attempts)
     finally:
         for v in opened:
             v.close()
-    return WriteResult(path, changed=changed, created=created and changed, old_data=old_data, new_data=new if changed else b"")
+    # After a key-level merge, base's bytes lack the other program's merged change: putting them back would lose it.
+    undo = None if theirs else old_data
+    return WriteResult(path, changed=changed, created=created and changed, old_data=undo, new_data=new if changed else b"")
 
 
 def _fresh(real: str, path: str, opened: list[Version]) -> Version:

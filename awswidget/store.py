@@ -31,6 +31,7 @@ from . import _merge
 from ._ini import IniDocument
 from .errors import (
     AwsWidgetError,
+    ChangedAfterSaveError,
     ConfigFileError,
     ProfileExistsError,
     ProfileNotFoundError,
@@ -273,8 +274,8 @@ class ProfileStore:
                 try:
                     result = update_file(path, edit, lock_held=True, version=versions.pop(path, None))
                 except AwsWidgetError as exc:
-                    if not any(r.changed for r in done):
-                        raise
+                    if not any(r.changed for r in done) or isinstance(exc, ChangedAfterSaveError):
+                        raise  # nothing to undo; or this file holds our change too, which cannot be undone now
                     self._undo(done, exc)
                 done.append(result)
         finally:
@@ -410,6 +411,8 @@ def _settled(path: str) -> dict[str, Any]:
 def _put_back(result: WriteResult) -> bool:
     """Restore the bytes a write replaced (remove a file it created), if the file is still what it wrote."""
     real = os.path.realpath(result.path)
+    if result.old_data is None:
+        return False  # another program's change was merged into it: no bytes undo only ours
     try:
         st = stat_regular(real)
         if st is None or read_bytes(real) != result.new_data:

@@ -428,6 +428,89 @@ def test_a_late_write_whose_key_name_holds_a_token_is_merged_without_logging_it(
     assert token[:40].lower() not in logged and "iqojb3jp" not in logged
 
 
+def _rewritten_after_each_rename(path: Path, monkeypatch: pytest.MonkeyPatch, rewrite: Any, times: int) -> tuple[list[int], Any]:
+    """Another program that opens the file before each of our first ``times`` renames and writes
+    ``rewrite(what it read, n)`` into the inode it holds while we watch (truncate, then write).
+
+    Returns the count of renames it met, and the function that ends it (writing what is still pending)."""
+    real = os.path.realpath(path)
+    real_replace, real_sleep = os.replace, time.sleep
+    pending: list[tuple[Any, str]] = []
+    began = [0]
+
+    def replace(src: str, dst: str) -> None:
+        if os.path.realpath(dst) == real and began[0] < times:
+            f = open(dst, "r+")
+            pending.append((f, rewrite(f.read(), began[0])))
+            began[0] += 1
+        real_replace(src, dst)
+
+    def sleep(seconds: float) -> None:
+        if seconds == filewrite.GRACE and pending:
+            f, text = pending.pop(0)
+            with f:
+                f.seek(0)
+                f.truncate()
+                f.write(text)
+        real_sleep(seconds)
+
+    settle._mark_foreign(real)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(time, "sleep", sleep)
+
+    def undo() -> None:
+        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.setattr(time, "sleep", real_sleep)
+        with settle._foreign_lock:
+            settle._foreign.pop(real, None)
+        for f, text in pending:
+            with f:
+                f.write(text)
+
+    return began, undo
+
+
+def test_a_file_rewritten_after_every_one_of_our_renames_ends_in_an_error_that_says_our_change_is_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 41, F2: bounded as before (max_attempts), but "Nothing was overwritten" was untrue after our first rename."""
+    from awswidget.errors import ChangedAfterSaveError, FileChangedError
+
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: read + f"\n[profile cli-{n}]\nregion = eu-west-1\n", 99)
+    try:
+        with pytest.raises(ChangedAfterSaveError) as raised:
+            files.update_file(path, lambda doc, _s: doc.set("profile ours", {"region": "sa-east-1"}))
+    finally:
+        undo()
+    assert isinstance(raised.value, FileChangedError) and began[0] == 5  # one rename per attempt, then it stops
+    assert "awswidget's change is in it" in str(raised.value) and "Nothing was overwritten" not in str(raised.value)
+    assert botocore.configloader.raw_config_parse(str(path))["profile ours"] == {"region": "sa-east-1"}
+
+
+def test_a_profile_write_is_not_put_back_over_a_change_merged_key_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws_env: Any
+) -> None:
+    """Review 41, F1: add_profile wrote config (a late write merged key by key), then credentials failed: the
+    undo put config's old bytes back and the merged [profile cli-two] was lost. Now no undo: it says so."""
+    from awswidget.store import PartialWriteError
+
+    aws_env.write(config="[default]\nregion = us-east-1\n", credentials=CREDENTIALS)
+    os.chmod(aws_env.credentials, 0o400)  # the second file refuses the write
+    m = CredentialsManager()
+    rewrites = ["\n[profile cli-one]\nregion = eu-west-1\n", "\n[profile cli-two]\nregion = eu-north-1\n"]
+    _began, undo = _rewritten_after_each_rename(aws_env.config, monkeypatch, lambda read, n: read + rewrites[n], 2)
+    try:
+        with pytest.raises(PartialWriteError) as raised:
+            m.add_profile("ours", key_id(2), SECRET, region="sa-east-1")
+    finally:
+        undo()
+    assert "could not be put back" in str(raised.value)
+    config = botocore.configloader.raw_config_parse(str(aws_env.config))
+    assert {"profile cli-one", "profile cli-two", "profile ours"} <= config.keys()
+
+
 # then (what we wrote), theirs (what they wrote into it), newest (ours now) -> the newest, merged; not merged
 MERGES = {
     "a key they add": ("[a]\nx = 1\n", "[a]\nx = 1\ny = 2\n", "[a]\nx = 1\n[b]\nz = 3\n", {"a": {"x": "1", "y": "2"}, "b": {"z": "3"}}, ()),
