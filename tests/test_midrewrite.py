@@ -197,61 +197,71 @@ def test_two_late_writes_into_the_two_inodes_one_write_replaced_are_both_kept(
     assert parsed.get("from-cli") == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA", "aws_secret_access_key": "cli-secret"}
 
 
-def _two_late_rewrites(
-    path: Path, monkeypatch: pytest.MonkeyPatch, rewrites: list[Any], edit: Any, then: Any = None
-) -> dict[str, Any]:
-    """Replay two in-place rewrites by another program, each into an inode one of our renames replaces.
+def _rewritten_after_each_rename(
+    path: Path, monkeypatch: pytest.MonkeyPatch, rewrite: Any, times: int, then: Any = None
+) -> tuple[list[int], Any]:
+    """Another program that opens the file before each of our first ``times`` renames, reads it, and
+    truncates and writes ``rewrite(what it read, n)`` into the inode it holds a moment after that rename
+    (while we watch, :data:`filewrite.GRACE`). ``then(what it read)``, when given, is one more command's
+    rewrite of the file in place, a moment after our next rename.
 
-    Command n opens the file (the version just before our n-th rename) and
-    reads it, then truncates and writes ``rewrites[n](what it read)`` a moment
-    after that rename (while we watch, :data:`filewrite.GRACE`). The first lands in
-    the file we replace, the second in our own first file, replaced by our retry.
-    ``then(what it read)``, when given, is a third command's rewrite of the file
-    in place, a moment after our next rename (the one that merged the second).
+    Returns the count of renames it met, and the function that ends it (writing what is still pending).
     """
     real = os.path.realpath(path)
     real_replace, real_sleep = os.replace, time.sleep
     pending: list[tuple[Any, str]] = []
     began = [0]
 
-    def replace_with_theirs_open(src: str, dst: str) -> None:
-        if began[0] < len(rewrites):
+    def rewritten(f: Any, text: str) -> None:
+        with f:  # truncate, then write: aws configure set
+            f.seek(0)
+            f.truncate()
+            f.write(text)
+
+    def replace(src: str, dst: str) -> None:
+        if os.path.realpath(dst) == real and began[0] < times:
             f = open(dst, "r+")  # written and closed later, as the other program does
-            pending.append((f, rewrites[began[0]](f.read())))
+            pending.append((f, rewrite(f.read(), began[0])))
             began[0] += 1
         real_replace(src, dst)
 
     def sleep(seconds: float) -> None:
         if seconds == filewrite.GRACE and pending:
-            f, text = pending.pop(0)
-            with f:  # truncate, then write: aws configure set
-                f.seek(0)
-                f.truncate()
-                f.write(text)
-        elif seconds == filewrite.GRACE and began[0] == len(rewrites) and then is not None:
+            rewritten(*pending.pop(0))
+        elif seconds == filewrite.GRACE and began[0] == times and then is not None:
             began[0] += 1
-            with open(path, "r+") as f:  # a third command, into the file as it is now
-                text = then(f.read())
-                f.seek(0)
-                f.truncate()
-                f.write(text)
+            f = open(path, "r+")  # one more command, into the file as it is now
+            rewritten(f, then(f.read()))
         real_sleep(seconds)
 
     settle._mark_foreign(real)
-    monkeypatch.setattr(os, "replace", replace_with_theirs_open)
+    monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setattr(time, "sleep", sleep)
-    try:
-        files.update_file(path, edit)
-    finally:
+
+    def undo() -> None:
         monkeypatch.setattr(os, "replace", real_replace)
         monkeypatch.setattr(time, "sleep", real_sleep)
         with settle._foreign_lock:
             settle._foreign.pop(real, None)
         for f, text in pending:  # never waited for: they write now, into the inode they hold
-            with f:
-                f.seek(0)
-                f.truncate()
-                f.write(text)
+            rewritten(f, text)
+
+    return began, undo
+
+
+def _two_late_rewrites(
+    path: Path, monkeypatch: pytest.MonkeyPatch, rewrites: list[Any], edit: Any, then: Any = None
+) -> dict[str, Any]:
+    """Replay two in-place rewrites by another program, each into an inode one of our renames replaces.
+
+    The first lands in the file we replace, the second in our own first file, replaced by our retry
+    (see :func:`_rewritten_after_each_rename`; ``then``: a third command, after the rename that merged the second).
+    """
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: rewrites[n](read), len(rewrites), then)
+    try:
+        files.update_file(path, edit)
+    finally:
+        undo()
     assert began[0] == 2 + (then is not None), "the replay needs two renames (our write and its retry), and a third"
     assert files.temp_files(str(path)) == []
     return botocore.configloader.raw_config_parse(str(path))
@@ -426,48 +436,6 @@ def test_a_late_write_whose_key_name_holds_a_token_is_merged_without_logging_it(
     logged = " ".join(r.getMessage() for r in caplog.records).lower()
     assert "kept our newest [old] a key" in logged
     assert token[:40].lower() not in logged and "iqojb3jp" not in logged
-
-
-def _rewritten_after_each_rename(path: Path, monkeypatch: pytest.MonkeyPatch, rewrite: Any, times: int) -> tuple[list[int], Any]:
-    """Another program that opens the file before each of our first ``times`` renames and writes
-    ``rewrite(what it read, n)`` into the inode it holds while we watch (truncate, then write).
-
-    Returns the count of renames it met, and the function that ends it (writing what is still pending)."""
-    real = os.path.realpath(path)
-    real_replace, real_sleep = os.replace, time.sleep
-    pending: list[tuple[Any, str]] = []
-    began = [0]
-
-    def replace(src: str, dst: str) -> None:
-        if os.path.realpath(dst) == real and began[0] < times:
-            f = open(dst, "r+")
-            pending.append((f, rewrite(f.read(), began[0])))
-            began[0] += 1
-        real_replace(src, dst)
-
-    def sleep(seconds: float) -> None:
-        if seconds == filewrite.GRACE and pending:
-            f, text = pending.pop(0)
-            with f:
-                f.seek(0)
-                f.truncate()
-                f.write(text)
-        real_sleep(seconds)
-
-    settle._mark_foreign(real)
-    monkeypatch.setattr(os, "replace", replace)
-    monkeypatch.setattr(time, "sleep", sleep)
-
-    def undo() -> None:
-        monkeypatch.setattr(os, "replace", real_replace)
-        monkeypatch.setattr(time, "sleep", real_sleep)
-        with settle._foreign_lock:
-            settle._foreign.pop(real, None)
-        for f, text in pending:
-            with f:
-                f.write(text)
-
-    return began, undo
 
 
 def test_a_file_rewritten_after_every_one_of_our_renames_ends_in_an_error_that_says_our_change_is_in_it(
