@@ -1,0 +1,279 @@
+"""The file layer's reading and repair, line by line: what the second mutation run (issue 22) found untested.
+
+Every file here is real (under ``tmp_path``). Where a test needs an error the OS will not give root (a
+permission denied) or an interleaving with another program at one exact instant (a file removed between
+two reads, rewritten while it is backed up), it wraps the one OS call where that happens and lets the
+real call do the work; nothing of awswidget is replaced. No test needs the moto server.
+"""
+
+from __future__ import annotations
+
+import configparser
+import errno
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from awswidget import fileread, repair
+from awswidget.errors import ConfigFileError, WriteError
+
+# ---------------------------------------------------------------- helpers
+
+
+def _on_path(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, target: Path, before: Callable[[int], None]) -> None:
+    """Wrap ``module.name(path, ...)``: for ``target`` only, call ``before(n)`` (n = 1, 2, ...) first."""
+    real = getattr(module, name)
+    calls = [0]
+
+    def wrapper(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.fspath(path) == str(target):
+            calls[0] += 1
+            before(calls[0])
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def _dup_then_bad_bytes(tail: int) -> bytes:
+    """A section repeated on line 3, then bytes that are not UTF-8 ``tail`` bytes further on."""
+    return b"[a]\nx = 1\n[a]\n" + b"# padding\n" * (tail // 10) + b"y = \xff\n"
+
+
+# ---------------------------------------------------------------- fileread: errors the OS gives
+
+
+def test_a_file_whose_folder_cannot_be_searched_is_an_error_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\n")
+
+    def refuse(n: int) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
+
+    _on_path(monkeypatch, os, "stat", target, refuse)
+    snap = fileread.read_file(target)
+    assert snap.exists and snap.sections == {}
+    assert str(snap.error) == f"{target}: cannot be reached (permission denied)"
+
+
+def test_a_file_that_cannot_be_opened_is_an_error_not_an_empty_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore reads an unreadable file as empty (every profile gone, no word why): we say so.
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\nregion = eu-west-1\n")
+
+    def refuse(path: Any, *args: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+
+    monkeypatch.setattr(fileread, "open", refuse, raising=False)
+    snap = fileread.read_file(target)
+    assert snap.exists and snap.sections == {}
+    assert str(snap.error) == f"{target}: cannot be read (permission denied); botocore would ignore it"
+    with pytest.raises(ConfigFileError) as err:
+        fileread.read_bytes(str(target))
+    assert err.value.reason == "cannot be read (permission denied); botocore would ignore it"
+
+
+# ---------------------------------------------------------------- fileread: botocore's own reader
+
+
+def test_a_repeated_section_before_bytes_that_are_not_utf8_is_read_by_botocore(tmp_path: Path) -> None:
+    # The fast reader cannot know whether botocore, decoding in chunks, meets the repeated section or the
+    # bad bytes first: it hands over. Far apart, botocore meets the section (line 3) first.
+    target = tmp_path / "config"
+    target.write_bytes(_dup_then_bad_bytes(20000))
+    snap = fileread.read_file(target)
+    assert snap.exists and snap.sections == {}
+    assert str(snap.error) == f"{target}, line 3: section [a] appears twice (an earlier line has the same header)"
+    assert snap.data == target.read_bytes()
+
+
+def test_bytes_that_are_not_utf8_in_botocores_first_chunk_name_their_line(tmp_path: Path) -> None:
+    # Close together, botocore's first chunk fails to decode before any line is read.
+    target = tmp_path / "config"
+    data = _dup_then_bad_bytes(20)
+    target.write_bytes(data)
+    snap = fileread.read_file(target)
+    assert snap.sections == {}
+    assert str(snap.error) == f"{target}, line 6: the file is not UTF-8 text"
+    assert data.split(b"\n")[5].startswith(b"y = \xff")
+
+
+def test_a_file_removed_while_botocore_reads_it_reads_as_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast reader hands this file to botocore, which looks for it (os.path.isfile) after awswidget
+    # read its bytes. Removed in between: read again, now missing.
+    target = tmp_path / "config"
+    target.write_bytes(_dup_then_bad_bytes(20000))
+    _on_path(monkeypatch, os.path, "isfile", target, lambda n: target.unlink())
+    snap = fileread.read_file(target)
+    assert (snap.exists, snap.sections, snap.error) == (False, {}, None)
+
+
+def test_a_file_changed_while_botocore_reads_it_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore parses what the file holds when it opens it; those bytes are not the ones awswidget
+    # read, so its parse is not paired with them: the file is read again.
+    target = tmp_path / "config"
+    target.write_bytes(_dup_then_bad_bytes(20000))
+
+    def rewrite(n: int) -> None:
+        if n == 1:
+            target.write_bytes(b"[default]\nregion = eu-west-1\n")
+
+    _on_path(monkeypatch, os.path, "isfile", target, rewrite)
+    snap = fileread.read_file(target)
+    assert snap.error is None
+    assert snap.sections == {"default": {"region": "eu-west-1"}}
+    assert snap.data == target.read_bytes()
+
+
+def test_a_file_changing_on_every_read_is_reported_after_five_tries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\nregion = eu-west-1\n")
+    stamps = []
+
+    def touch(n: int) -> None:  # another program saving the file again before every look at it
+        stamps.append(n)
+        os.utime(target, ns=(n * 10**9, n * 10**9))
+
+    _on_path(monkeypatch, os, "stat", target, touch)
+    snap = fileread.read_file(target)
+    assert snap.exists and snap.sections == {} and snap.key is None and snap.data is None
+    assert str(snap.error) == f"{target}: kept changing while being read; try again"
+    assert len(stamps) == 10  # two looks per try, five tries
+    assert fileread.cached_snapshot(str(target)) is None
+
+
+def test_a_parser_error_of_another_kind_names_only_its_type() -> None:
+    # Defensive: botocore wraps only configparser's and decoding errors; anything else is named, not quoted.
+    error = configparser.Error("line 2: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    problem = fileread._parse_error("/p/config", error, b"[default]\n")
+    assert str(problem) == "/p/config: botocore cannot parse it (Error)"
+    assert problem.lineno is None
+
+
+# ---------------------------------------------------------------- repair: what is not offered
+
+
+def test_a_merge_that_would_change_a_value_is_not_offered(tmp_path: Path) -> None:
+    # A blank line inside a continued value is part of the value for botocore; merging the two [a]
+    # drops it, so the repaired file would read differently: no plan rather than a changed value.
+    target = tmp_path / "config"
+    target.write_bytes(b"[a]\nx = 1\n\n  more\n[a]\ny = 2\n")
+    assert fileread.read_file(target).error is not None
+    assert repair.plan_repair(target) is None
+    assert target.read_bytes() == b"[a]\nx = 1\n\n  more\n[a]\ny = 2\n"
+
+
+def test_a_repair_that_leaves_the_file_unreadable_is_not_offered(tmp_path: Path) -> None:
+    # The repeated key can be merged, but the kept value is a nested block with a line without '=':
+    # botocore would still reject the file.
+    target = tmp_path / "config"
+    target.write_bytes(b"[a]\nx = 1\nx =\n  no equals sign\n")
+    assert fileread.read_file(target).error is not None
+    assert repair.plan_repair(target) is None
+
+
+def test_a_file_removed_while_the_repair_is_planned_gets_no_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"\xef\xbb\xbf[default]\nregion = eu-west-1\n")
+
+    def remove_on_second_look(n: int) -> None:  # read_file looks once; the plan's own look finds it gone
+        if n == 2:
+            target.unlink()
+
+    _on_path(monkeypatch, os, "stat", target, remove_on_second_look)
+    assert repair.plan_repair(target) is None
+    assert not target.exists()
+
+
+def test_masked_lines_of_text_the_scanner_rejects_are_none() -> None:
+    assert repair._masked_lines("[default]\nnot an option line\n", bom=False) == []
+    assert repair._masked_lines("[default]\nregion = eu-west-1\n", bom=False) == ["[default]", "region = eu-west-1"]
+
+
+# ---------------------------------------------------------------- repair: failures while it is applied
+
+
+def _bom_config(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    target.write_bytes(b"\xef\xbb\xbf[default]\nregion = eu-west-1\n")
+    return target
+
+
+def _backups(folder: Path) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if repair.BACKUP_MARK in name)
+
+
+def _fd_path(fd: int) -> str:
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [(OSError(errno.EIO, "Input/output error"), "Input/output error"), (OSError(), "OSError")],
+)
+def test_a_backup_that_cannot_be_synced_is_removed_and_the_file_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
+) -> None:
+    target = _bom_config(tmp_path)
+    plan = repair.plan_repair(target)
+    assert plan is not None
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if repair.BACKUP_MARK in _fd_path(fd):
+            raise error
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(WriteError) as err:
+        repair.apply_repair(plan)
+    assert str(err.value) == f"Could not write {target}: cannot save a backup ({reason}). The file was left unchanged."
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert _backups(tmp_path) == []
+    assert target.read_bytes() == b"\xef\xbb\xbf[default]\nregion = eu-west-1\n"
+
+
+def test_a_file_rewritten_during_the_repair_is_kept_with_the_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another program (it takes no lock) saves the file right after the backup is made: its version
+    # stays, the repaired text is not written, and the message points at the backup.
+    target = _bom_config(tmp_path)
+    plan = repair.plan_repair(target)
+    assert plan is not None
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        if repair.BACKUP_MARK in _fd_path(fd):
+            with open(target, "r+b") as f:
+                f.write(b"[default]\nregion = us-east-2\n")
+                f.truncate()
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(WriteError) as err:
+        repair.apply_repair(plan)
+    (backup,) = _backups(tmp_path)
+    assert str(err.value) == (
+        f"Could not write {target}: another program changed it during the repair "
+        f"(the backup is kept: {tmp_path / backup}). The file was left unchanged."
+    )
+    assert target.read_bytes() == b"[default]\nregion = us-east-2\n"
+    assert (tmp_path / backup).read_bytes() == b"\xef\xbb\xbf[default]\nregion = eu-west-1\n"
+    assert stat.S_IMODE(os.stat(tmp_path / backup).st_mode) == 0o600
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".awswidget-tmp")] == []
+
+
+# ---------------------------------------------------------------- fileread: the cache of what was written
+
+
+def test_a_written_file_gone_before_it_is_remembered_is_not_cached(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\n")
+    assert fileread.read_file(target).error is None
+    assert fileread.cached_snapshot(str(target)) is not None
+    target.unlink()
+    fileread.remember_written(str(target), str(target), {"default": {}}, b"[default]\n")
+    assert fileread.cached_snapshot(str(target)) is None
+    assert fileread.history(str(target))[1] is None
