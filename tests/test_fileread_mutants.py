@@ -153,6 +153,53 @@ def test_a_parser_error_of_another_kind_names_only_its_type() -> None:
     assert problem.lineno is None
 
 
+_S = "AKIAABCDEFGHIJKLMNOP"  # shaped like a key id: never repeated in a message
+_NOT_AN_OPTION = "this line is not 'key = value', a [section] or a comment"
+
+
+@pytest.mark.parametrize(
+    "data, lineno, reason",
+    [
+        (b"region = x\n[a]\n", 1, "this line is outside any [section]; the file must start with a header such as [default]"),
+        (b"[a]\n[a]\n", 2, "section [a] appears twice (an earlier line has the same header)"),
+        (f"[{_S}]\n[{_S}]\n".encode(), 2, "a section appears twice (an earlier line has the same header)"),
+        (b"[a]\nx=1\nx=2\n", 3, "key 'x' of section [a] appears twice"),
+        (f"[a]\n{_S}=1\n{_S}=2\n".encode(), 3, "a key of section [a] appears twice"),
+        (f"[{_S}]\nx=1\nx=2\n".encode(), 3, "key 'x' appears twice"),
+        (b"[a]\nnot a line\n", 2, _NOT_AN_OPTION),
+        (b"[a]\nbad\nx = 1\nbad2\n", 2, _NOT_AN_OPTION + " (and 1 more line(s))"),
+        (b"[a]\nbad\nbad2\nbad3\n", 2, _NOT_AN_OPTION + " (and 2 more line(s))"),
+        (b"[a]\nx = \xff\n", 2, "the file is not UTF-8 text"),
+        (b"\xff[a]\n", 1, "the file is not UTF-8 text"),
+        (b"[a]\n\n\nx = 1\xff\n", 4, "the file is not UTF-8 text"),
+        (b"[a]\ns3 =\n  x = 1\n  bad\n", 4, "a line of an indented (nested) block has no '='"),
+        # configparser notes "[b" and goes on, then meets x again in [a]: the first bad line is named
+        (b"[a]\nx = 1\n[b\nx = 2\n", 3, _NOT_AN_OPTION),
+        # a bad line after the first error is not the one named
+        (b"[a]\nx=1\nx=2\nbad line\n", 3, "key 'x' of section [a] appears twice"),
+        (b"[a]\nx=1\n[a]\nbad\n", 3, "section [a] appears twice (an earlier line has the same header)"),
+    ],
+)
+def test_what_botocore_rejects_is_named_by_line_and_reason(tmp_path: Path, data: bytes, lineno: int, reason: str) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(data)
+    snap = fileread.read_file(target)
+    assert snap.exists and snap.sections == {} and snap.data == data
+    assert snap.error is not None and (snap.error.path, snap.error.lineno, snap.error.reason) == (str(target), lineno, reason)
+    assert str(snap.error) == f"{target}, line {lineno}: {reason}"
+    assert _S not in str(snap.error)
+
+
+def test_the_first_line_the_scanner_rejects_is_named_for_any_other_error() -> None:
+    # An error without a line number (none of configparser's): the scanner's first bad line is named.
+    problem = fileread._parse_error("/p/config", configparser.Error("no line"), b"[a]\nx = 1\nbad\n")
+    assert (problem.lineno, problem.reason) == (3, _NOT_AN_OPTION)
+    # a missing header and the scanner agree on the line: configparser's reason is kept
+    error = configparser.MissingSectionHeaderError("/p/config", 1, "x = 1\n")
+    problem = fileread._parse_error("/p/config", error, b"x = 1\n")
+    assert (problem.lineno, problem.reason) == (1, "this line is outside any [section]; the file must start with a header such as [default]")
+
+
 # ---------------------------------------------------------------- repair: what is not offered
 
 
@@ -173,6 +220,25 @@ def test_a_repair_that_leaves_the_file_unreadable_is_not_offered(tmp_path: Path)
     target.write_bytes(b"[a]\nx = 1\nx =\n  no equals sign\n")
     assert fileread.read_file(target).error is not None
     assert repair.plan_repair(target) is None
+
+
+def test_a_file_botocore_reads_is_not_repaired_even_with_a_repeated_default(tmp_path: Path) -> None:
+    # configparser accepts [DEFAULT] twice; the merge would still find something to do.
+    target = tmp_path / "config"
+    target.write_bytes(b"[DEFAULT]\nx = 1\n[DEFAULT]\ny = 2\n[a]\n")
+    assert fileread.read_file(target).error is None
+    assert repair.plan_repair(target) is None
+
+
+def test_a_file_with_cr_only_line_ends_is_repaired(tmp_path: Path) -> None:
+    # botocore (universal newlines) reads "\r" as a line end: so must the check of the plan.
+    target = tmp_path / "config"
+    target.write_bytes(b"[a]\rx = 1\r[a]\rx = 2\r")
+    plan = repair.plan_repair(target)
+    assert plan is not None and plan.expected == {"a": {"x": "2"}}
+    repair.apply_repair(plan)
+    assert target.read_bytes() == b"[a]\rx = 2\r"
+    assert fileread.read_file(target).sections == {"a": {"x": "2"}}
 
 
 def test_a_file_removed_while_the_repair_is_planned_gets_no_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,11 +277,16 @@ def _fd_path(fd: int) -> str:
 
 
 @pytest.mark.parametrize(
-    "error, reason",
-    [(OSError(errno.EIO, "Input/output error"), "Input/output error"), (OSError(), "OSError")],
+    "error, reason, gone",
+    [
+        (OSError(errno.EIO, "Input/output error"), "Input/output error", False),
+        (OSError(), "OSError", False),
+        # the half-written backup already removed by someone else: its removal failing is no second error
+        (OSError(errno.EIO, "Input/output error"), "Input/output error", True),
+    ],
 )
 def test_a_backup_that_cannot_be_synced_is_removed_and_the_file_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str, gone: bool
 ) -> None:
     target = _bom_config(tmp_path)
     plan = repair.plan_repair(target)
@@ -224,6 +295,8 @@ def test_a_backup_that_cannot_be_synced_is_removed_and_the_file_kept(
 
     def fsync(fd: int) -> None:
         if repair.BACKUP_MARK in _fd_path(fd):
+            if gone:
+                os.unlink(_fd_path(fd))
             raise error
         real_fsync(fd)
 
@@ -277,3 +350,40 @@ def test_a_written_file_gone_before_it_is_remembered_is_not_cached(tmp_path: Pat
     fileread.remember_written(str(target), str(target), {"default": {}}, b"[default]\n")
     assert fileread.cached_snapshot(str(target)) is None
     assert fileread.history(str(target))[1] is None
+
+
+# ---------------------------------------------------------------- repair: what the user is told
+
+
+def test_a_plan_says_each_change_in_full(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    target.write_bytes("\ufeff[a]\nx = 1\n[b]\n[a]\nx = 2\n".encode())
+    plan = repair.plan_repair(target)
+    assert plan is not None
+    assert plan.description == (
+        "Remove the UTF-8 byte-order mark at the start of the file (left by a Windows editor); "
+        "botocore rejects every profile while it is there.",
+        "Section [a] appears 2 times (lines 1, 4): merge them into the last one (line 4); "
+        "where several set a key, the last value wins.",
+        "Key 'x' of [a] is set 2 times (lines 2, 5): keep the last one (line 5) and remove the others.",
+    )
+    assert str(plan) == f"Repair of {target}:\n" + "\n".join(f"- {line}" for line in plan.description)
+
+
+def test_names_that_may_be_secrets_are_not_repeated_in_the_plan(tmp_path: Path) -> None:
+    name = "AKIAABCDEFGHIJKLMNOP"
+    target = tmp_path / "config"
+    target.write_bytes(f"[{name}]\n{name}Q = 1\n{name}Q = 2\n[{name}]\n".encode())
+    plan = repair.plan_repair(target)
+    assert plan is not None
+    assert plan.description == (
+        "Section a section appears 2 times (lines 1, 4): merge them into the last one (line 4); "
+        "where several set a key, the last value wins.",
+        "A key of a section is set 2 times (lines 2, 3): keep the last one (line 3) and remove the others.",
+    )
+    assert name not in f"{plan} {plan!r} {plan.diff}"
+
+
+def test_the_diff_shows_each_line_as_it_is_but_its_line_break() -> None:
+    text = "[a]\r\nregion = eu-west-1  \r\n# ends with X\r\nname = X\n"
+    assert repair._masked_lines(text, bom=False) == ["[a]", "region = eu-west-1  ", "# ends with X", "name = X"]
