@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from awswidget import fileread, repair
+from awswidget import fileread, files, repair
 from awswidget.errors import ConfigFileError, WriteError
 
 # ---------------------------------------------------------------- helpers
@@ -387,3 +387,46 @@ def test_names_that_may_be_secrets_are_not_repeated_in_the_plan(tmp_path: Path) 
 def test_the_diff_shows_each_line_as_it_is_but_its_line_break() -> None:
     text = "[a]\r\nregion = eu-west-1  \r\n# ends with X\r\nname = X\n"
     assert repair._masked_lines(text, bom=False) == ["[a]", "region = eu-west-1  ", "# ends with X", "name = X"]
+
+
+# ---------------------------------------------------------------- files: the manager's view of its two files
+
+
+@pytest.mark.parametrize(
+    "mode, what", [(0o640, "read"), (0o604, "read"), (0o620, "changed"), (0o601, "changed"), (0o610, "changed")]
+)
+def test_a_credentials_file_open_to_others_says_what_they_can_do(tmp_path: Path, mode: int, what: str) -> None:
+    target = tmp_path / "credentials"
+    target.write_bytes(b"[default]\n")
+    os.chmod(target, mode)
+    assert files.permissive_mode_warning(str(target)) == (
+        f"{target} can be {what} by other users (mode {mode:04o}); run: chmod 600 {target}"
+    )
+
+
+def test_shared_files_reuse_a_parse_only_when_asked(tmp_path: Path) -> None:
+    config, credentials = tmp_path / "config", tmp_path / "credentials"
+    config.write_bytes(b"[default]\nregion = eu-west-1\n")
+    shared = files.SharedFiles(config, credentials)
+    first = shared.read()
+    again = shared.read()
+    assert again[0] is first[0] and again[1] is first[1]  # cached by default: the same snapshots
+    fresh = shared.read(cached=False)
+    assert fresh[0] is not first[0] and fresh[0].sections == first[0].sections == {"default": {"region": "eu-west-1"}}
+    assert (fresh[1].exists, first[1].exists) == (False, False)
+
+
+def test_shared_files_lock_waits_as_long_as_told(tmp_path: Path) -> None:
+    import fcntl
+
+    shared = files.SharedFiles(tmp_path / "config", tmp_path / "credentials")
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)  # another open description: another program
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(WriteError) as err, shared.locked(timeout=1.0):
+            pass
+    finally:
+        os.close(fd)
+    assert "another program holds the lock of this folder for over 1 s" in str(err.value)
+    with shared.locked():
+        assert os.path.isdir(tmp_path)
