@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from awswidget import fileread, files, repair
+from awswidget import fileread, files, filewrite, repair
 from awswidget.errors import ConfigFileError, WriteError
 
 # ---------------------------------------------------------------- helpers
@@ -145,6 +145,37 @@ def test_a_file_changing_on_every_read_is_reported_after_five_tries(tmp_path: Pa
     assert fileread.cached_snapshot(str(target)) is None
 
 
+def test_a_symlink_loop_is_an_error_with_the_os_reason(tmp_path: Path) -> None:
+    loop = tmp_path / "config"
+    loop.symlink_to(loop)
+    snap = fileread.read_file(loop)
+    assert snap.exists and str(snap.error) == f"{loop}: cannot be reached (Too many levels of symbolic links)"
+
+
+def test_a_folder_cannot_be_read_as_bytes() -> None:
+    with pytest.raises(ConfigFileError) as err:
+        fileread.read_bytes("/")
+    assert str(err.value) == "/: cannot be read (Is a directory)"
+
+
+def test_an_os_error_without_a_reason_is_named_by_its_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\n")
+
+    def fail(n: int) -> None:
+        raise OSError()
+
+    with monkeypatch.context() as patch:
+        _on_path(patch, os, "stat", target, fail)
+        assert str(fileread.read_file(target).error) == f"{target}: cannot be reached (OSError)"
+
+    def fail_open(path: Any, *args: Any) -> Any:
+        raise OSError()
+
+    monkeypatch.setattr(fileread, "open", fail_open, raising=False)
+    assert str(fileread.read_file(target).error) == f"{target}: cannot be read (OSError)"
+
+
 def test_a_parser_error_of_another_kind_names_only_its_type() -> None:
     # Defensive: botocore wraps only configparser's and decoding errors; anything else is named, not quoted.
     error = configparser.Error("line 2: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -172,6 +203,8 @@ _NOT_AN_OPTION = "this line is not 'key = value', a [section] or a comment"
         (b"[a]\nx = \xff\n", 2, "the file is not UTF-8 text"),
         (b"\xff[a]\n", 1, "the file is not UTF-8 text"),
         (b"[a]\n\n\nx = 1\xff\n", 4, "the file is not UTF-8 text"),
+        (b"\n[a]\nx = \xff\n", 3, "the file is not UTF-8 text"),
+        (b"\xef\xbb\xbf[a]\n", 1, "starts with a UTF-8 byte-order mark (often left by a Windows editor); botocore rejects every profile in it"),
         (b"[a]\ns3 =\n  x = 1\n  bad\n", 4, "a line of an indented (nested) block has no '='"),
         # configparser notes "[b" and goes on, then meets x again in [a]: the first bad line is named
         (b"[a]\nx = 1\n[b\nx = 2\n", 3, _NOT_AN_OPTION),
@@ -183,8 +216,11 @@ _NOT_AN_OPTION = "this line is not 'key = value', a [section] or a comment"
 def test_what_botocore_rejects_is_named_by_line_and_reason(tmp_path: Path, data: bytes, lineno: int, reason: str) -> None:
     target = tmp_path / "config"
     target.write_bytes(data)
+    os.chmod(target, 0o640)
     snap = fileread.read_file(target)
     assert snap.exists and snap.sections == {} and snap.data == data
+    # the version is known even so: the writer refuses to touch it, the repair plans from it
+    assert (snap.key, snap.mode) == (fileread.stat_key(os.stat(target)), 0o640)
     assert snap.error is not None and (snap.error.path, snap.error.lineno, snap.error.reason) == (str(target), lineno, reason)
     assert str(snap.error) == f"{target}, line {lineno}: {reason}"
     assert _S not in str(snap.error)
@@ -430,3 +466,74 @@ def test_shared_files_lock_waits_as_long_as_told(tmp_path: Path) -> None:
     assert "another program holds the lock of this folder for over 1 s" in str(err.value)
     with shared.locked():
         assert os.path.isdir(tmp_path)
+
+
+# ---------------------------------------------------------------- fileread: what is remembered
+
+
+def test_a_good_read_is_remembered_with_its_identity_mode_and_bytes(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\nregion = eu-west-1\n")
+    os.chmod(target, 0o640)
+    snap = fileread.read_file(target)
+    assert (snap.path, snap.exists, snap.error) == (str(target), True, None)
+    assert (snap.key, snap.mode, snap.data) == (fileread.stat_key(os.stat(target)), 0o640, target.read_bytes())
+    assert fileread.cached_snapshot(str(target)) is snap
+    assert fileread.history(str(target)) == (snap, None)
+
+
+def test_a_version_the_writer_read_is_remembered_as_it_was(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\n")
+    os.chmod(target, 0o604)
+    st = os.stat(target)
+    fileread.remember_read(str(target), st, {"default": {}}, b"[default]\n")
+    snap = fileread.cached_snapshot(str(target))
+    assert snap == fileread.FileSnapshot(str(target), True, {"default": {}}, None, fileread.stat_key(st), 0o604)
+    assert snap is not None and snap.data == b"[default]\n" and snap.sections == {"default": {}}
+    assert fileread.history(str(target))[0] is snap
+    assert fileread.same_version(snap, st, b"[default]\n")
+
+
+def test_an_empty_broken_or_missing_read_never_becomes_the_reference(tmp_path: Path) -> None:
+    # What a file looks like mid-rewrite (empty), or while it cannot be used, is not "the last content".
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\nregion = eu-west-1\n")
+    good = fileread.read_file_cached(target)
+    target.write_bytes(b"")
+    empty = fileread.read_file_cached(target)
+    assert empty.error is None and fileread.cached_snapshot(str(target)) is empty
+    target.write_bytes(b"[default\n")
+    broken = fileread.read_file_cached(target)
+    assert broken.error is not None and broken.data == b"[default\n"
+    target.unlink()
+    assert not fileread.read_file_cached(target).exists
+    assert fileread.history(str(target))[0] is good
+
+
+def test_forgetting_one_file_keeps_the_others(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for path in (one, two):  # written here: cached, held, and its identity remembered as written
+        filewrite.update_file(str(path), lambda doc, sections: doc.set("default", {"region": "eu-west-1"}))
+    fileread.forget_cached(str(one))
+    assert fileread.cached_snapshot(str(one)) is None and fileread.history(str(one)) == (None, None)
+    assert fileread.cached_snapshot(str(two)) is not None
+    assert fileread.history(str(two)) == (fileread.cached_snapshot(str(two)), fileread.stat_key(os.stat(two)))
+    fileread.forget_cached()
+    assert fileread.cached_snapshot(str(two)) is None and fileread.history(str(two)) == (None, None)
+
+
+def test_same_version_needs_the_identity_and_the_bytes(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\n")
+    snap = fileread.read_file(target)
+    st = os.stat(target)
+    assert fileread.same_version(snap, st, b"[default]\n")
+    assert not fileread.same_version(snap, st, b"[other]\n\n")  # same stat, other bytes
+    target.write_bytes(b"[default]\nx = 1\n")
+    assert not fileread.same_version(snap, os.stat(target), b"[default]\n")  # other stat, same bytes
+    target.write_bytes(b"[default\n")
+    broken = fileread.read_file(target)
+    assert not fileread.same_version(broken, os.stat(target), b"[default\n")  # a version that did not parse
+    no_bytes = fileread.FileSnapshot(str(target), True, {}, None, fileread.stat_key(os.stat(target)))
+    assert not fileread.same_version(no_bytes, os.stat(target), b"[default\n")
