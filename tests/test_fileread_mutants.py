@@ -230,7 +230,7 @@ def test_the_first_line_the_scanner_rejects_is_named_for_any_other_error() -> No
     # An error without a line number (none of configparser's): the scanner's first bad line is named.
     problem = fileread._parse_error("/p/config", configparser.Error("no line"), b"[a]\nx = 1\nbad\n")
     assert (problem.lineno, problem.reason) == (3, _NOT_AN_OPTION)
-    # a missing header and the scanner agree on the line: configparser's reason is kept
+    # a missing header is one of configparser's ParsingErrors: named as configparser names it, at its line
     error = configparser.MissingSectionHeaderError("/p/config", 1, "x = 1\n")
     problem = fileread._parse_error("/p/config", error, b"x = 1\n")
     assert (problem.lineno, problem.reason) == (1, "this line is outside any [section]; the file must start with a header such as [default]")
@@ -378,14 +378,60 @@ def test_a_file_rewritten_during_the_repair_is_kept_with_the_backup(tmp_path: Pa
 
 
 def test_a_written_file_gone_before_it_is_remembered_is_not_cached(tmp_path: Path) -> None:
-    target = tmp_path / "config"
+    # Written through a symlink, then removed by another program before it is remembered: neither
+    # the link's nor the target's old parse may stay.
+    target, link = tmp_path / "config", tmp_path / "link"
     target.write_bytes(b"[default]\n")
-    assert fileread.read_file(target).error is None
-    assert fileread.cached_snapshot(str(target)) is not None
+    link.symlink_to(target)
+    assert fileread.read_file(target).error is None and fileread.read_file(link).error is None
     target.unlink()
-    fileread.remember_written(str(target), str(target), {"default": {}}, b"[default]\n")
-    assert fileread.cached_snapshot(str(target)) is None
-    assert fileread.history(str(target))[1] is None
+    fileread.remember_written(str(link), str(target), {"default": {}}, b"[default]\n")
+    assert fileread.cached_snapshot(str(link)) is None and fileread.cached_snapshot(str(target)) is None
+    assert fileread.history(str(link))[1] is None
+
+
+def test_a_write_through_a_link_is_remembered_under_the_link_as_written(tmp_path: Path) -> None:
+    target, link = tmp_path / "config", tmp_path / "link"
+    target.write_bytes(b"[default]\nregion = eu-west-1\n")
+    link.symlink_to(target)
+    fileread.read_file(target)
+    filewrite.update_file(str(link), lambda doc, sections: doc.set("default", {"region": "us-east-2"}))
+    st = os.stat(target)
+    snap = fileread.cached_snapshot(str(link))
+    assert snap is not None and (snap.path, snap.exists, snap.error) == (str(link), True, None)
+    assert (snap.key, snap.mode, snap.data) == (fileread.stat_key(st), stat.S_IMODE(st.st_mode), target.read_bytes())
+    assert snap.sections == {"default": {"region": "us-east-2"}}
+    assert fileread.cached_snapshot(str(target)) is None  # the target's old parse is dropped
+    assert fileread.history(str(link)) == (snap, fileread.stat_key(st))
+
+
+def test_the_cached_parse_is_reused_only_for_the_same_version(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\nregion = eu-west-1\n")
+    first = fileread.read_file_cached(target)
+    assert fileread.read_file_cached(target) is first
+    # the same bytes in a new file (another program's atomic save): a new version, read again
+    os.replace(_copy(target, tmp_path / "new"), target)
+    second = fileread.read_file_cached(target)
+    assert second is not first and second.key == fileread.stat_key(os.stat(target))
+    # a cached parse whose bytes are not the file's (same identity): not reused
+    fileread.remember_read(str(target), os.stat(target), {"other": {}}, b"[other]\n\n\n\n\n\n\n\n\n\n\n\n\n\n")
+    third = fileread.read_file_cached(target)
+    assert third.sections == {"default": {"region": "eu-west-1"}} and third.data == target.read_bytes()
+    assert fileread.read_file_cached(target) is third
+
+
+def test_a_missing_file_is_remembered_as_missing(tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    gone = fileread.read_file_cached(target)
+    assert not gone.exists and fileread.read_file_cached(target) is gone
+    target.write_bytes(b"[default]\n")
+    assert fileread.read_file_cached(target).sections == {"default": {}}
+
+
+def _copy(source: Path, dest: Path) -> Path:
+    dest.write_bytes(source.read_bytes())
+    return dest
 
 
 # ---------------------------------------------------------------- repair: what the user is told
@@ -506,6 +552,8 @@ def test_an_empty_broken_or_missing_read_never_becomes_the_reference(tmp_path: P
     target.write_bytes(b"[default\n")
     broken = fileread.read_file_cached(target)
     assert broken.error is not None and broken.data == b"[default\n"
+    assert fileread.cached_snapshot(str(target)) is broken  # cached, so the next call need not parse it again
+    assert fileread.read_file_cached(target) is broken
     target.unlink()
     assert not fileread.read_file_cached(target).exists
     assert fileread.history(str(target))[0] is good
@@ -515,6 +563,7 @@ def test_forgetting_one_file_keeps_the_others(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     for path in (one, two):  # written here: cached, held, and its identity remembered as written
         filewrite.update_file(str(path), lambda doc, sections: doc.set("default", {"region": "eu-west-1"}))
+    fileread.forget_cached(str(tmp_path / "never-read"))  # nothing to forget: no error
     fileread.forget_cached(str(one))
     assert fileread.cached_snapshot(str(one)) is None and fileread.history(str(one)) == (None, None)
     assert fileread.cached_snapshot(str(two)) is not None
