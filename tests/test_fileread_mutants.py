@@ -55,7 +55,7 @@ def test_a_file_whose_folder_cannot_be_searched_is_an_error_naming_it(tmp_path: 
 
     _on_path(monkeypatch, os, "stat", target, refuse)
     snap = fileread.read_file(target)
-    assert snap.exists and snap.sections == {}
+    assert snap.path == str(target) and snap.exists and snap.sections == {}
     assert str(snap.error) == f"{target}: cannot be reached (permission denied)"
 
 
@@ -108,7 +108,7 @@ def test_a_file_removed_while_botocore_reads_it_reads_as_missing(tmp_path: Path,
     target.write_bytes(_dup_then_bad_bytes(20000))
     _on_path(monkeypatch, os.path, "isfile", target, lambda n: target.unlink())
     snap = fileread.read_file(target)
-    assert (snap.exists, snap.sections, snap.error) == (False, {}, None)
+    assert (snap.path, snap.exists, snap.sections, snap.error) == (str(target), False, {}, None)
 
 
 def test_a_file_changed_while_botocore_reads_it_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,7 +139,7 @@ def test_a_file_changing_on_every_read_is_reported_after_five_tries(tmp_path: Pa
 
     _on_path(monkeypatch, os, "stat", target, touch)
     snap = fileread.read_file(target)
-    assert snap.exists and snap.sections == {} and snap.key is None and snap.data is None
+    assert snap.path == str(target) and snap.exists and snap.sections == {} and snap.key is None and snap.data is None
     assert str(snap.error) == f"{target}: kept changing while being read; try again"
     assert len(stamps) == 10  # two looks per try, five tries
     assert fileread.cached_snapshot(str(target)) is None
@@ -218,7 +218,7 @@ def test_what_botocore_rejects_is_named_by_line_and_reason(tmp_path: Path, data:
     target.write_bytes(data)
     os.chmod(target, 0o640)
     snap = fileread.read_file(target)
-    assert snap.exists and snap.sections == {} and snap.data == data
+    assert snap.path == str(target) and snap.exists and snap.sections == {} and snap.data == data
     # the version is known even so: the writer refuses to touch it, the repair plans from it
     assert (snap.key, snap.mode) == (fileread.stat_key(os.stat(target)), 0o640)
     assert snap.error is not None and (snap.error.path, snap.error.lineno, snap.error.reason) == (str(target), lineno, reason)
