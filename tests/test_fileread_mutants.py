@@ -145,6 +145,22 @@ def test_a_file_changing_on_every_read_is_reported_after_five_tries(tmp_path: Pa
     assert fileread.cached_snapshot(str(target)) is None
 
 
+def test_things_that_are_not_a_file_are_named_for_what_they_are(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"[default]\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # never opened: a reader would block forever
+    cases = {
+        plain / "config": "a folder on its path is a file",
+        tmp_path: "is a directory, not a file",
+        fifo: "is not a regular file (a pipe, socket or device); it is not read",
+    }
+    for path, reason in cases.items():
+        snap = fileread.read_file(path)
+        assert (snap.path, snap.exists, snap.sections) == (str(path), True, {})
+        assert str(snap.error) == f"{path}: {reason}"
+
+
 def test_a_symlink_loop_is_an_error_with_the_os_reason(tmp_path: Path) -> None:
     loop = tmp_path / "config"
     loop.symlink_to(loop)
