@@ -234,13 +234,24 @@ def test_an_unchanged_edit_returns_no_new_data(tmp_path: Path) -> None:
     assert result.old_data == b"[default]\nregion = eu-west-1\n"
 
 
-def test_a_key_the_fast_reader_does_not_handle_is_checked_by_botocore(tmp_path: Path) -> None:
-    # "İ" lower-cases to two characters: the fast parser hands the self-check to botocore's reader.
+def test_a_write_the_fast_reader_cannot_vouch_for_is_checked_by_botocore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """configparser's reader patched after the first parse: the fast reader no longer claims to replay it, so the
+    writer's self-check reads the temporary file with botocore's own reader (which calls the patched one)."""
+    import configparser
+
     target = tmp_path / "config"
     target.write_text("[default]\nİkey = 1\n", encoding="utf-8")
+    real_read = configparser.RawConfigParser._read
+    calls: list[str] = []
+
+    def read(self: Any, fp: Any, fpname: str) -> Any:
+        calls.append(fpname)
+        return real_read(self, fp, fpname)
+
+    monkeypatch.setattr(configparser.RawConfigParser, "_read", read)
     result = filewrite.update_file(str(target), lambda doc, s: doc.set("default", {"region": "eu-west-1"}))
-    assert result.changed
-    assert _parse(target)["default"]["region"] == "eu-west-1"
+    assert result.changed and calls  # botocore's reader ran
+    assert _parse(target)["default"] == {"İkey".lower(): "1", "region": "eu-west-1"}  # configparser lowers keys
 
 
 # ---------------------------------------------------------------- settle: the memory of in-place writers
