@@ -250,7 +250,7 @@ def test_a_write_the_fast_reader_cannot_vouch_for_is_checked_by_botocore(tmp_pat
 
     monkeypatch.setattr(configparser.RawConfigParser, "_read", read)
     result = filewrite.update_file(str(target), lambda doc, s: doc.set("default", {"region": "eu-west-1"}))
-X
+    assert result.changed and any(os.path.basename(c) != "config" for c in calls)  # it read the temporary file
     assert _parse(target)["default"] == {"İkey".lower(): "1", "region": "eu-west-1"}  # configparser lowers keys
 
 
