@@ -208,14 +208,17 @@ def _search(text: str, needle: str) -> list[tuple[int, str]]:
     return found
 
 
-def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple[int, str]] | None:
+def headers_with(sections: dict[str, Any], needles: Iterable[str], name: str | None = None) -> list[tuple[int, str]] | None:
     """``(order key, header)`` of every header of ``sections`` holding one of ``needles``, and of every odd
     one (a quote, a backslash, a tab, a carriage return, a final space: see :func:`needles_for`), in file order.
 
-    A needle ending (starting) in a newline matches the headers that end (start) with the rest of it. The
-    order key grows with the header's place in ``sections``. ``None`` when that cannot be told by a
-    substring search (a header holding a newline, a needle holding one elsewhere, an empty needle).
-    The odd headers are searched once per file and carried through the writer's splices.
+    With ``name`` (what the needles look for), an odd header is returned only if it holds a quote, a
+    backslash or ``name`` itself: a header split by a tab ("[profile\tx]") names what it holds, and a file
+    of 10,000 of them is not handed over whole at every write. A needle ending (starting) in a newline
+    matches the headers that end (start) with the rest of it. The order key grows with the header's place
+    in ``sections``. ``None`` when that cannot be told by a substring search (a header holding a newline,
+    a needle holding one elsewhere, an empty needle). The odd headers are searched once per file and
+    carried through the writer's splices.
     """
     joined = _joined_headers(sections)
     if joined is None:
@@ -224,6 +227,8 @@ def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple
     odd = searches.get(_ODD)
     if odd is None:
         odd = searches[_ODD] = sorted({hit for needle in _ODD_NEEDLES for hit in _search(text, needle)})
+    if name is not None:
+        odd = [hit for hit in odd if name in hit[1] or "'" in hit[1] or '"' in hit[1] or "\\" in hit[1]]
     found: dict[int, str] = dict(odd)
     for needle in needles:
         if not needle.strip("\n") or "\n" in needle[1:-1]:  # a needle may start or end a header, never span two
@@ -237,7 +242,7 @@ def headers_with(sections: dict[str, Any], needles: Iterable[str]) -> list[tuple
 
 def _entries(sections: dict[str, Any], table: str, name: str) -> list[tuple[int, Any]] | None:
     """``(order key, copied values)`` of every header of ``sections`` that ``table``'s entry ``name`` comes from."""
-    found = headers_with(sections, needles_for(name))
+    found = headers_with(sections, needles_for(name), name)
     if found is None:
         return None
     kind = _TABLES[table]

@@ -295,7 +295,7 @@ def _hits(headers: list[str], sections: dict[str, Any], edit: Any) -> list[int]:
     headers only, found by a substring search over the joined headers (:func:`_merge.headers_with`).
     """
     needles = getattr(edit, "needles", None)
-    found = _merge.headers_with(sections, needles) if needles else None
+    found = _merge.headers_with(sections, needles, getattr(edit, "name", None)) if needles else None
     if found is None:
         hits = [i for i, h in enumerate(headers) if edit.targets(h)]
         return hits[:1] + hits[1:][-1:]

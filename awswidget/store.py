@@ -245,6 +245,7 @@ class ProfileStore:
 
                 run.targets = getattr(edit, "targets", None)  # type: ignore[attr-defined]
                 run.needles = getattr(edit, "needles", None)  # type: ignore[attr-defined]
+                run.name = getattr(edit, "name", None)  # type: ignore[attr-defined]
                 run.all_matches = getattr(edit, "all_matches", False)  # type: ignore[attr-defined]
                 return run
 
@@ -353,6 +354,7 @@ def _names(name: str) -> Callable[[str], bool]:
         return (name in header or "'" in header or '"' in header or "\\" in header) and config_profile_name(header) == name
 
     names_it.needles = _needles(name)  # type: ignore[attr-defined]
+    names_it.name = name  # type: ignore[attr-defined]
     return names_it
 
 
@@ -364,7 +366,7 @@ def _naming(sections: dict[str, Any], name: str) -> list[str]:
     every one of 30,000 headers.
     """
     names_it = _names(name)
-    found = _merge.headers_with(sections, _needles(name))
+    found = _merge.headers_with(sections, _needles(name), name)
     if found is None:
         return [h for h in sections if names_it(h)]
     return [h for _key, h in found if names_it(h)]
@@ -382,6 +384,7 @@ def _exactly(header: str) -> Callable[[str], bool]:
         return candidate == header
 
     it.needles = ("\n" + header + "\n",) if "\n" not in header else (header,)  # type: ignore[attr-defined]
+    it.name = header  # type: ignore[attr-defined]
     return it
 
 
@@ -434,8 +437,10 @@ def _set(header: str, values: Values, match: Callable[[str], bool] | None) -> Ed
     edit.targets = match or header.__eq__  # type: ignore[attr-defined]
     if match is not None:
         edit.needles = getattr(match, "needles", None)  # type: ignore[attr-defined]
+        edit.name = getattr(match, "name", None)  # type: ignore[attr-defined]
     elif header:
         edit.needles = ("\n" + header + "\n",) if "\n" not in header else (header,)  # type: ignore[attr-defined]
+        edit.name = header  # type: ignore[attr-defined]
     return edit
 
 
@@ -445,5 +450,6 @@ def _remove(match: Callable[[str], bool]) -> Edit:
 
     edit.targets = match  # type: ignore[attr-defined]
     edit.needles = getattr(match, "needles", None)  # type: ignore[attr-defined]
+    edit.name = getattr(match, "name", None)  # type: ignore[attr-defined]
     edit.all_matches = True  # type: ignore[attr-defined]
     return edit

@@ -702,3 +702,30 @@ def test_the_odd_headers_carried_through_splices_are_those_a_fresh_search_finds(
     assert checked >= (4 if window_mode == "windowed" else 0), checked  # windowed writes splice: the carry was checked
     _assert_views_are_botocores(aws_env)
     _assert_table_is_a_full_reload(tricky)
+
+
+def test_headers_split_by_a_tab_are_handed_over_only_when_they_hold_the_name(aws_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review 40, D5: "odd" headers (a tab, a CR, a final space) were all handed over at every write: 10,000
+    "[profile\tteam-N]" made a write 3x slower than before. One holding neither the name nor a quote or
+    backslash cannot name the profile, and is passed over."""
+    from awswidget import _merge
+
+    many = "".join(f"[profile\tteam-{i}]\nregion = eu-west-1\n\n" for i in range(2000))
+    aws_env.write(config=many + "[profile\tdev]\nregion = us-east-1\n", credentials=f"[team-1]\naws_access_key_id = {key_id(1)}\n")
+    m = CredentialsManager()
+    handed: list[int] = []
+    real = _merge.headers_with
+
+    def spy(*args: Any) -> Any:
+        found = real(*args)
+        handed.append(len(found) if found is not None else -1)
+        return found
+
+    monkeypatch.setattr(_merge, "headers_with", spy)
+    m.store.set_settings("dev", {"region": "eu-south-2"})
+    m.add_profile("new", key_id(2), SECRET, region="eu-west-3")
+    m.reload()
+    assert handed and max(handed) <= 2, handed  # the profile's own header, never the 2,000 others
+    _assert_views_are_botocores(aws_env)
+    _assert_table_is_a_full_reload(m)
+    assert m.profile_info("dev").region == "eu-south-2"
