@@ -106,8 +106,25 @@ def config_profile_name(header: str) -> str | None:
 
 
 def config_header(name: str) -> str:
-    """The section header `aws configure` writes for a profile in the config file."""
-    return "default" if name == "default" else f"profile {name}"
+    """The section header `aws configure` writes for a profile in the config file.
+
+    botocore splits ``profile <name>`` with shlex: for a name it would read otherwise (a blank, a quote,
+    a backslash: ``[dev<TAB>]`` in the credentials file is read as ``dev`` in a config header, another
+    profile), the name is quoted, so the header names exactly that profile. Raises ValidationError for a
+    name no config header can name (a line break).
+    """
+    if name == "default":
+        return "default"
+    header = f"profile {name}"
+    if config_profile_name(header) != name:
+        import shlex
+
+        header = "profile " + shlex.quote(name)
+        if "\n" in name or "\r" in name or config_profile_name(header) != name:
+            from .errors import ValidationError
+
+            raise ValidationError("profile_name", "No config-file section can name this profile (it holds a line break).")
+    return header
 
 
 def permissive_mode_warning(path: str) -> str | None:

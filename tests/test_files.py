@@ -73,10 +73,22 @@ def test_config_profile_name_is_botocores_mapping(header: str, profile: str | No
     assert list(mapped) == ([profile] if profile else [])
 
 
-@pytest.mark.parametrize(("name", "header"), [("default", "default"), ("dev", "profile dev"), ("a.b@c+d-e_f", "profile a.b@c+d-e_f")])
+@pytest.mark.parametrize(("name", "header"), [
+    ("default", "default"), ("dev", "profile dev"), ("a.b@c+d-e_f", "profile a.b@c+d-e_f"),
+    # Names botocore reads otherwise from "profile <name>" (it splits with shlex) are quoted (review 40, D1/D2).
+    ("dev\t", "profile 'dev\t'"), ("dev ", "profile 'dev '"), ("a b", "profile 'a b'"), ("it's", "profile 'it'\"'\"'s'"),
+    ('say "hi"', "profile 'say \"hi\"'"), ("back\\slash", "profile 'back\\slash'"),
+])
 def test_config_header_round_trips(name: str, header: str) -> None:
     assert files.config_header(name) == header
     assert files.config_profile_name(header) == name
+
+
+def test_no_config_header_names_a_profile_with_a_line_break() -> None:
+    from awswidget.errors import ValidationError
+
+    with pytest.raises(ValidationError):
+        files.config_header("a\nb")
 
 
 @pytest.mark.parametrize(

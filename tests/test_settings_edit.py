@@ -215,3 +215,27 @@ def test_an_edited_role_still_assumes_against_moto(aws_env: AwsFiles, auth_aws: 
     assert ":assumed-role/edit-first/" in m.verify().arn
     m.edit_profile("ops", role_arn=second, role_session_name="edited")
     assert m.verify().arn.endswith(":assumed-role/edit-second/edited")
+
+
+@pytest.mark.parametrize("name", ["dev\t", "dev ", "a b"])
+def test_editing_a_profile_whose_name_botocore_splits_edits_that_profile_only(aws_env: AwsFiles, name: str) -> None:
+    """Review 40, D1/D2: a credentials-only profile named "dev<TAB>" got "[profile dev<TAB>]" in the config file,
+    which botocore reads as profile "dev": its role and source were replaced. "a b" got a section botocore
+    reads as no profile at all (the edit did nothing). The header is now quoted."""
+    import botocore.configloader
+    import botocore.session
+
+    dev = {"region": "us-east-1", "output": "json", "role_arn": "arn:aws:iam::123456789012:role/r", "source_profile": "base"}
+    aws_env.write(
+        config="[profile dev]\n" + "".join(f"{k} = {v}\n" for k, v in dev.items()) + "[profile base]\nregion = us-east-1\n",
+        credentials=f"[{name}]\naws_access_key_id = AKIA0000000000000001\naws_secret_access_key = {'S' * 40}\n"
+                    "[base]\naws_access_key_id = AKIA0000000000000002\naws_secret_access_key = " + "T" * 40 + "\n",
+    )
+    m = CredentialsManager()
+    assert name in m.profiles
+    m.edit_profile(name, region="eu-west-1")
+    session = botocore.session.Session()
+    assert session.full_config["profiles"][name]["region"] == "eu-west-1"
+    assert session.full_config["profiles"]["dev"] == dev
+    assert m.profile_info(name).region == "eu-west-1" and m.profile_info("dev").region == "us-east-1"
+    assert botocore.configloader.raw_config_parse(str(aws_env.config))  # still a file botocore reads
