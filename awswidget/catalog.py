@@ -78,11 +78,14 @@ class Catalog:
         old = self._basis
         if old is None or old[0] != (config_path, creds_path):
             return build_profiles(config, creds, config_path, creds_path, merged={"profiles": merged}, config_names=names)
-        _, old_config, old_creds, _ = old
+        _, old_config, old_creds, old_merged = old
         runs = _merge.diff(old_config, config), _merge.diff(old_creds, creds)
         infos = self.infos
         if runs[0] is None or runs[1] is None:  # a long run of changes: compared section by section
             touched = {config_profile_name(h) for h in _changed(old_config, config)} | _changed(old_creds, creds)
+            # Sections moved, not changed, can still change a profile: which of its headers comes last wins
+            # ([default] and [profile default] swapped by a program that sorts the file; review 40, D3).
+            touched |= _changed(old_merged, merged)
             new, gone = merged.keys() - infos.keys(), infos.keys() - merged.keys()
         else:  # every section outside the two runs is equal, in place: only the names they hold can change
             touched = {config_profile_name(h) for h in chain(*runs[0])}.union(*runs[1])

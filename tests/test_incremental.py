@@ -729,3 +729,19 @@ def test_headers_split_by_a_tab_are_handed_over_only_when_they_hold_the_name(aws
     _assert_views_are_botocores(aws_env)
     _assert_table_is_a_full_reload(m)
     assert m.profile_info("dev").region == "eu-south-2"
+
+
+def test_a_long_reorder_by_another_program_that_swaps_two_headers_of_a_profile_is_seen(aws_env: Any) -> None:
+    """Review 40, D3: more than _merge.LIMIT sections moved (a program that sorts the file) and [default] and
+    [profile default] swapped: no section changed, yet botocore now reads default from the other header.
+    The table kept the old values until a fresh manager."""
+    pads = [f"[profile p{i}]\nregion = eu-west-1\n\n" for i in range(100)]
+    first, second = "[default]\nregion = us-east-1\n\n", "[profile default]\nregion = ap-south-1\noutput = json\n\n"
+    aws_env.write(config=first + "".join(pads) + second, credentials="")
+    m = CredentialsManager()
+    assert (m.profile_info("default").region, m.profile_info("default").output) == ("ap-south-1", "json")
+    aws_env.config.write_text(second + "".join(reversed(pads)) + first)
+    m.reload()
+    assert (m.profile_info("default").region, m.profile_info("default").output) == ("us-east-1", None)
+    _assert_views_are_botocores(aws_env)
+    _assert_table_is_a_full_reload(m)
