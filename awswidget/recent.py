@@ -19,10 +19,14 @@ import time
 from collections.abc import Callable, Collection, Set
 from typing import Any
 
+from . import filelocks
+from .errors import AwsWidgetError
+
 __all__ = ["Recent", "recent_path"]
 
 HALF_LIFE = 7 * 24 * 3600.0  # a use counts half as much a week later
 KEEP = 50  # profiles remembered per credentials file
+LOCK_TIMEOUT = 2.0  # seconds: a use not counted is better than a switch that waits
 FILES = 20  # credentials files remembered: those used last (a test's or a removed file's list goes in time)
 
 
@@ -78,14 +82,20 @@ class Recent:
         if self.path is None:
             return ()
         with self._lock:
-            data = self._read()
-            found = data.get(self.key)
-            entries: dict[str, Any] = found if isinstance(found, dict) else {}
-            now = self._clock()
-            entries[name] = [self._score(entries.get(name), now) + 1.0, now]
-            data.pop(self.key, None)  # last in the file: the list used most recently
-            data[self.key] = dict(sorted(entries.items(), key=lambda kv: -self._score(kv[1], now))[:KEEP])
-            self._write(dict(list(data.items())[-FILES:]))
+            try:
+                # One file for every credentials file and kernel: its read-modify-write is locked across
+                # processes and threads, or two kernels' uses overwrite each other (review 40, D6).
+                with filelocks.locked([self.path], LOCK_TIMEOUT):
+                    data = self._read()
+                    found = data.get(self.key)
+                    entries: dict[str, Any] = found if isinstance(found, dict) else {}
+                    now = self._clock()
+                    entries[name] = [self._score(entries.get(name), now) + 1.0, now]
+                    data.pop(self.key, None)  # last in the file: the list used most recently
+                    data[self.key] = dict(sorted(entries.items(), key=lambda kv: -self._score(kv[1], now))[:KEEP])
+                    self._write(dict(list(data.items())[-FILES:]))
+            except AwsWidgetError:  # the lock or its folder: this use is not counted (a convenience, never an error)
+                data = self._read()
         return self._first(data, names)
 
     def _write(self, data: dict[str, Any]) -> None:

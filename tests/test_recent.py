@@ -90,3 +90,27 @@ def test_the_lists_of_the_files_used_last_are_kept_and_a_dict_of_names_is_asked_
     assert len(kept) == FILES and kept[-1] == "creds-3" and "creds-4" not in kept and f"creds-{FILES + 4}" in kept
     table = {"p": object(), "q": object()}  # the manager's profile table: asked as it is
     assert Recent("creds-3", path=path).first(table) == ("p",)
+
+
+def test_uses_recorded_at_once_for_two_credentials_files_are_all_counted(tmp_path: object) -> None:
+    """Review 40, D6: one recent.json for every credentials file and kernel; each Recent had its own lock, so
+    two recording at once overwrote each other's uses (163 and 167 of 300 each). It is locked across them."""
+    import threading
+
+    folder = os.path.join(str(tmp_path), "data")
+    os.makedirs(folder, mode=0o700)
+    path = os.path.join(folder, "recent.json")
+    a, b = Recent("creds-a", path=path), Recent("creds-b", path=path)
+
+    def use(recent: Recent) -> None:
+        for _ in range(100):
+            recent.record("p", ["p"])
+
+    threads = [threading.Thread(target=use, args=(r,)) for r in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    data = json.load(open(path, encoding="utf-8"))
+    assert {k: round(v["p"][0]) for k, v in data.items()} == {"creds-a": 100, "creds-b": 100}
+    assert os.listdir(folder) == ["recent.json"]  # the lock leaves nothing beside it
