@@ -16,6 +16,7 @@ import fcntl
 import logging
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -36,16 +37,34 @@ ROOT = Path(__file__).resolve().parents[1]
 GOOD = b"[default]\nregion = eu-west-1\n"
 
 
+class _Hung(Exception):
+    pass
+
+
+def _hung(signum: int, frame: Any) -> None:
+    raise _Hung("still waiting after 30 s: a wait that never ends")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_memory() -> Iterator[None]:
-    """Module-level memory (in-place writers seen, stuck inodes, parses) starts and ends empty."""
+    """Module-level memory (in-place writers seen, stuck inodes, parses) starts and ends empty.
+
+    Every test here takes well under two seconds; one that waits 30 s is stopped (a blocking open of a
+    FIFO, a loop that never gives up), so a mutation run does not sit out its long wall-clock limit.
+    """
     fileread.forget_cached()
     settle._foreign.clear()
     settle._stuck.clear()
-    yield
-    fileread.forget_cached()
-    settle._foreign.clear()
-    settle._stuck.clear()
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        fileread.forget_cached()
+        settle._foreign.clear()
+        settle._stuck.clear()
 
 
 def _open_fds() -> set[str]:
