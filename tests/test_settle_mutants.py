@@ -511,6 +511,34 @@ def test_a_file_replaced_on_every_read_is_a_file_changed_error_after_twenty(
     assert _open_fds() == fds
 
 
+def test_a_version_let_go_is_closed_even_on_descriptor_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A daemon (or a kernel started with stdin closed) has descriptor 0 free: os.open may return it.
+    target = tmp_path / "config"
+    target.write_bytes(GOOD)
+    got: list[int] = []
+    _on_call(monkeypatch, "pread", after=lambda n: _rename_over(target, b"[default]\nregion = r%d\n" % n) if n == 1 else None)
+    saved = os.dup(0)
+    try:
+        os.close(0)
+        real_open = os.open
+
+        def open_(*args: Any, **kwargs: Any) -> int:
+            got.append(real_open(*args, **kwargs))
+            return got[-1]
+
+        monkeypatch.setattr(os, "open", open_)
+        version = settle.open_version(str(target))  # first read on descriptor 0, rejected: read again
+        monkeypatch.setattr(os, "open", real_open)
+        # The rejected read's descriptor 0 was closed: the second read got it again.
+        assert got == [0, 0] and version.fd == 0 and version.data == b"[default]\nregion = r1\n"
+        version.close()
+        with pytest.raises(OSError):
+            os.fstat(0)  # descriptor 0 was given back
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+
+
 # ---------------------------------------------------------------- settled_version: when a version is trusted
 
 
@@ -659,7 +687,7 @@ def test_an_old_file_that_does_not_parse_is_reported_at_once(tmp_path: Path, mon
     fds = _open_fds()
     with pytest.raises(ConfigFileError) as err:
         settle.settled_version(str(target), "~/.aws/config")
-    assert err.value.lineno == 3
+    assert err.value.lineno == 3 and err.value.path == str(target)
     assert slept == [] and not settle.foreign_writer_seen(str(target))
     assert _open_fds() == fds  # the version read was let go
 
@@ -886,6 +914,29 @@ def test_changed_since_takes_the_inode_once_the_writer_holding_it_closes(
     lost.close()
     assert lost.data == GOOD + b"[profile a]\nregion = us-east-2\n"
     assert caplog.records == []
+    assert list(settle._foreign) == [str(target)]  # the writer is remembered for this file, under its name
+
+
+def test_changed_since_gives_up_on_a_writer_that_never_closes_and_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = tmp_path / "config"
+    target.write_bytes(GOOD)
+    version = _watch(target)
+    monkeypatch.setattr(settle, "SETTLE_MAX", 0.2)
+    try:
+        with open(target, "ab") as writer, caplog.at_level(logging.WARNING, logger="awswidget.settle"):
+            writer.write(b"[profile a]\n")
+            writer.flush()
+            lost = settle.changed_since(version, str(target))
+    finally:
+        version.close()
+    assert lost is not None
+    lost.close()
+    assert lost.data == GOOD + b"[profile a]\n"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"another program has held {target} open for writing for 0 s; going by its content"
+    ]
 
 
 def test_changed_since_waits_again_for_writers_that_open_the_inode_while_it_is_watched(
