@@ -974,6 +974,7 @@ def test_changed_since_waits_again_for_writers_that_open_the_inode_while_it_is_w
     assert lost is not None
     lost.close()
     assert lost.data == GOOD + b"[profile a]\n" + parts[0] + parts[1]
+    assert list(settle._foreign) == [str(target)]  # remembered under the file's name only
 
 
 def test_changed_since_watches_until_the_inode_stops_changing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
