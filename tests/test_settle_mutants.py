@@ -798,7 +798,9 @@ def test_a_parse_of_that_very_version_is_reused_and_no_other(tmp_path: Path) -> 
     _age(target, 10)
     failed = fileread.FileSnapshot(str(target), True, {}, ConfigFileError(str(target), "no"), snapshot.key, 0o600, b"")
     fileread.forget_cached()
-    assert settle.settled_version(str(target), "again", failed).sections == {"default": {"region": "eu-west-1"}}
+    again = settle.settled_version(str(target), "again", failed)
+    again.close()
+    assert again.sections == {"default": {"region": "eu-west-1"}}
 
 
 def test_a_writer_holding_the_file_open_is_waited_for_until_it_closes(
