@@ -586,6 +586,28 @@ def test_a_file_rewritten_in_place_while_waited_for_is_waited_for_again(
     assert settle.foreign_writer_seen(str(target))
 
 
+def test_our_identity_on_a_file_someone_truncated_is_not_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Our writer notes the identity of the file it renamed into place with a stat *after* the rename; an
+    # in-place writer (aws configure set) may truncate our new inode in between. The identity noted is then
+    # that of the empty file, and only the bytes tell it is not what we wrote: it is waited for.
+    target = tmp_path / "config"
+    ours = b"[default]\nregion = ours\n"
+    target.write_bytes(ours)
+    _in_place(target, b"")  # truncated right after our rename...
+    _ahead(target)
+    fileread.remember_written(str(target), str(target), {"default": {"region": "ours"}}, ours)  # ...then noted
+
+    def write(n: int) -> None:
+        if n == 1:
+            _in_place(target, b"[default]\nregion = theirs\n")  # its write follows
+            _age(target, 10)
+
+    slept = _sleeps(monkeypatch, write)
+    version = _settled(target)
+    assert version.data == b"[default]\nregion = theirs\n"
+    assert len(slept) == 1 and slept[0] > settle.SETTLE  # SETTLE_EMPTY: the file held content
+
+
 def test_a_suspect_version_is_waited_for_only_what_is_left_of_settle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
