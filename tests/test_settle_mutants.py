@@ -1201,6 +1201,26 @@ def test_root_gives_each_folder_it_creates_to_the_owner_of_its_parent(
     assert (os.stat(home / "relative").st_uid, os.stat(home / "relative").st_gid) == (1, 2)
 
 
+def test_a_new_folder_is_never_open_to_others_even_for_an_instant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / ".aws"
+    real_chmod = os.chmod
+    before_chmod: list[int] = []
+
+    def chmod(path: Any, mode: int, *args: Any, **kwargs: Any) -> None:
+        if os.fspath(path) == str(target):
+            before_chmod.append(stat.S_IMODE(os.stat(target).st_mode))
+        real_chmod(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "chmod", chmod)
+    old = os.umask(0)
+    try:
+        fileowner.ensure_folder(str(target))
+    finally:
+        os.umask(old)
+    # Created 0700 (not 0777 then narrowed): no one else can enter it between the mkdir and the chmod.
+    assert before_chmod == [0o700]
+
+
 def test_a_folder_made_meanwhile_by_another_process_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / ".aws"
     real_mkdir = os.mkdir
@@ -1215,7 +1235,7 @@ def test_a_folder_made_meanwhile_by_another_process_is_fine(tmp_path: Path, monk
     assert target.is_dir()
 
 
-def test_a_folder_that_cannot_be_made_is_a_write_error_naming_why(tmp_path: Path) -> None:
+def test_a_folder_that_cannot_be_made_is_a_write_error_naming_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(WriteError) as err:
         fileowner.ensure_folder(str(tmp_path / "file"))
@@ -1224,6 +1244,14 @@ def test_a_folder_that_cannot_be_made_is_a_write_error_naming_why(tmp_path: Path
     with pytest.raises(WriteError) as err:
         fileowner.ensure_folder(str(long))
     assert str(err.value) == f"Could not write {long}: cannot create the folder (File name too long). The file was left unchanged."
+    def mkdir(*args: Any, **kwargs: Any) -> None:
+        raise OSError()  # no reason given: its type is named
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "mkdir", mkdir)
+        with pytest.raises(WriteError) as err:
+            fileowner.ensure_folder(str(tmp_path / "other"))
+    assert str(err.value) == f"Could not write {tmp_path / 'other'}: cannot create the folder (OSError). The file was left unchanged."
     with pytest.raises(WriteError) as err:
         fileowner.ensure_folder(str(tmp_path / "file" / "sub"))  # the parent is the file
     assert str(err.value) == f"Could not write {tmp_path / 'file'}: a file is where this folder should be. The file was left unchanged."
