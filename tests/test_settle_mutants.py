@@ -418,13 +418,15 @@ except ConfigFileError as exc:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
-def test_a_file_this_user_may_not_read_says_botocore_would_ignore_it() -> None:
+def test_a_file_another_user_may_not_read_says_botocore_would_ignore_it() -> None:
     # A folder uid 1 can reach (pytest's tmp_path is under a 0700 folder of root's).
     with tempfile.TemporaryDirectory() as folder:
         os.chmod(folder, 0o755)  # noqa: S103 -- uid 1 must reach the file to be refused it
         target = Path(folder) / "config"
         target.write_bytes(GOOD)
         os.chmod(target, 0o600)  # root's, and not readable by uid 1
+        # Read here too: a mutation run picks the tests of a function by the calls made in its own process.
+        settle.open_version(str(target)).close()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         out = subprocess.run(
             [sys.executable, "-c", _UNREADABLE_CHILD, str(target)], env=env, capture_output=True, text=True, timeout=60
