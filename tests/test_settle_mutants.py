@@ -484,9 +484,19 @@ def test_a_file_removed_after_the_read_is_looked_at_again(tmp_path: Path, monkey
 
     def remove(n: int) -> None:
         if n == 1:
-            target.unlink()
+            target.unlink()  # the inode's ctime changes: the fstat after the read differs
 
     _on_call(monkeypatch, "pread", after=remove)
+    version = settle.open_version(str(target))
+    assert version.st is None and version.data == b"" and version.fd is None
+    monkeypatch.undo()
+    target.write_bytes(GOOD)
+
+    def remove_late(n: int) -> None:
+        if n == 2:
+            target.unlink()  # right after the fstat that follows the read: only the path's stat can tell
+
+    _on_call(monkeypatch, "fstat", after=remove_late)
     version = settle.open_version(str(target))
     assert version.st is None and version.data == b"" and version.fd is None
 
