@@ -80,7 +80,7 @@ def _folder_lock(folder: str, timeout: float) -> Iterator[None]:
                     unlock_descriptor(fd)
                 return
             if time.monotonic() >= deadline:
-                raise WriteError(path=folder, reason=f"another program holds the lock of this folder for over {timeout:.0f} s")
+                raise WriteError(path=folder, reason=f"another program holds the lock of this folder for over {timeout:g} s")
             time.sleep(POLL)
     finally:
         os.close(fd)
@@ -99,7 +99,7 @@ def _file_lock(folder: str, timeout: float) -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout:
-        problem = f"another program holds its lock ({lock_path}) for over {timeout:.0f} s"
+        problem = f"another program holds its lock ({lock_path}) for over {timeout:g} s"
     except OSError as exc:
         problem = f"cannot create its lock file {lock_path} ({exc.strerror or type(exc).__name__})"
     if problem is not None:

@@ -485,7 +485,7 @@ def test_without_folder_flock_the_lock_file_is_used(tmp_path: Path, monkeypatch:
     with other:
         with pytest.raises(WriteError) as err:
             filewrite.update_file(str(target), lambda doc, s: doc.set("default", {"region": "x"}), lock_timeout=0.2)
-    assert f"another program holds its lock ({lock_path}) for over 0 s" in str(err.value)
+    assert f"another program holds its lock ({lock_path}) for over 0.2 s" in str(err.value)  # not "over 0 s"
     assert _parse(target)["default"]["region"] == "us-east-1"
 
 
