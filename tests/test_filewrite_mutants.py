@@ -1,0 +1,727 @@
+"""Tests that kill the mutants of the locked, atomic, checked write and its key-level merge (issue 22).
+
+``awswidget/filewrite.py`` and ``awswidget/_merge3.py`` under mutmut (README, "Mutation testing"):
+each test pins one behaviour a surviving mutant changed. Real files under tmp_path; races with another
+program are replayed deterministically through ``os.replace``/``time.sleep`` (the helpers of
+tests/test_midrewrite.py), never by timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.configloader
+import pytest
+
+from awswidget import _merge3, files, filewrite, settle
+from awswidget._ini import IniDocument
+from awswidget.errors import ConfigFileError, WriteError
+from tests.test_midrewrite import _rewritten_after_each_rename, _two_late_rewrites
+
+CREDENTIALS = "[old]\naws_access_key_id = AKIAOLDOLDOLDOLDOLD1\naws_secret_access_key = old-secret\n"
+CLI_SECTION = "\n[from-cli]\naws_access_key_id = AKIACLIAAAAAAAAAAAAA\n"
+OURS = {"aws_access_key_id": "AKIAOURSOURSOURSOUR1"}
+
+
+def _parse(tmp_path: Path, text: str) -> dict[str, Any]:
+    path = tmp_path / "parse-me"
+    path.write_text(text)
+    return botocore.configloader.raw_config_parse(str(path))
+
+
+# --------------------------------------------------------------------------- _merge3.their_change
+
+
+def test_their_change_records_our_value_and_theirs_per_key(tmp_path: Path) -> None:
+    then = _parse(tmp_path, "[a]\nx = 1\ny = 2\n")
+    theirs = _parse(tmp_path, "[a]\nx = 5\n[n]\nk = v\n")
+    newest = _parse(tmp_path, "[a]\nx = 1\ny = 2\n")
+    change = _merge3.their_change(then, theirs, newest)
+    assert change.sets == {"a": {"x": ("1", "5"), "y": ("2", None)}, "n": {"k": (None, "v")}}
+    assert change.removed == {} and change.kept == () and bool(change)
+
+
+def test_a_section_they_left_alone_is_not_reported_when_ours_removed_it(tmp_path: Path) -> None:
+    then = _parse(tmp_path, "[a]\nx = 1\n[b]\ny = 2\n")
+    theirs = _parse(tmp_path, "[a]\nx = 1\n[b]\ny = 2\n")  # equal, not the same objects
+    change = _merge3.their_change(then, theirs, {"a": {"x": "1"}})
+    assert change == _merge3.TheirChange() and not change and change.kept == ()
+
+
+def test_a_section_they_removed_that_our_newest_removed_too_is_neither_removed_nor_kept(tmp_path: Path) -> None:
+    then = _parse(tmp_path, "[a]\nx = 1\n[b]\ny = 2\n")
+    change = _merge3.their_change(then, {"a": {"x": "1"}}, {"a": {"x": "1"}})
+    assert change.removed == {} and change.kept == () and not change
+
+
+def test_a_section_they_removed_is_recorded_with_our_newest_content(tmp_path: Path) -> None:
+    then = _parse(tmp_path, "[a]\nx = 1\n[b]\ny = 2\n")
+    newest = _parse(tmp_path, "[a]\nx = 1\n[b]\ny = 2\n")
+    change = _merge3.their_change(then, {"a": {"x": "1"}}, newest)
+    assert change.removed == {"b": {"y": "2"}} and change.sets == {} and bool(change)
+
+
+def test_a_key_they_removed_and_ours_changed_is_kept_by_name(tmp_path: Path) -> None:
+    then = _parse(tmp_path, "[a]\nx = 1\ny = 2\n")
+    change = _merge3.their_change(then, {"a": {"x": "1"}}, {"a": {"x": "1", "y": "3"}})
+    assert change.kept == ("[a] y",) and change.sets == {} and not change
+
+
+def test_a_key_in_a_section_our_newest_never_had_is_added(tmp_path: Path) -> None:
+    # then had [b]; our newest has [b] too but a key they add is new to both
+    change = _merge3.their_change({"b": {"y": "2"}}, {"b": {"y": "2", "z": "3"}}, {"b": {"y": "2"}})
+    assert change.sets == {"b": {"z": (None, "3")}}
+
+
+def test_names_that_might_be_secrets_are_not_logged() -> None:
+    secret_header = "AKIAIOSFODNN7EXAMPLE" + "x" * 60
+    change = _merge3.their_change({secret_header: {"x": "1"}}, {secret_header: {"x": "2"}}, {})
+    assert change.kept == ("[a section]",)
+    assert _merge3._named("a") == "[a]" and _merge3._named("a", "k") == "[a] k"
+    assert _merge3._named("a", "z" * 65) == "[a] a key"
+
+
+@pytest.mark.parametrize(
+    ("value", "writable"),
+    [("v", True), (None, True), ({"nested": "1"}, False), (" v", False), ("v\nw", False)],
+)
+def test_only_a_value_the_editor_writes_back_as_read_is_merged(value: Any, writable: bool) -> None:
+    assert _merge3._writable("a", "k", value) is writable
+    assert _merge3._writable("a", "bad key", "v") is False
+
+
+def test_a_change_that_only_keeps_is_false() -> None:
+    assert not _merge3.TheirChange(kept=("[a]",))
+    assert _merge3.TheirChange(removed={"a": {}})
+    assert _merge3.TheirChange(sets={"a": {"x": (None, "1")}})
+
+
+# --------------------------------------------------------------------------- _merge3.apply and step
+
+
+def test_changes_apply_in_order_each_on_what_the_previous_one_left(tmp_path: Path) -> None:
+    text = "[a]\nx = 1\n[b]\ny = 2\n"
+    sections = _parse(tmp_path, text)
+    first = _merge3.TheirChange(sets={"a": {"x": ("1", "2")}})
+    second = _merge3.TheirChange(sets={"a": {"x": ("2", "3")}, "b": {"y": ("9", "4")}})  # b's y no longer 9: not set
+    doc = IniDocument(text)
+    assert _merge3.apply(doc, [first, second], sections)
+    assert _parse(tmp_path, doc.text()) == {"a": {"x": "3"}, "b": {"y": "2"}}
+    assert doc.expected == {"a": {"x": "3"}} and doc.removed == set()
+
+
+def test_a_section_removed_by_one_change_and_set_by_the_next(tmp_path: Path) -> None:
+    text = "[a]\nx = 1\n[b]\ny = 2\n"
+    sections = _parse(tmp_path, text)
+    gone = _merge3.TheirChange(removed={"b": {"y": "2"}})
+    again = _merge3.TheirChange(sets={"b": {"z": (None, "1")}})
+    doc = IniDocument(text)
+    assert _merge3.apply(doc, [gone, again], sections)
+    assert _parse(tmp_path, doc.text()) == {"a": {"x": "1"}, "b": {"z": "1"}}
+    # the self-check must see [b] as set, with its old key gone, and not as removed
+    assert doc.expected == {"b": {"y": None, "z": "1"}} and doc.removed == set()
+
+
+def test_a_section_removed_twice_is_removed_once_and_a_changed_one_stays(tmp_path: Path) -> None:
+    text = "[a]\nx = 1\n[b]\ny = 2\n"
+    sections = _parse(tmp_path, text)
+    gone = _merge3.TheirChange(removed={"b": {"y": "2"}, "a": {"x": "other"}})
+    doc = IniDocument(text)
+    assert _merge3.apply(doc, [gone, gone], sections)
+    assert _parse(tmp_path, doc.text()) == {"a": {"x": "1"}}
+    assert doc.removed == {"b"} and doc.expected == {}
+
+
+def test_a_key_set_after_a_merged_one_keeps_both_in_the_self_check(tmp_path: Path) -> None:
+    text = "[a]\nx = 1\n"
+    sections = _parse(tmp_path, text)
+    doc = IniDocument(text)
+    assert _merge3.apply(doc, [_merge3.TheirChange(sets={"a": {"y": (None, "2")}})], sections)
+    _merge3.step(doc, sections, lambda d, _s: d.set("a", {"z": "3"}), sections)
+    assert doc.expected == {"a": {"y": "2", "z": "3"}}
+    assert _parse(tmp_path, doc.text()) == {"a": {"x": "1", "y": "2", "z": "3"}}
+
+
+def test_a_removal_after_a_merged_set_leaves_only_the_removal(tmp_path: Path) -> None:
+    text = "[a]\nx = 1\n[b]\ny = 2\n"
+    sections = _parse(tmp_path, text)
+    doc = IniDocument(text)
+    assert _merge3.apply(doc, [_merge3.TheirChange(sets={"b": {"y": ("2", "3")}})], sections)
+    _merge3.step(doc, sections, lambda d: d.remove("b".__eq__))
+    assert doc.expected == {} and doc.removed == {"b"}
+    assert _parse(tmp_path, doc.text()) == {"a": {"x": "1"}}
+
+
+def test_a_change_the_editor_refuses_makes_apply_false(tmp_path: Path) -> None:
+    text = "[a]\nx = 1\n"
+    doc = IniDocument(text)
+    bad = _merge3.TheirChange(sets={"a": {"y": (None, "two\nlines")}})
+    assert _merge3.apply(doc, [bad], _parse(tmp_path, text)) is False
+
+
+# --------------------------------------------------------------------------- _merge3.late_writes
+
+
+@dataclass
+class _Seen:
+    data: bytes
+    sections: dict[str, dict[str, Any]] | None
+
+
+def test_late_writes_into_the_base_give_the_next_base(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget")
+    base = _Seen(b"[DEFAULT]\nx = 1\n", {"a": {"x": "1"}})
+    late = _Seen(b"[DEFAULT]\nx = 2\n", {"a": {"x": "2"}})
+    watched = [base]
+    theirs: list[_merge3.TheirChange] = []
+    assert _merge3.late_writes("P", watched, base, {}, theirs, lambda v: late if v is base else None) == (late, True)
+    assert watched == [late] and watched[0] is late and theirs == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "another program wrote P while we replaced it; applying the edit to its version"
+    ]
+
+
+def test_late_writes_skip_unreadable_and_unchanged_inodes() -> None:
+    base = _Seen(b"[a]\n", {"a": {}})
+    unreadable = _Seen(b"[", None)
+    unchanged = _Seen(b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    looked: list[Any] = []
+
+    def look(v: Any) -> Any:
+        looked.append(v)
+        return None
+
+    watched = [unreadable, unchanged]
+    assert _merge3.late_writes("P", watched, base, {}, [], look) == (None, False)
+    assert looked == [unchanged] and watched == [unreadable, unchanged]
+
+
+def test_an_inode_that_became_unreadable_is_watched_no_more_and_merges_nothing() -> None:
+    base = _Seen(b"[a]\n", {"a": {}})
+    ours = _Seen(b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    broken = _Seen(b"[a\n", None)
+    watched = [base, ours]
+    theirs: list[_merge3.TheirChange] = []
+    look = {id(base): broken, id(ours): broken}
+    assert _merge3.late_writes("P", watched, base, {"a": {"x": "1"}}, theirs, lambda v: look[id(v)]) == (None, False)
+    assert watched == [broken, broken] and theirs == []
+
+
+def test_a_late_write_into_our_replaced_version_is_merged_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget")
+    base = _Seen(b"[a]\n", {"a": {}})
+    ours = _Seen(b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    late = _Seen(b"[a]\nx = 2\ny = 1\n", {"a": {"x": "2", "y": "1"}})
+    watched = [base, ours]
+    theirs: list[_merge3.TheirChange] = []
+    newest = {"a": {"x": "3"}}
+    got = _merge3.late_writes("P", watched, base, newest, theirs, lambda v: late if v is ours else None)
+    assert got == (None, True) and watched == [base, late]
+    assert theirs == [_merge3.TheirChange(sets={"a": {"y": (None, "1")}}, kept=("[a] x",))]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "another program changed P in a version we had replaced; kept our newest [a] x"),
+        (logging.INFO, "another program wrote into a version of P we had replaced; merging its change key by key"),
+    ]
+
+
+def test_a_late_write_that_only_conflicts_is_logged_and_not_merged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget")
+    base = _Seen(b"[a]\n", {"a": {}})
+    ours = _Seen(b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    late = _Seen(b"[a]\nx = 2\n", {"a": {"x": "2"}})
+    theirs: list[_merge3.TheirChange] = []
+    got = _merge3.late_writes("P", [base, ours], base, {"a": {"x": "3"}}, theirs, lambda v: late if v is ours else None)
+    assert got == (None, False) and theirs == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "another program changed P in a version we had replaced; kept our newest [a] x"
+    ]
+
+
+def test_a_late_write_without_any_change_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="awswidget")
+    base = _Seen(b"[a]\n", {"a": {}})
+    ours = _Seen(b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    same = _Seen(b"[a]\nx  =  1\n", {"a": {"x": "1"}})  # rewritten, same reading
+    theirs: list[_merge3.TheirChange] = []
+    watched = [base, ours]
+    got = _merge3.late_writes("P", watched, base, {"a": {"x": "1"}}, theirs, lambda v: same if v is ours else None)
+    assert got == (None, False) and theirs == [] and watched[1] is same and caplog.records == []
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_replaced_version_with_a_default_section_is_not_merged(where: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget")
+    base = _Seen(b"[a]\n", {"a": {}})
+    ours = _Seen(b"[DEFAULT]\n[a]\nx = 1\n" if where == "before" else b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    late = _Seen(b"[a]\nx = 2\n" if where == "before" else b"[DEFAULT]\n[a]\nx = 2\n", {"a": {"x": "2"}})
+    theirs: list[_merge3.TheirChange] = []
+    watched = [base, ours]
+    got = _merge3.late_writes("P", watched, base, {"a": {"x": "1"}}, theirs, lambda v: late if v is ours else None)
+    assert got == (None, False) and theirs == [] and watched[1] is late
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "another program changed P in a version we had replaced, with a [DEFAULT] section; kept our newest")
+    ]
+
+
+def test_every_watched_inode_is_looked_at_after_the_base() -> None:
+    base = _Seen(b"[a]\n", {"a": {}})
+    ours = _Seen(b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    late_base = _Seen(b"[a]\nw = 0\n", {"a": {"w": "0"}})
+    late_ours = _Seen(b"[a]\nx = 1\n[b]\nk = v\n", {"a": {"x": "1"}, "b": {"k": "v"}})
+    theirs: list[_merge3.TheirChange] = []
+    look = {id(base): late_base, id(ours): late_ours}
+    got = _merge3.late_writes("P", [base, ours], base, {"a": {"x": "1"}}, theirs, lambda v: look[id(v)])
+    assert got == (late_base, True)
+    assert theirs == [_merge3.TheirChange(sets={"b": {"k": (None, "v")}})]
+
+
+# --------------------------------------------------------------------------- write_atomic's failures
+
+
+def _set_ours(doc: IniDocument, _sections: Any) -> None:
+    doc.set("ours", OURS)
+
+
+def test_a_sync_that_fails_is_a_write_error_with_the_os_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+
+    def fsync(_fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(WriteError) as raised:
+        files.update_file(path, _set_ours)
+    assert str(raised.value) == f"Could not write {path}: Input/output error. The file was left unchanged."
+    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
+
+
+def test_a_sync_that_fails_without_a_reason_is_named_by_its_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+
+    def fsync(_fd: int) -> None:
+        raise BlockingIOError
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(WriteError, match=r": BlockingIOError\. The file was left unchanged\.$"):
+        files.update_file(path, _set_ours)
+    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
+
+
+@pytest.mark.parametrize(("error", "reason"), [(OSError(16, "Device or resource busy"), "Device or resource busy"), (PermissionError(), "PermissionError")])
+def test_a_rename_that_fails_is_a_write_error_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
+) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+
+    def replace(_src: str, _dst: str) -> None:
+        raise error
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(WriteError) as raised:
+        files.update_file(path, _set_ours)
+    assert str(raised.value) == f"Could not write {path}: {reason}. The file was left unchanged."
+    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
+
+
+def test_without_the_fast_reader_botocore_checks_the_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unverified botocore (the fast reader refuses): the written file is still re-parsed and checked."""
+    from awswidget import _fastini, fileread
+
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise _fastini.Unsupported("not the verified reader")
+
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    fileread.forget_cached()
+    monkeypatch.setattr(_fastini, "parse", refuse)
+    result = files.update_file(path, _set_ours)
+    assert result.changed and not result.created
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["ours"] == OURS
+    remembered = fileread.cached_snapshot(str(path))
+    assert remembered is not None and remembered.sections == parsed and remembered.data == path.read_bytes()
+
+
+def test_a_temporary_file_that_reads_back_otherwise_is_a_self_check_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real_read = filewrite.read_bytes
+
+    def read_bytes(p: str) -> bytes:
+        data = real_read(p)
+        return data.replace(b"AKIAOURS", b"AKIAXXXX") if os.path.basename(p) != "credentials" else data
+
+    monkeypatch.setattr(filewrite, "read_bytes", read_bytes)
+    with pytest.raises(WriteError) as raised:
+        files.update_file(path, _set_ours)
+    assert str(raised.value) == (
+        f"Could not write {path}: self-check failed: key 'aws_access_key_id' of [ours] did not read back "
+        "(an awswidget bug). The file was left unchanged."
+    )
+    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
+
+
+# --------------------------------------------------------------------------- update_file's results and retries
+
+
+def test_a_created_file_is_reported_created_with_its_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "credentials"
+    result = files.update_file(path, _set_ours)
+    assert result == filewrite.WriteResult(str(path), changed=True, created=True)
+    assert result.old_data == b"" and result.new_data == path.read_bytes() == b"[ours]\naws_access_key_id = AKIAOURSOURSOURSOUR1\n"
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    before = os.stat(path)
+    result = files.update_file(path, lambda doc, _s: doc.set("old", {"aws_secret_access_key": "old-secret"}))
+    assert result == filewrite.WriteResult(str(path), changed=False, created=False)
+    assert result.new_data == b"" and result.old_data == CREDENTIALS.encode()
+    assert os.stat(path).st_ino == before.st_ino
+
+
+def test_a_missing_file_an_edit_leaves_empty_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    result = files.update_file(path, lambda doc, _s: doc.remove("nothing".__eq__))
+    assert not result.changed and not result.created and not path.exists()
+
+
+def test_a_write_after_a_key_level_merge_has_no_undo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    rewrites = [lambda read: read + CLI_SECTION, lambda read: read + "\n[cli-two]\nregion = eu-north-1\n"]
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: rewrites[n](read), 2)
+    try:
+        result = files.update_file(path, _set_ours)
+    finally:
+        undo()
+    assert began[0] == 2
+    assert result.changed and not result.created and result.old_data is None
+    assert result.new_data == path.read_bytes()
+    assert set(botocore.configloader.raw_config_parse(str(path))) == {"old", "from-cli", "ours", "cli-two"}
+
+
+def test_a_write_into_the_replaced_file_alone_keeps_the_undo_of_its_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: read + CLI_SECTION, 1)
+    try:
+        result = files.update_file(path, _set_ours)
+    finally:
+        undo()
+    assert began[0] == 1
+    # The undo puts back what the file held but for our change: their version, not the first read.
+    assert result.old_data == (CREDENTIALS + CLI_SECTION).encode()
+    assert result.new_data == path.read_bytes()
+    assert botocore.configloader.raw_config_parse(str(path))["from-cli"] == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"}
+
+
+def test_an_unreadable_late_write_into_the_replaced_file_leaves_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    caplog.set_level(logging.WARNING, logger="awswidget")
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: read + "\n[broken\n", 1)
+    try:
+        result = files.update_file(path, _set_ours)
+    finally:
+        undo()
+    assert began[0] == 1 and result.changed
+    assert botocore.configloader.raw_config_parse(str(path)) == {
+        "old": {"aws_access_key_id": "AKIAOLDOLDOLDOLDOLD1", "aws_secret_access_key": "old-secret"},
+        "ours": OURS,
+    }
+    assert [r.getMessage() for r in caplog.records] == [
+        f"another program wrote an unreadable version of {path} during our write; kept ours"
+    ]
+
+
+def test_parsed_says_whether_a_version_reads(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    good = settle.Version(None, b"[a]\nx = 1\n")
+    bad = settle.Version(None, b"[a\n")
+    assert filewrite._parsed(str(path), str(path), good) is True and good.sections == {"a": {"x": "1"}}
+    assert filewrite._parsed(str(path), str(path), bad) is False and bad.sections is None
+
+
+def test_a_late_merge_that_cannot_be_applied_keeps_our_newest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """_merge3.apply refusing (an edit the document cannot make): nothing more is written, ours stays."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    caplog.set_level(logging.WARNING, logger="awswidget")
+    monkeypatch.setattr(_merge3, "apply", lambda doc, changes, sections: False)
+    rewrites = [lambda read: read + CLI_SECTION, lambda read: read + "\n[cli-two]\nregion = eu-north-1\n"]
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: rewrites[n](read), 2)
+    try:
+        result = files.update_file(path, _set_ours)
+    finally:
+        undo()
+    assert began[0] == 2 and result.changed and result.old_data is None
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert set(parsed) == {"old", "from-cli", "ours"}  # the second command's write went into a file we replaced
+    assert f"another program's write into a replaced version of {path} cannot be merged; kept our newest version" in [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+def test_a_file_that_does_not_decode_is_not_edited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_bytes(CREDENTIALS.encode())
+    version = settle.Version(os.stat(path), b"[old]\nx = \xff\n", None, {"old": {"x": "?"}})
+    with pytest.raises(ConfigFileError, match="awswidget cannot edit this file safely"):
+        files.update_file(path, _set_ours, version=version)
+    assert path.read_text() == CREDENTIALS
+
+
+def test_a_section_set_again_after_a_removal_is_not_removed_by_a_later_change(tmp_path: Path) -> None:
+    """Each change is applied where the document still holds what our newest version held: after a
+    removal and a set, [b] holds the set's key, not the old content a third change would remove."""
+    text = "[a]\nx = 1\n[b]\ny = 2\n"
+    sections = _parse(tmp_path, text)
+    gone = _merge3.TheirChange(removed={"b": {"y": "2"}})
+    again = _merge3.TheirChange(sets={"b": {"z": (None, "1")}})
+    doc = IniDocument(text)
+    assert _merge3.apply(doc, [gone, again, gone], sections)
+    assert _parse(tmp_path, doc.text()) == {"a": {"x": "1"}, "b": {"z": "1"}}
+
+
+# --------------------------------------------------------------------------- the window (forced on small files)
+
+
+def _sections_text(n: int, eol: str = "\n") -> str:
+    return "".join(f"[s{i}]{eol}k = {i}{eol}{eol}" for i in range(n))
+
+
+def _edit(fn: Any, targets: Any, needles: Any = None, all_matches: bool = False) -> Any:
+    def edit(doc: IniDocument, _sections: Any) -> None:
+        fn(doc)
+
+    edit.targets = targets  # type: ignore[attr-defined]
+    if needles is not None:
+        edit.needles = needles  # type: ignore[attr-defined]
+    if all_matches:
+        edit.all_matches = True  # type: ignore[attr-defined]
+    return edit
+
+
+def _fast(text: str) -> dict[str, Any]:
+    from awswidget import _fastini
+
+    return _fastini.parse(text.encode(), "x")
+
+
+def test_the_window_holds_one_section_more_on_each_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    text = _sections_text(10)
+    edit = _edit(lambda d: d.set("s4", {"k": "x"}), "s4".__eq__)
+    w = filewrite._window(text, _fast(text), edit)
+    assert w is not None and (w.lo, w.hi, w.eol) == (3, 6, "\n")
+    assert text[w.start : w.end] == "[s3]\nk = 3\n\n[s4]\nk = 4\n\n[s5]\nk = 5\n\n"
+    assert w.before == ["s0", "s1", "s2"] and w.inside == ["s3", "s4", "s5"] and w.after == ["s6", "s7", "s8", "s9"]
+    late = filewrite._window(text, _fast(text), _edit(lambda d: None, "s8".__eq__))  # found from the end
+    assert late is not None and (late.lo, late.hi) == (7, 10) and late.end == len(text)
+    assert text[late.start :] == "[s7]\nk = 7\n\n[s8]\nk = 8\n\n[s9]\nk = 9\n\n"
+
+
+def test_the_window_of_a_removal_spans_every_match_and_of_a_set_the_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    text = _sections_text(10)
+    some = {"s2", "s5"}.__contains__
+    removal = filewrite._window(text, _fast(text), _edit(lambda d: None, some, all_matches=True))
+    assert removal is not None and (removal.lo, removal.hi) == (1, 7)
+    setting = filewrite._window(text, _fast(text), _edit(lambda d: None, some))
+    assert setting is not None and (setting.lo, setting.hi) == (4, 7)
+    first = filewrite._window(text, _fast(text), _edit(lambda d: None, "s0".__eq__))
+    assert first is not None and (first.lo, first.hi, first.start) == (0, 2, 0)
+    assert filewrite._window(text, _fast(text), _edit(lambda d: None, "none".__eq__, all_matches=True)) is None
+    new = filewrite._window(text, _fast(text), _edit(lambda d: None, "new".__eq__))  # a new section: at the end
+    assert new is not None and (new.lo, new.hi, new.end) == (8, 10, len(text))
+
+
+def test_the_window_finds_targets_by_needles_first_and_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    text = _sections_text(10)
+    sections = _fast(text)
+    targets = {"s2", "s3", "s6"}.__contains__
+    assert filewrite._hits(list(sections), sections, _edit(None, targets)) == [2, 6]
+    assert filewrite._hits(list(sections), sections, _edit(None, targets, needles=("\ns2\n", "\ns3\n", "\ns6\n"))) == [2, 6]
+    assert filewrite._hits(list(sections), sections, _edit(None, "s3".__eq__, needles=("\ns3\n",))) == [3]
+    assert filewrite._hits(list(sections), sections, _edit(None, "s3".__eq__)) == [3]
+    assert filewrite._hits(list(sections), sections, _edit(None, "zz".__eq__, needles=("\nzz\n",))) == []
+
+
+@pytest.mark.parametrize("from_end", [False, True])
+def test_a_header_line_is_only_an_unindented_line_that_is_that_header(from_end: bool) -> None:
+    text = "[a]\nx = [b]\n[b]]\ny = 1\n [b]\n[b]\nz = 2\n[c]\nv = [b]"
+    assert filewrite._header_line(text, "b", from_end) == text.index("\n[b]\n") + 1
+    assert filewrite._header_line(text, "a", from_end) == 0
+    assert filewrite._header_line(text, "c", from_end) == text.index("[c]")
+    assert filewrite._header_line(text, "d", from_end) is None
+    assert filewrite._header_line("[a]\n[b]", "b", from_end) == 4  # the last line, without its LF
+    assert filewrite._header_line("[a]\r\n[b]\r\n", "b", from_end) == 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[DEFAULT]\nk = 1\n" + _sections_text(6),  # its keys reach every section
+        _sections_text(6).replace("\n", "\r"),  # lone CR
+        _sections_text(6).replace("\n", "\r\n", 3),  # CR only within CRLF, but not every line: still fine below
+    ],
+)
+def test_files_the_window_cannot_prove_take_the_whole_file_path(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    layout = filewrite._Layout.of(text.encode(), text)
+    w = filewrite._window(text, _fast(text) if "[DEFAULT]" not in text else {"s0": {}}, _edit(None, "s3".__eq__))
+    if layout.defaults or layout.cr != layout.crlf:
+        assert w is None
+    else:
+        assert w is not None and w.eol == "\n"  # 3 CRLF of 18 line ends: LF wins
+
+
+def test_the_window_takes_the_files_crlf_convention(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    text = _sections_text(6, "\r\n")
+    w = filewrite._window(text, _fast(text), _edit(None, "s3".__eq__))
+    assert w is not None and w.eol == "\r\n"
+    tie = "[s0]\r\nk = 0\n[s1]\r\nk = 1\n[s2]\nk = 2\n[s3]\r\nk = 3\n"  # 3 CRLF, 4 LF: LF
+    w = filewrite._window(tie, _fast(tie), _edit(None, "s1".__eq__))
+    assert w is not None and w.eol == "\n"
+
+
+def test_small_files_and_edits_without_targets_are_edited_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _sections_text(6)
+    assert len(text) < filewrite.WINDOW_MIN
+    assert filewrite._window(text, _fast(text), _edit(None, "s3".__eq__)) is None
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", len(text))
+    assert filewrite._window(text, _fast(text), _edit(None, "s3".__eq__)) is not None
+    assert filewrite._window(text, _fast(text), lambda d, s: None) is None
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", len(text) + 1)
+    assert filewrite._window(text, _fast(text), _edit(None, "s3".__eq__)) is None
+
+
+def test_a_reading_other_than_the_texts_headers_takes_the_whole_file_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    text = _sections_text(6)
+    assert filewrite._window(text, {"s0": {}, "s1": {}}, _edit(None, "s1".__eq__)) is None
+    indented = text.replace("k = 3\n", "k = 3\n  [x]\n")  # a header or a continuation: only a full scan knows
+    assert filewrite._window(indented, _fast(indented), _edit(None, "s1".__eq__)) is None
+    sections = _fast(text)
+    layout = filewrite._Layout.of(text.encode(), text)
+    assert filewrite._window(text, sections, _edit(None, "s1".__eq__), layout) is not None
+    assert layout.verified is sections
+    layout.headers = ["other"]  # verified: not compared again
+    assert filewrite._window(text, sections, _edit(None, "s1".__eq__), layout) is not None
+
+
+def test_a_window_whose_header_is_not_found_takes_the_whole_file_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    text = _sections_text(6)
+    sections = _fast(text)
+    layout = filewrite._Layout.of(text.encode(), text)
+    layout.verified = sections
+    layout.headers = ["s0", "s1", "gone", "s3", "s4", "s5"]
+    assert filewrite._window(text, sections, _edit(None, "s3".__eq__), layout) is None  # start not found
+    layout.headers = ["s0", "s1", "s2", "s3", "s4", "gone"]
+    assert filewrite._window(text, sections, _edit(None, "s3".__eq__), layout) is None  # end not found
+    layout.headers = ["s0", "s1", "s5", "s3", "s4", "s2"]
+    assert filewrite._window(text, sections, _edit(None, "s3".__eq__), layout) is None  # start after end
+
+
+def _both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, edit: Any, name: str) -> tuple[bytes, bytes]:
+    from awswidget import fileread
+
+    out = []
+    for window_min in (10**12, 0):
+        path = tmp_path / f"{name}-{window_min}"
+        path.write_bytes(text.encode())
+        fileread.forget_cached()
+        monkeypatch.setattr(filewrite, "WINDOW_MIN", window_min)
+        files.update_file(path, edit)
+        out.append(path.read_bytes())
+        remembered = fileread.cached_snapshot(str(path))
+        assert remembered is not None and remembered.sections == botocore.configloader.raw_config_parse(str(path))
+        assert list(remembered.sections) == list(botocore.configloader.raw_config_parse(str(path)))
+    return out[0], out[1]
+
+
+WINDOW_EDITS = {
+    "set in the middle": (lambda d: d.set("s4", {"k": "x", "n": "1"}), "s4".__eq__, False),
+    "remove in the middle": (lambda d: d.remove("s4".__eq__), "s4".__eq__, True),
+    "remove the last": (lambda d: d.remove("s9".__eq__), "s9".__eq__, True),
+    "remove the first": (lambda d: d.remove("s0".__eq__), "s0".__eq__, True),
+    "add at the end": (lambda d: d.set("new", {"k": "1"}), "new".__eq__, False),
+    "remove two": (lambda d: d.remove({"s3", "s5"}.__contains__), {"s3", "s5"}.__contains__, True),
+}
+
+
+@pytest.mark.parametrize("case", list(WINDOW_EDITS))
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_the_windowed_write_is_the_whole_files_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, eol: str, ascii_only: bool
+) -> None:
+    fn, targets, all_matches = WINDOW_EDITS[case]
+    text = _sections_text(10, eol)
+    if not ascii_only:
+        text = text.replace("k = 1", "k = é設")  # offsets in characters are not bytes
+    whole, windowed = _both_ways(tmp_path, monkeypatch, text, _edit(fn, targets, all_matches=all_matches), "f")
+    assert windowed == whole and windowed != text.encode()
+
+
+def test_a_second_windowed_write_reuses_the_layout_of_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from awswidget import fileread
+
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    path = tmp_path / "config"
+    text = _sections_text(10)
+    path.write_text(text)
+    fileread.forget_cached()
+    files.update_file(path, _edit(lambda d: d.set("s4", {"k": "x"}), "s4".__eq__))
+    real = os.path.realpath(path)
+    layout = filewrite._layouts[real]
+    assert layout.data == path.read_bytes() and layout.headers == [f"s{i}" for i in range(10)]
+    assert (layout.defaults, layout.cr, layout.crlf, layout.lf) == (0, 0, 0, 30)
+    assert filewrite._layout_of(real, path.read_bytes(), path.read_text()) is layout
+    files.update_file(path, _edit(lambda d: d.remove("s6".__eq__), "s6".__eq__, all_matches=True))
+    layout = filewrite._layouts[real]
+    assert layout.data == path.read_bytes() and layout.headers == [f"s{i}" for i in range(10) if i != 6]
+    assert layout.verified is not None and list(layout.verified) == layout.headers
+    assert filewrite._layout_of(real, b"other", "other") is not layout
+
+
+def test_the_layout_of_an_edited_window_counts_what_changed() -> None:
+    text = "[s0]\r\nk = 0\r\n[s1]\nk = 1\n[s2]\nk = 2\n"
+    layout = filewrite._Layout.of(text.encode(), text)
+    assert (layout.headers, layout.defaults, layout.cr, layout.crlf, layout.lf) == (["s0", "s1", "s2"], 0, 2, 2, 6)
+    w = filewrite._Window(text, text.index("[s1]"), text.index("[s2]"), layout.headers, 1, 2, "\n")
+    edited = "[s1]\r\nk = 1\r\n[DEFAULT]\r\n[new]\r\n"
+    new = layout.edited(w, edited, b"data", None, {})
+    assert new.headers == ["s0", "s1", "DEFAULT", "new", "s2"] and new.data == b"data"
+    assert (new.defaults, new.cr, new.crlf, new.lf) == (1, 6, 6, 8) and new.verified is None
+
+
+def test_a_section_the_second_late_write_removed_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    gone = "\n[gone]\naws_access_key_id = AKIAGONEGONEGONEGON1\n"
+    path.write_text(CREDENTIALS + gone)
+    parsed = _two_late_rewrites(
+        path, monkeypatch, [lambda read: read + CLI_SECTION, lambda read: read.replace(gone, "\n")], _set_ours
+    )
+    assert parsed == {
+        "old": {"aws_access_key_id": "AKIAOLDOLDOLDOLDOLD1", "aws_secret_access_key": "old-secret"},
+        "ours": OURS,
+        "from-cli": {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"},
+    }
