@@ -782,3 +782,58 @@ def test_a_write_over_our_new_file_and_a_late_write_into_the_replaced_one_are_bo
     parsed = botocore.configloader.raw_config_parse(str(path))
     assert parsed["ours"] == OURS and parsed["from-cli"] == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"}
     assert parsed.get("over-ours") == {"region": "eu-west-3"}, "the write into our new file was renamed over"
+
+
+def _window_of(text: str, target: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, dict[str, Any]]:
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    sections = _fast(text)
+    w = filewrite._window(text, sections, _edit(None, target.__eq__))
+    assert w is not None
+    return w, sections
+
+
+def test_a_window_read_back_splices_the_known_parse_around_it_in_file_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _sections_text(8)
+    w, base = _window_of(text, "s4", monkeypatch)
+    assert w.inside == ["s3", "s4", "s5"]
+    edited = "[s3]\nk = 3\n\n[new]\nn = 1\n\n[s5]\nk = five\n\n[s4]\nk = 4\n\n"  # a new header inside, two swapped
+    got = w.read_back(base, edited, "x")
+    assert list(got) == ["s0", "s1", "s2", "s3", "new", "s5", "s4", "s6", "s7"]
+    assert got == {**base, "new": {"n": "1"}, "s5": {"k": "five"}}
+    assert got["s0"] is base["s0"] and got["s7"] is base["s7"]  # outside: the known parse's own objects
+    assert got["s3"] is base["s3"] and got["s4"] is base["s4"] and got["s5"] is not base["s5"]  # inside: kept if equal
+    assert w.written == ["s3", "new", "s5", "s4"] and w.spliced is got
+
+
+def test_a_window_read_back_in_place_and_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _sections_text(8)
+    w, base = _window_of(text, "s4", monkeypatch)
+    got = w.read_back(base, "[s3]\nk = 3\n\n[s5]\nk = 5\n\n", "x")  # s4 removed in place
+    assert list(got) == ["s0", "s1", "s2", "s3", "s5", "s6", "s7"] and got["s5"] is base["s5"]
+    w, base = _window_of(text, "s7", monkeypatch)
+    assert w.inside == ["s6", "s7"] and w.end == len(text)
+    got = w.read_back(base, "[s7]\nk = 7\n\n[z]\nk = z\n\n[s6]\nk = 6\n", "x")  # at the end: the window's order
+    assert list(got) == ["s0", "s1", "s2", "s3", "s4", "s5", "s7", "z", "s6"]
+    assert got == {**base, "z": {"k": "z"}}
+
+
+def test_a_window_read_back_refuses_what_it_cannot_prove(monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.exceptions
+
+    from awswidget import _fastini
+
+    text = _sections_text(8)
+    w, base = _window_of(text, "s4", monkeypatch)
+    window_text = text[w.start : w.end]
+    with pytest.raises(_fastini.Unsupported, match="run into the next header"):
+        w.read_back(base, window_text.rstrip("\n"), "x")
+    with pytest.raises(_fastini.Unsupported, match="does not read as the whole file's part"):
+        w.read_back({**base, "s4": {"k": "other"}}, window_text, "x")
+    with pytest.raises(_fastini.Unsupported, match="does not read as the whole file's part"):
+        w.read_back({h: v for h, v in base.items() if h != "s4"}, window_text, "x")
+    with pytest.raises(botocore.exceptions.ConfigParseError) as raised:
+        w.read_back(base, window_text + "[s0]\nk = again\n", "x")
+    assert raised.value.kwargs == {"path": "x", "error": "a section appears twice"}
+    assert w.spliced is None and w.written == []
+    w, base = _window_of(text, "s7", monkeypatch)  # at the end of the file a last line needs no LF
+    assert list(w.read_back(base, text[w.start : w.end].rstrip("\n"), "x")) == list(base)
