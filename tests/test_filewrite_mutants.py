@@ -837,3 +837,71 @@ def test_a_window_read_back_refuses_what_it_cannot_prove(monkeypatch: pytest.Mon
     assert w.spliced is None and w.written == []
     w, base = _window_of(text, "s7", monkeypatch)  # at the end of the file a last line needs no LF
     assert list(w.read_back(base, text[w.start : w.end].rstrip("\n"), "x")) == list(base)
+
+
+# --------------------------------------------------------------------------- the self-check and the sweep
+
+
+def test_the_self_check_names_what_did_not_read_back() -> None:
+    before = {"a": {"x": "1", "y": "2"}, "b": {"z": "3"}, "c": {"w": "4"}}
+    doc = IniDocument("[a]\nx = 1\ny = 2\n[b]\nz = 3\n[c]\nw = 4\n")
+    doc.set("a", {"x": "9"})
+    doc.remove("b".__eq__)
+    good = {"a": {"x": "9", "y": "2"}, "c": {"w": "4"}}
+    assert filewrite._check_result(doc, before, good) is None
+    assert filewrite._check_result(doc, before, {**good, "b": {"z": "3"}}) == "section [b] is still present"
+    assert filewrite._check_result(doc, before, {**good, "c": {"w": "5"}}) == "untouched section [c] changed"
+    assert filewrite._check_result(doc, before, {"a": good["a"]}) == "untouched section [c] changed"
+    assert filewrite._check_result(doc, before, {**good, "d": {}}) == "unexpected section [d]"
+    assert filewrite._check_result(doc, before, {**good, "a": {"x": "1", "y": "2"}}) == "key 'x' of [a] did not read back"
+    assert filewrite._check_result(doc, before, {**good, "a": {"x": "9"}}) == "untouched key 'y' of [a] changed"
+    assert filewrite._check_result(doc, before, {**good, "a": {"x": "9", "y": "3"}}) == "untouched key 'y' of [a] changed"
+    new = IniDocument("[a]\nx = 1\n")
+    new.set("n", {"k": "v", "gone": None})
+    assert filewrite._check_result(new, {"a": {"x": "1"}}, {"a": {"x": "1"}, "n": {"k": "v"}}) is None
+    assert filewrite._check_result(new, {"a": {"x": "1"}}, {"a": {"x": "1"}}) == "key 'k' of [n] did not read back"
+    assert filewrite._check_result(new, {"a": {"x": "1"}}, {"a": {"x": "1"}, "n": {"k": "v", "gone": "x"}}) == (
+        "key 'gone' of [n] did not read back"
+    )
+
+
+def test_the_self_check_of_a_window_compares_only_the_windows_sections(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = _sections_text(8)
+    w, base = _window_of(text, "s4", monkeypatch)
+    doc = IniDocument(text[w.start : w.end])
+    doc.set("s4", {"k": "x"})
+    after = w.read_back(base, doc.text(), "x")
+    assert filewrite._check_result(doc, base, after, w) is None
+    after["s0"] = {"k": "changed"}  # outside the window: the known parse's own place, not compared
+    assert filewrite._check_result(doc, base, after, w) is None
+    after["s3"] = {"k": "changed"}
+    assert filewrite._check_result(doc, base, after, w) == "untouched section [s3] changed"
+    assert filewrite._check_result(doc, base, dict(after), w) == "untouched section [s0] changed"  # not the splice: all
+
+
+def test_temporary_files_of_interrupted_writes_are_swept_under_the_lock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget")
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    left = tmp_path / ".credentials.0123456789ab.awswidget-tmp"
+    left.write_text("half")
+    other = tmp_path / ".config.0123456789ab.awswidget-tmp"  # another file's: not this write's to sweep
+    other.write_text("half")
+    files.update_file(path, _set_ours)
+    assert not left.exists() and other.exists()
+    assert "Removed a temporary file left by an interrupted write: .credentials.0123456789ab.awswidget-tmp" in [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+def test_a_temporary_file_that_cannot_be_swept_is_left_without_failing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget")
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    stuck = tmp_path / ".credentials.0123456789ab.awswidget-tmp"
+    stuck.mkdir()  # unlink fails (EISDIR)
+    files.update_file(path, _set_ours)
+    assert stuck.is_dir() and botocore.configloader.raw_config_parse(str(path))["ours"] == OURS
+    assert not [r for r in caplog.records if "Removed a temporary file" in r.getMessage()]
