@@ -905,3 +905,55 @@ def test_a_temporary_file_that_cannot_be_swept_is_left_without_failing(tmp_path:
     files.update_file(path, _set_ours)
     assert stuck.is_dir() and botocore.configloader.raw_config_parse(str(path))["ours"] == OURS
     assert not [r for r in caplog.records if "Removed a temporary file" in r.getMessage()]
+
+
+# --------------------------------------------------------------------------- the version handed over
+
+
+def test_a_handed_over_version_whose_bytes_are_not_the_files_is_not_the_base(tmp_path: Path) -> None:
+    """Same identity, other bytes (an edit within one clock tick): the rename waits for a fresh read."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS + "[cli]\nregion = eu-west-1\n")
+    stale = settle.Version(os.stat(path), CREDENTIALS.encode(), None, _parse(tmp_path, CREDENTIALS))
+    result = files.update_file(path, _set_ours, version=stale)
+    assert result.changed and result.old_data == (CREDENTIALS + "[cli]\nregion = eu-west-1\n").encode()
+    assert set(botocore.configloader.raw_config_parse(str(path))) == {"old", "cli", "ours"}
+
+
+def test_a_handed_over_version_is_the_first_base_and_one_without_a_parse_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    sections = _parse(tmp_path, CREDENTIALS)
+    fd = os.open(path, os.O_RDONLY)
+    handed = settle.Version(os.stat(path), CREDENTIALS.encode(), fd, sections)
+    result = files.update_file(path, lambda doc, s: doc.set("ours", {"seen": str(s is sections)}), version=handed)
+    assert result.changed and handed.fd is None  # closed here
+    assert botocore.configloader.raw_config_parse(str(path))["ours"] == {"seen": "True"}
+    path.write_text(CREDENTIALS)
+    unparsed = settle.Version(os.stat(path), b"[bogus]\n", None, None)
+    files.update_file(path, lambda doc, s: doc.set("ours", {"n": str(len(s))}), version=unparsed)
+    assert botocore.configloader.raw_config_parse(str(path))["ours"] == {"n": "1"}
+
+
+@pytest.mark.parametrize("attempts", [1, 2])
+def test_a_file_changed_before_every_rename_ends_after_max_attempts_with_nothing_overwritten(
+    tmp_path: Path, attempts: int
+) -> None:
+    from awswidget.errors import ChangedAfterSaveError, FileChangedError
+
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    calls = []
+
+    def edit(doc: IniDocument, _sections: Any) -> None:
+        calls.append(1)
+        with open(path, "a") as f:  # another program's append between our read and our rename
+            f.write(f"[cli-{len(calls)}]\nregion = eu-west-1\n")
+        doc.set("ours", OURS)
+
+    with pytest.raises(FileChangedError) as raised:
+        files.update_file(path, edit, max_attempts=attempts)
+    assert not isinstance(raised.value, ChangedAfterSaveError) and len(calls) == attempts
+    assert f"({attempts} attempts). Nothing was overwritten" in str(raised.value)
+    assert "ours" not in botocore.configloader.raw_config_parse(str(path))
+    assert files.temp_files(str(path)) == []
