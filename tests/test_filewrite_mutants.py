@@ -957,3 +957,20 @@ def test_a_file_changed_before_every_rename_ends_after_max_attempts_with_nothing
     assert f"({attempts} attempts). Nothing was overwritten" in str(raised.value)
     assert "ours" not in botocore.configloader.raw_config_parse(str(path))
     assert files.temp_files(str(path)) == []
+
+
+@pytest.mark.parametrize("mode", [0o400, 0o440, 0o500])
+def test_a_file_its_owner_made_read_only_is_refused_with_the_way_out(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    os.chmod(path, mode)
+    with pytest.raises(WriteError) as raised:
+        files.update_file(path, _set_ours)
+    assert str(raised.value) == (
+        f"Could not write {path}: it is read-only (mode {mode:04o}), so awswidget does not replace it; "
+        f"make it writable first (chmod u+w {path}) if it should change. The file was left unchanged."
+    )
+    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
+    filewrite.refuse_read_only(str(path), None)  # a file that does not exist yet: nothing to refuse
+    os.chmod(path, mode | 0o200)
+    filewrite.refuse_read_only(str(path), os.stat(path))
