@@ -974,3 +974,19 @@ def test_a_file_its_owner_made_read_only_is_refused_with_the_way_out(tmp_path: P
     filewrite.refuse_read_only(str(path), None)  # a file that does not exist yet: nothing to refuse
     os.chmod(path, mode | 0o200)
     filewrite.refuse_read_only(str(path), os.stat(path))
+
+
+def test_a_key_level_merge_edits_the_whole_file_even_for_a_windowed_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their change may be anywhere: with one to merge, the window (around our target only) is not used."""
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    path = tmp_path / "config"
+    path.write_text(_sections_text(10))
+    edit = _edit(lambda d: d.set("s9", {"k": "ours"}), "s9".__eq__)
+    parsed = _two_late_rewrites(
+        path,
+        monkeypatch,
+        [lambda read: read + "\n[from-cli]\nk = 1\n", lambda read: read.replace("[s0]\nk = 0\n", "[s0]\nk = theirs\n")],
+        edit,
+    )
+    assert parsed["s0"] == {"k": "theirs"} and parsed["s9"] == {"k": "ours"} and parsed["from-cli"] == {"k": "1"}
+    assert list(parsed) == [f"s{i}" for i in range(10)] + ["from-cli"]
