@@ -572,6 +572,8 @@ def test_a_header_line_is_only_an_unindented_line_that_is_that_header(from_end: 
     assert filewrite._header_line(text, "d", from_end) is None
     assert filewrite._header_line("[a]\n[b]", "b", from_end) == 4  # the last line, without its LF
     assert filewrite._header_line("[a]\r\n[b]\r\n", "b", from_end) == 5
+    assert filewrite._header_line("[a]\n[b]]", "b", from_end) is None  # the last line, "]" after the header
+    assert filewrite._header_line("[a]\nv = X[b]\nw = 1\n", "b", from_end) is None  # not at a line's start
 
 
 @pytest.mark.parametrize(
