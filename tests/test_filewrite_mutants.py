@@ -992,3 +992,39 @@ def test_a_key_level_merge_edits_the_whole_file_even_for_a_windowed_edit(tmp_pat
     )
     assert parsed["s0"] == {"k": "theirs"} and parsed["s9"] == {"k": "ours"} and parsed["from-cli"] == {"k": "1"}
     assert list(parsed) == [f"s{i}" for i in range(10)] + ["from-cli"]
+
+
+# --------------------------------------------------------------------------- _merge3: every section and inode is looked at
+
+
+def test_their_change_goes_on_after_a_section_it_cannot_merge(tmp_path: Path) -> None:
+    then = _parse(tmp_path, "[a]\nx = 1\n[b]\ny = 2\n")
+    theirs = _parse(tmp_path, "[a]\nx = 1\n[b]\ny = 3\n[e]\n[c]\nk = v\n")
+    change = _merge3.their_change(then, theirs, {"a": {"x": "1"}})  # our newest removed [b]
+    assert change.kept == ("[b]", "[e]") and change.sets == {"c": {"k": (None, "v")}}
+
+
+def test_a_late_write_after_an_unreadable_one_is_still_merged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="awswidget")
+    base = _Seen(b"[a]\n", {"a": {}})
+    ours = _Seen(b"[a]\nx = 1\ny = 1\n", {"a": {"x": "1", "y": "1"}})
+    late = _Seen(b"[a]\nx = 2\ny = 2\n[b]\nk = v\n", {"a": {"x": "2", "y": "2"}, "b": {"k": "v"}})
+    look = {id(base): _Seen(b"[a\n", None), id(ours): late}
+    theirs: list[_merge3.TheirChange] = []
+    got = _merge3.late_writes("P", [base, ours], base, {"a": {"x": "3", "y": "3"}}, theirs, lambda v: look[id(v)])
+    assert got == (None, True) and theirs == [_merge3.TheirChange(sets={"b": {"k": (None, "v")}}, kept=("[a] x", "[a] y"))]
+    assert [r.getMessage() for r in caplog.records] == [
+        "another program changed P in a version we had replaced; kept our newest [a] x, [a] y"
+    ]
+
+
+def test_a_section_added_removed_and_added_again_is_only_set_for_the_self_check(tmp_path: Path) -> None:
+    text = "[a]\nx = 1\n"
+    sections = _parse(tmp_path, text)
+    doc = IniDocument(text)
+    _merge3.step(doc, sections, lambda d: d.set("n", {"k": "1"}))
+    _merge3.step(doc, sections, lambda d: d.remove("n".__eq__))
+    assert doc.expected == {} and doc.removed == {"n"}
+    _merge3.step(doc, sections, lambda d: d.set("n", {"j": "2"}))
+    assert doc.expected == {"n": {"j": "2"}} and doc.removed == set()
+    assert _parse(tmp_path, doc.text()) == {"a": {"x": "1"}, "n": {"j": "2"}}
