@@ -1028,3 +1028,42 @@ def test_a_section_added_removed_and_added_again_is_only_set_for_the_self_check(
     _merge3.step(doc, sections, lambda d: d.set("n", {"j": "2"}))
     assert doc.expected == {"n": {"j": "2"}} and doc.removed == set()
     assert _parse(tmp_path, doc.text()) == {"a": {"x": "1"}, "n": {"j": "2"}}
+
+
+def test_a_rewrite_of_our_file_right_after_our_rename_gets_the_edit_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command that rewrites the file in place a moment after our rename (while we watch): the edit is
+    applied again on what it wrote, and both are in the file."""
+    caplog.set_level(logging.INFO, logger="awswidget.filewrite")
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    stale = CREDENTIALS + "[cli]\nregion = eu-west-1\n"  # it read the version before ours
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, None, 0, then=lambda _read: stale)
+    try:
+        result = files.update_file(path, _set_ours)
+    finally:
+        undo()
+    assert began[0] == 1 and result.changed
+    assert set(botocore.configloader.raw_config_parse(str(path))) == {"old", "cli", "ours"}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"another program rewrote {path} right after our write; applying the edit again"
+    ]
+
+
+def test_a_retry_on_a_fresh_read_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget.filewrite")
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    calls: list[int] = []
+
+    def edit(doc: IniDocument, _sections: Any) -> None:
+        if not calls:
+            with open(path, "a") as f:
+                f.write("[cli]\nregion = eu-west-1\n")
+        calls.append(1)
+        doc.set("ours", OURS)
+
+    files.update_file(path, edit)
+    assert len(calls) == 2 and set(botocore.configloader.raw_config_parse(str(path))) == {"old", "cli", "ours"}
+    assert [r.getMessage() for r in caplog.records] == [f"{path} changed while being written; retrying on a fresh read"]
