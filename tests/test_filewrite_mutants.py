@@ -559,6 +559,9 @@ def test_the_window_finds_targets_by_needles_first_and_last(monkeypatch: pytest.
     assert filewrite._hits(list(sections), sections, _edit(None, targets)) == [2, 6]
     assert filewrite._hits(list(sections), sections, _edit(None, targets, needles=("\ns2\n", "\ns3\n", "\ns6\n"))) == [2, 6]
     assert filewrite._hits(list(sections), sections, _edit(None, "s3".__eq__, needles=("\ns3\n",))) == [3]
+    two = {"s2", "s6"}.__contains__
+    assert filewrite._hits(list(sections), sections, _edit(None, two, needles=("\ns2\n", "\ns6\n"))) == [2, 6]
+    assert filewrite._hits(list(sections), sections, _edit(None, two)) == [2, 6]
     assert filewrite._hits(list(sections), sections, _edit(None, "s3".__eq__)) == [3]
     assert filewrite._hits(list(sections), sections, _edit(None, "zz".__eq__, needles=("\nzz\n",))) == []
 
@@ -568,6 +571,7 @@ def test_a_header_line_is_only_an_unindented_line_that_is_that_header(from_end: 
     text = "[a]\nx = [b]\n[b]]\ny = 1\n [b]\n[b]\nz = 2\n[c]\nv = [b]"
     assert filewrite._header_line(text, "b", from_end) == text.index("\n[b]\n") + 1
     assert filewrite._header_line(text, "a", from_end) == 0
+    assert filewrite._header_line("[a]\nx = [a]\n", "a", from_end) == 0  # from the end, back to the first line
     assert filewrite._header_line(text, "c", from_end) == text.index("[c]")
     assert filewrite._header_line(text, "d", from_end) is None
     assert filewrite._header_line("[a]\n[b]", "b", from_end) == 4  # the last line, without its LF
@@ -827,11 +831,11 @@ def test_a_window_read_back_refuses_what_it_cannot_prove(monkeypatch: pytest.Mon
     text = _sections_text(8)
     w, base = _window_of(text, "s4", monkeypatch)
     window_text = text[w.start : w.end]
-    with pytest.raises(_fastini.Unsupported, match="run into the next header"):
+    with pytest.raises(_fastini.Unsupported, match=r"^the window's last line would run into the next header$"):
         w.read_back(base, window_text.rstrip("\n"), "x")
-    with pytest.raises(_fastini.Unsupported, match="does not read as the whole file's part"):
+    with pytest.raises(_fastini.Unsupported, match=r"^the window does not read as the whole file's part$"):
         w.read_back({**base, "s4": {"k": "other"}}, window_text, "x")
-    with pytest.raises(_fastini.Unsupported, match="does not read as the whole file's part"):
+    with pytest.raises(_fastini.Unsupported, match=r"^the window does not read as the whole file's part$"):
         w.read_back({h: v for h, v in base.items() if h != "s4"}, window_text, "x")
     with pytest.raises(botocore.exceptions.ConfigParseError) as raised:
         w.read_back(base, window_text + "[s0]\nk = again\n", "x")
@@ -1067,3 +1071,4 @@ def test_a_retry_on_a_fresh_read_is_logged(tmp_path: Path, caplog: pytest.LogCap
     files.update_file(path, edit)
     assert len(calls) == 2 and set(botocore.configloader.raw_config_parse(str(path))) == {"old", "cli", "ours"}
     assert [r.getMessage() for r in caplog.records] == [f"{path} changed while being written; retrying on a fresh read"]
+
