@@ -1072,3 +1072,33 @@ def test_a_retry_on_a_fresh_read_is_logged(tmp_path: Path, caplog: pytest.LogCap
     assert len(calls) == 2 and set(botocore.configloader.raw_config_parse(str(path))) == {"old", "cli", "ours"}
     assert [r.getMessage() for r in caplog.records] == [f"{path} changed while being written; retrying on a fresh read"]
 
+
+
+def test_a_write_into_the_inode_we_replaced_marks_the_file_as_rewritten_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen once, the in-place writer is remembered for the file: later writes watch for it (GRACE)."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real = os.path.realpath(path)
+    real_replace = os.replace
+    done: list[int] = []
+
+    def replace_then_they_write(src: str, dst: str) -> None:
+        held = open(dst, "a") if not done else None  # opened before our rename, written just after
+        real_replace(src, dst)
+        if held is not None:
+            done.append(1)
+            with held:
+                held.write(CLI_SECTION)
+
+    assert not settle.foreign_writer_seen(real)
+    monkeypatch.setattr(os, "replace", replace_then_they_write)
+    try:
+        files.update_file(path, _set_ours)
+        assert settle.foreign_writer_seen(real)
+    finally:
+        monkeypatch.setattr(os, "replace", real_replace)
+        with settle._foreign_lock:
+            settle._foreign.pop(real, None)
+    assert set(botocore.configloader.raw_config_parse(str(path))) == {"old", "from-cli", "ours"}
