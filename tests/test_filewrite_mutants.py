@@ -1102,3 +1102,14 @@ def test_a_write_into_the_inode_we_replaced_marks_the_file_as_rewritten_in_place
         with settle._foreign_lock:
             settle._foreign.pop(real, None)
     assert set(botocore.configloader.raw_config_parse(str(path))) == {"old", "from-cli", "ours"}
+
+
+def test_a_late_write_after_one_with_a_default_section_is_still_merged() -> None:
+    base = _Seen(b"[a]\n", {"a": {}})
+    first = _Seen(b"[DEFAULT]\n[a]\nx = 1\n", {"a": {"x": "1"}})
+    second = _Seen(b"[a]\nx = 1\n", {"a": {"x": "1"}})
+    late = _Seen(b"[a]\nx = 1\n[b]\nk = v\n", {"a": {"x": "1"}, "b": {"k": "v"}})
+    look = {id(base): None, id(first): _Seen(b"[DEFAULT]\n[a]\nx = 2\n", {"a": {"x": "2"}}), id(second): late}
+    theirs: list[_merge3.TheirChange] = []
+    got = _merge3.late_writes("P", [base, first, second], base, {"a": {"x": "1"}}, theirs, lambda v: look[id(v)])
+    assert got == (None, True) and theirs == [_merge3.TheirChange(sets={"b": {"k": (None, "v")}})]
