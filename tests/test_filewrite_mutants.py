@@ -1113,3 +1113,24 @@ def test_a_late_write_after_one_with_a_default_section_is_still_merged() -> None
     theirs: list[_merge3.TheirChange] = []
     got = _merge3.late_writes("P", [base, first, second], base, {"a": {"x": "1"}}, theirs, lambda v: look[id(v)])
     assert got == (None, True) and theirs == [_merge3.TheirChange(sets={"b": {"k": (None, "v")}})]
+
+
+def test_a_temporary_file_that_reads_back_unparseable_is_refused_without_quoting_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real_read = filewrite.read_bytes
+
+    def read_bytes(p: str) -> bytes:
+        data = real_read(p)
+        return b"not a header\n" + data if os.path.basename(p) != "credentials" else data
+
+    monkeypatch.setattr(filewrite, "read_bytes", read_bytes)
+    with pytest.raises(WriteError) as raised:
+        files.update_file(path, _set_ours)
+    assert str(raised.value) == (
+        f"Could not write {path}: the edited file would not parse (an awswidget bug). The file was left unchanged."
+    )
+    assert raised.value.__cause__ is None and raised.value.__context__ is None  # the parse error quotes the line
+    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
