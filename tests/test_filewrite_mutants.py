@@ -287,30 +287,20 @@ def _set_ours(doc: IniDocument, _sections: Any) -> None:
     doc.set("ours", OURS)
 
 
-def test_a_sync_that_fails_is_a_write_error_with_the_os_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("error", "reason"), [(OSError(5, "Input/output error"), "Input/output error"), (BlockingIOError(), "BlockingIOError")])
+def test_a_sync_that_fails_is_a_write_error_named_by_the_os_reason_or_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
+) -> None:
     path = tmp_path / "credentials"
     path.write_text(CREDENTIALS)
 
     def fsync(_fd: int) -> None:
-        raise OSError(5, "Input/output error")
+        raise error
 
     monkeypatch.setattr(os, "fsync", fsync)
     with pytest.raises(WriteError) as raised:
         files.update_file(path, _set_ours)
-    assert str(raised.value) == f"Could not write {path}: Input/output error. The file was left unchanged."
-    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
-
-
-def test_a_sync_that_fails_without_a_reason_is_named_by_its_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "credentials"
-    path.write_text(CREDENTIALS)
-
-    def fsync(_fd: int) -> None:
-        raise BlockingIOError
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    with pytest.raises(WriteError, match=r": BlockingIOError\. The file was left unchanged\.$"):
-        files.update_file(path, _set_ours)
+    assert str(raised.value) == f"Could not write {path}: {reason}. The file was left unchanged."
     assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
 
 
