@@ -287,34 +287,21 @@ def _set_ours(doc: IniDocument, _sections: Any) -> None:
     doc.set("ours", OURS)
 
 
-@pytest.mark.parametrize(("error", "reason"), [(OSError(5, "Input/output error"), "Input/output error"), (BlockingIOError(), "BlockingIOError")])
-def test_a_sync_that_fails_is_a_write_error_named_by_the_os_reason_or_its_type(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
+@pytest.mark.parametrize(("call", "error", "reason"), [
+    ("fsync", OSError(5, "Input/output error"), "Input/output error"), ("fsync", BlockingIOError(), "BlockingIOError"),
+    ("replace", OSError(16, "Device or resource busy"), "Device or resource busy"), ("replace", PermissionError(), "PermissionError"),
+])
+def test_a_sync_or_rename_that_fails_is_a_write_error_named_by_the_os_reason_or_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, error: OSError, reason: str
 ) -> None:
+    """Either leaves the file unchanged and no temporary file behind."""
     path = tmp_path / "credentials"
     path.write_text(CREDENTIALS)
 
-    def fsync(_fd: int) -> None:
+    def fail(*_args: Any) -> None:
         raise error
 
-    monkeypatch.setattr(os, "fsync", fsync)
-    with pytest.raises(WriteError) as raised:
-        files.update_file(path, _set_ours)
-    assert str(raised.value) == f"Could not write {path}: {reason}. The file was left unchanged."
-    assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
-
-
-@pytest.mark.parametrize(("error", "reason"), [(OSError(16, "Device or resource busy"), "Device or resource busy"), (PermissionError(), "PermissionError")])
-def test_a_rename_that_fails_is_a_write_error_and_leaves_no_temporary_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
-) -> None:
-    path = tmp_path / "credentials"
-    path.write_text(CREDENTIALS)
-
-    def replace(_src: str, _dst: str) -> None:
-        raise error
-
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, call, fail)
     with pytest.raises(WriteError) as raised:
         files.update_file(path, _set_ours)
     assert str(raised.value) == f"Could not write {path}: {reason}. The file was left unchanged."
