@@ -458,14 +458,14 @@ def test_a_folder_that_cannot_be_opened_is_a_write_error(tmp_path: Path) -> None
 def _refuse_dir_flock(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
     # The one system call a file system without directory flock refuses (as some network and FUSE
     # file systems do); everything else -- the lock file, its flock, the write -- is real.
-    import filelock
+    from awswidget import filelocks
 
-    def refuse(fd: int, **kwargs: Any) -> bool:
+    def refuse(fd: int) -> bool:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             raise OSError(code, os.strerror(code))
         raise AssertionError("only the folder is flocked here")
 
-    monkeypatch.setattr(filelock, "lock_descriptor", refuse)
+    monkeypatch.setattr(filelocks, "_lock_nonblocking", refuse)
 
 
 def test_without_folder_flock_the_lock_file_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -521,6 +521,27 @@ def test_nested_locks_of_one_folder_are_counted(tmp_path: Path) -> None:
             assert filelocks._held_folders()[str(tmp_path)] == 2
         assert filelocks._held_folders()[str(tmp_path)] == 1
     assert str(tmp_path) not in filelocks._held_folders()
+
+
+def test_a_locked_write_in_a_fresh_process_does_not_import_filelock(tmp_path: Path) -> None:
+    # Importing filelock is 10 ms of a fresh kernel's first switch (issue 17): the folder lock calls
+    # flock itself; filelock is for the lock-file fallback only (tested above with its lock file).
+    (tmp_path / "config").write_bytes(b"[default]\nregion = eu-west-1\n")
+    probe = textwrap.dedent("""
+        import sys
+        import awswidget
+        m = awswidget.CredentialsManager()
+        m.add_profile("added", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        m.profile = "added"  # a switch is a use, recorded under the recent list's lock
+        print(sorted(m.profiles), "filelock" in sys.modules)
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS")}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "config"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+               AWS_EC2_METADATA_DISABLED="true", HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), AWSWIDGET_RECENT="1")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["['added',", "'default']", "False"]
+    assert (tmp_path / "data" / "awswidget" / "recent.json").exists()  # the recent list's lock was taken
 
 
 # ---------------------------------------------------------------- files that are not what they should be
