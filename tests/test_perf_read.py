@@ -248,3 +248,56 @@ def test_building_the_profile_table_starts_no_collection(aws_env: Any, monkeypat
     finally:
         gc.callbacks.remove(note)
     assert len(m.profiles) == 3000 and during == [False, True] and gc.isenabled()
+
+
+def _in_generation(objects: list[Any], generation: int) -> list[bool]:
+    import gc
+
+    there = {id(o) for o in gc.get_objects(generation=generation)}
+    return [id(o) in there for o in objects]
+
+
+def test_what_a_pause_leaves_in_numbers_goes_straight_to_the_oldest_generation() -> None:
+    import gc
+
+    from awswidget import fileread
+    from awswidget.files import gc_paused
+
+    assert gc.get_freeze_count() == 0
+    with gc_paused():
+        table = [[i] for i in range(fileread.PROMOTE_AT + 100)]  # one tracked list each
+    assert _in_generation(table[::1000], 2) == [True] * len(table[::1000])
+    assert gc.get_count()[0] < 100 and gc.get_freeze_count() == 0 and gc.isenabled()
+    with gc_paused():
+        few = [[i] for i in range(100)]
+    assert _in_generation(few, 2) == [False] * 100  # a handful stays young, as always
+    assert _in_generation(few, 0) == [True] * 100
+
+
+def test_nothing_is_promoted_while_someone_has_frozen_objects() -> None:
+    import gc
+
+    from awswidget import fileread
+    from awswidget.files import gc_paused
+
+    gc.freeze()  # as a server that forks does, to keep its objects out of every collection
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            table = [[i] for i in range(fileread.PROMOTE_AT + 100)]
+        assert gc.get_freeze_count() == frozen  # theirs stay frozen: no unfreeze of ours
+        assert _in_generation(table[::1000], 2) == [False] * len(table[::1000])
+    finally:
+        gc.unfreeze()
+
+
+def test_a_table_of_ten_thousand_profiles_is_old_when_the_manager_is_ready(aws_env: Any) -> None:
+    # Left young, the next young collections walk 10,000 ProfileInfo objects again and their number
+    # starts a full collection: 70 ms of a fresh kernel's first switch (issue 17, tests/benchmarks).
+    import gc
+
+    aws_env.write(config="".join(f"[profile p{i}]\nregion = eu-west-1\n" for i in range(12000)))
+    m = CredentialsManager()
+    infos = [m.profile_info(f"p{i}") for i in range(0, 12000, 1500)]
+    assert _in_generation(infos, 2) == [True] * len(infos)
+    assert gc.get_freeze_count() == 0
