@@ -178,6 +178,8 @@ class CredentialsManager(Onboarding, Publisher):
         """Re-read the shared files; keep the selection if it still exists."""
         with self._publishing():
             before = self._catalog.chain(self.profile)
+            # A region nobody chose (the profile's own, or AWS_DEFAULT_REGION's) follows the file's new one.
+            chosen = self.region != selection.region_for(self._catalog.get(self.profile), None)
             with files.gc_paused():
                 self._load()
             for _ in range(3):
@@ -192,7 +194,7 @@ class CredentialsManager(Onboarding, Publisher):
                 self._sticky = Notice("profile-gone", {"profile": gone})
                 self._write(**self._described())
             elif before != self._catalog.chain(self.profile) or self.session is None:
-                self._select(fresh=True)  # the same profile may now hold other keys or settings
+                self._select(region=_KEEP if chosen else None, fresh=True)  # the same profile may now hold other keys or settings
             else:
                 self._write(**self._described())
 

@@ -309,6 +309,35 @@ def test_reload_rebuilds_session_when_the_selected_keys_change(files: AwsFiles) 
     assert resolved_key(boto3.client("s3")) == "AKIAGGGGGGGGGGGGGGGG"
 
 
+def test_a_region_nobody_chose_follows_the_file_and_a_chosen_one_stays(files: AwsFiles) -> None:
+    m = CredentialsManager()
+    m.profile = "prod"
+    assert m.region == "ap-southeast-2"
+    files.config.write_text(CONFIG.replace("region = ap-southeast-2", "region = ca-central-1"))
+    m.reload()  # the profile's own region, changed by another program: followed
+    assert m.region == "ca-central-1" == m.session.region_name == boto3.client("s3").meta.region_name
+    m.region = "eu-central-1"  # the user's choice
+    files.config.write_text(CONFIG.replace("region = ap-southeast-2", "region = sa-east-1"))
+    m.reload()
+    assert m.region == "eu-central-1" == m.session.region_name
+
+
+def test_editing_the_selected_profiles_region_moves_the_selection_there(files: AwsFiles) -> None:
+    m = CredentialsManager()
+    m.profile = "dev"
+    m.edit_profile("dev", region="eu-north-1")
+    assert m.profile == "dev" and m.region == "eu-north-1" == boto3.client("s3").meta.region_name
+
+
+def test_aws_default_region_still_wins_after_the_file_changes(files: AwsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")
+    m = CredentialsManager()
+    m.profile = "prod"
+    files.config.write_text(CONFIG.replace("region = ap-southeast-2", "region = ca-central-1"))
+    m.reload()
+    assert m.region == "sa-east-1" == boto3.Session(profile_name="prod").region_name
+
+
 def test_reload_when_selection_disappears(files: AwsFiles) -> None:
     m = CredentialsManager()
     m.profile = "prod"
