@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import threading
 import time
@@ -36,6 +35,11 @@ from collections.abc import Iterator
 from .errors import WriteError
 from .fileowner import FILE_MODE, ensure_folder, owner_for_new
 from .fileread import expand_path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the lock file below (filelock's own primitive for the platform)
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["lock_folders", "locked"]
 
@@ -62,8 +66,10 @@ def _lock_nonblocking(fd: int) -> bool:
 
     The primitive of :func:`filelock.lock_descriptor` on POSIX, called directly: importing
     filelock costs 10 ms, 4% of a fresh kernel's first switch (issue 17), so it is imported
-    only for the lock-file fallback below.
+    only for the lock-file fallback below, which is also what a system without ``fcntl`` gets.
     """
+    if fcntl is None:
+        raise OSError(errno.ENOSYS, "flock is not available here")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -74,7 +80,7 @@ def _lock_nonblocking(fd: int) -> bool:
 
 
 def _unlock(fd: int) -> None:
-    fcntl.flock(fd, fcntl.LOCK_UN)
+    fcntl.flock(fd, fcntl.LOCK_UN)  # only ever called after _lock_nonblocking took the lock: fcntl exists
 
 
 @contextlib.contextmanager

@@ -523,6 +523,37 @@ def test_nested_locks_of_one_folder_are_counted(tmp_path: Path) -> None:
     assert str(tmp_path) not in filelocks._held_folders()
 
 
+def test_without_fcntl_the_lock_file_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from awswidget import filelocks
+
+    monkeypatch.setattr(filelocks, "fcntl", None)  # a system without it: filelock's lock file, as before
+    target = tmp_path / "config"
+    target.write_bytes(b"[default]\n")
+    assert filewrite.update_file(str(target), lambda doc, s: doc.set("default", {"region": "x"})).changed
+    assert (tmp_path / ".awswidget.lock").exists() and _parse(target)["default"]["region"] == "x"
+
+
+def test_a_system_without_fcntl_still_imports_reads_switches_and_writes(tmp_path: Path) -> None:
+    # The folder lock's `import fcntl` stopped every CredentialsManager where there is none (review 42, F2).
+    (tmp_path / "config").write_bytes(b"[default]\nregion = eu-west-1\n[profile a]\nregion = us-east-1\n")
+    probe = textwrap.dedent("""
+        import sys
+        sys.modules["fcntl"] = None  # import fcntl -> ImportError
+        import awswidget
+        m = awswidget.CredentialsManager()
+        m.profile = "a"
+        m.add_profile("added", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+        print(sorted(m.profiles), m.profile, "filelock" in sys.modules)
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS")}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "config"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+               AWS_EC2_METADATA_DISABLED="true", HOME=str(tmp_path), AWSWIDGET_RECENT="0")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    # filelock's lock (its soft lock without fcntl, a file it removes again) stood in for the folder's flock
+    assert out.stdout.split() == ["['a',", "'added',", "'default']", "a", "True"]
+
+
 def test_a_locked_write_in_a_fresh_process_does_not_import_filelock(tmp_path: Path) -> None:
     # Importing filelock is 10 ms of a fresh kernel's first switch (issue 17): the folder lock calls
     # flock itself; filelock is for the lock-file fallback only (tested above with its lock file).

@@ -305,7 +305,7 @@ def test_debug_logs_of_every_logger_hold_no_secret(journey: Journey, logs: Captu
     text = logs.text()
     assert leaks(journey.secrets, {"logs": text}) == []
     # DEBUG really was on, and botocore really logged what would have leaked: blanked by the record factory.
-    # filelock logs nothing since the folder itself is flocked (lock_descriptor): no lock file to announce.
+    # filelock logs nothing since the folder itself is flocked: no lock file to announce.
     assert {"botocore", "urllib3", "awswidget"} <= {r.name.split(".")[0] for r in logs.records}
     assert any(r.name.startswith("botocore") and r.levelno == logging.DEBUG for r in logs.records)
     assert "X-Amz-Security-Token" in text and "AssumeRole" in text
