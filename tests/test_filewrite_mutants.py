@@ -388,7 +388,10 @@ def test_a_write_after_a_key_level_merge_has_no_undo(tmp_path: Path, monkeypatch
     assert set(botocore.configloader.raw_config_parse(str(path))) == {"old", "from-cli", "ours", "cli-two"}
 
 
-def test_a_write_into_the_replaced_file_alone_keeps_the_undo_of_its_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_write_into_the_replaced_file_alone_keeps_the_undo_of_its_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="awswidget")
     path = tmp_path / "credentials"
     path.write_text(CREDENTIALS)
     began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: read + CLI_SECTION, 1)
@@ -401,6 +404,9 @@ def test_a_write_into_the_replaced_file_alone_keeps_the_undo_of_its_version(tmp_
     assert result.old_data == (CREDENTIALS + CLI_SECTION).encode()
     assert result.new_data == path.read_bytes()
     assert botocore.configloader.raw_config_parse(str(path))["from-cli"] == {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"}
+    assert f"another program wrote {path} while we replaced it; applying the edit to its version" in [
+        r.getMessage() for r in caplog.records
+    ]
 
 
 def test_an_unreadable_late_write_into_the_replaced_file_leaves_ours(
@@ -458,8 +464,9 @@ def test_a_file_that_does_not_decode_is_not_edited(tmp_path: Path, monkeypatch: 
     path = tmp_path / "credentials"
     path.write_bytes(CREDENTIALS.encode())
     version = settle.Version(os.stat(path), b"[old]\nx = \xff\n", None, {"old": {"x": "?"}})
-    with pytest.raises(ConfigFileError, match="awswidget cannot edit this file safely"):
+    with pytest.raises(ConfigFileError) as raised:
         files.update_file(path, _set_ours, version=version)
+    assert str(raised.value) == f"{path}: awswidget cannot edit this file safely" and raised.value.path == str(path)
     assert path.read_text() == CREDENTIALS
 
 
@@ -583,6 +590,9 @@ def test_the_window_takes_the_files_crlf_convention(monkeypatch: pytest.MonkeyPa
     tie = "[s0]\r\nk = 0\n[s1]\r\nk = 1\n[s2]\nk = 2\n[s3]\r\nk = 3\n"  # 3 CRLF, 4 LF: LF
     w = filewrite._window(tie, _fast(tie), _edit(None, "s1".__eq__))
     assert w is not None and w.eol == "\n"
+    even = "".join(f"[s{i}]\r\nk = {i}\n" for i in range(4))  # as many CRLF as LF endings: LF, as IniDocument picks
+    w = filewrite._window(even, _fast(even), _edit(None, "s1".__eq__))
+    assert w is not None and w.eol == IniDocument(even).eol == "\n"
 
 
 def test_small_files_and_edits_without_targets_are_edited_whole(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1111,3 +1121,327 @@ def test_a_temporary_file_that_reads_back_unparseable_is_refused_without_quoting
     )
     assert raised.value.__cause__ is None and raised.value.__context__ is None  # the parse error quotes the line
     assert path.read_text() == CREDENTIALS and files.temp_files(str(path)) == []
+
+
+# --------------------------------------------------------------------------- the retry loop (the fourth run's last survivors)
+
+
+def test_a_section_the_edit_sets_as_it_was_is_set_again_after_the_second_late_write_removed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edit sets [old] to what it holds (and adds [ours]); the second command read our first file and wrote
+    it back without [old]. Their removal is merged, then the edit runs again on top of it: on what it sets,
+    ours wins, and the self-check sees [old] as set, not removed."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    old = {"aws_access_key_id": "AKIAOLDOLDOLDOLDOLD1", "aws_secret_access_key": "old-secret"}
+
+    def edit(doc: IniDocument, _sections: Any) -> None:
+        doc.set("old", old)
+        doc.set("ours", OURS)
+
+    parsed = _two_late_rewrites(
+        path, monkeypatch, [lambda read: read + CLI_SECTION, lambda read: read.replace(CREDENTIALS, "")], edit
+    )
+    assert parsed == {"old": old, "ours": OURS, "from-cli": {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"}}
+
+
+def _script_writes_later(monkeypatch: pytest.MonkeyPatch, path: Path, rest: list[str]) -> None:
+    """The rest of a shell script's in-place rewrite (``echo ... >> credentials``) lands at the next wait of
+    settle for the file to stay unchanged (a sleep longer than its poll), and only then."""
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if rest and seconds > settle._POLL:
+            with open(path, "a") as f:
+                f.write(rest.pop(0))
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+
+
+def _forget_foreign(path: Path) -> None:
+    with settle._foreign_lock:
+        settle._foreign.pop(os.path.realpath(path), None)
+
+
+def test_a_file_rewritten_in_place_during_our_write_is_waited_for_before_the_retry_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script rewrites the file in place between our read and our rename, in two writes. The retry's read
+    knows the inode held other content when this process read it: it waits until the file has stayed
+    unchanged, so the edit is not applied to the first half of the script's file."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    rest: list[str] = []
+    calls: list[int] = []
+
+    def edit(doc: IniDocument, _sections: Any) -> None:
+        if not calls:
+            path.write_text(CREDENTIALS + "[cli]\n")  # echo ... > credentials: the same inode
+            rest.append("region = eu-west-1\n")  # echo ... >> credentials, a moment later
+        calls.append(1)
+        doc.set("ours", OURS)
+
+    _script_writes_later(monkeypatch, path, rest)
+    try:
+        result = files.update_file(path, edit)
+    finally:
+        _forget_foreign(path)
+    assert rest == [] and len(calls) == 2 and result.changed
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["cli"] == {"region": "eu-west-1"} and parsed["ours"] == OURS
+
+
+def test_our_new_file_appended_to_before_we_read_it_back_is_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script appends to the file right after our rename, in two writes: the read that follows knows the
+    inode as ours with other content, and waits for the script to finish before applying the edit again."""
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real_replace = os.replace
+    rest: list[str] = []
+
+    def replace(src: str, dst: str) -> None:
+        real_replace(src, dst)
+        if not rest and os.path.realpath(dst) == os.path.realpath(path):
+            with open(dst, "a") as f:
+                f.write("[cli]\n")
+            rest.append("region = eu-west-1\n")
+
+    _script_writes_later(monkeypatch, path, rest)
+    monkeypatch.setattr(os, "replace", replace)
+    try:
+        files.update_file(path, _set_ours)
+    finally:
+        monkeypatch.setattr(os, "replace", real_replace)
+        _forget_foreign(path)
+    assert rest == []
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["cli"] == {"region": "eu-west-1"} and parsed["ours"] == OURS
+
+
+def test_a_rewrite_right_after_ours_that_kept_our_change_is_remembered_as_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another command rewrites our file in place a moment after our rename and keeps our change: nothing is
+    written again, and what this process remembers of the file is that version (the next read reuses it)."""
+    from awswidget import fileread
+
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    began, undo = _rewritten_after_each_rename(path, monkeypatch, None, 0, then=lambda read: read + "[cli]\nregion = eu-west-1\n")
+    try:
+        result = files.update_file(path, _set_ours)
+    finally:
+        undo()
+    assert began[0] == 1 and result.changed
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["cli"] == {"region": "eu-west-1"} and parsed["ours"] == OURS
+    remembered = fileread.cached_snapshot(str(path))
+    assert remembered is not None and remembered.data == path.read_bytes() and remembered.sections == parsed
+
+
+def test_an_unreadable_write_over_our_new_file_with_a_late_write_into_the_replaced_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One command writes into the file we replace a moment after our rename; another appends a broken line
+    to our new file at once. The late write is the next base; the broken file is not merged, and said so."""
+    caplog.set_level(logging.INFO, logger="awswidget")
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real = os.path.realpath(path)
+    real_replace, real_sleep = os.replace, time.sleep
+    pending: list[Any] = []
+
+    def replace(src: str, dst: str) -> None:
+        if pending or os.path.realpath(dst) != real:
+            real_replace(src, dst)
+            return
+        old = open(dst, "r+")  # the first command holds the file we replace
+        pending.append((old, old.read() + CLI_SECTION))
+        real_replace(src, dst)
+        with open(dst, "a") as f:  # the second one, into our new file before we read it back
+            f.write("[broken\n")
+
+    def sleep(seconds: float) -> None:
+        if seconds == filewrite.GRACE and pending and pending[-1] is not None:
+            f, text = pending[-1]
+            pending[-1] = None
+            with f:
+                f.seek(0)
+                f.truncate()
+                f.write(text)
+        real_sleep(seconds)
+
+    settle._mark_foreign(real)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(time, "sleep", sleep)
+    try:
+        result = files.update_file(path, _set_ours)
+    finally:
+        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.setattr(time, "sleep", real_sleep)
+        _forget_foreign(path)
+        for f, text in [p for p in pending if p is not None]:
+            with f:
+                f.write(text)
+    assert pending == [None] and result.changed
+    assert botocore.configloader.raw_config_parse(str(path)) == {
+        "old": {"aws_access_key_id": "AKIAOLDOLDOLDOLDOLD1", "aws_secret_access_key": "old-secret"},
+        "from-cli": {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"},
+        "ours": OURS,
+    }
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name in ("awswidget.filewrite", "awswidget._merge3")] == [
+        (logging.INFO, f"another program wrote {path} while we replaced it; applying the edit to its version"),
+        (logging.WARNING, f"another program wrote an unreadable version of {path} during our write; kept ours"),
+    ]
+
+
+def test_without_the_fast_reader_a_windowed_write_tells_the_incremental_reading_only_what_it_proved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window's splice was not used (its parse refused): the read-back is a whole-file parse, and the
+    changed run the next reading finds (awswidget._merge.diff) is what really changed, not the window."""
+    from awswidget import _fastini, _merge, fileread
+
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise _fastini.Unsupported("not the verified reader")
+
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    monkeypatch.setattr(_fastini, "parse", refuse)
+    path = tmp_path / "config"
+    path.write_text(_sections_text(10))
+    fileread.forget_cached()
+    before = fileread.read_file_cached(path).sections
+    files.update_file(path, _edit(lambda d: d.set("s4", {"k": "x"}), "s4".__eq__))
+    remembered = fileread.cached_snapshot(str(path))
+    assert remembered is not None and remembered.sections == botocore.configloader.raw_config_parse(str(path))
+    assert _merge.diff(before, remembered.sections) == (["s4"], ["s4"])
+
+
+def test_two_windowed_writes_found_by_needles_the_second_after_the_first_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The joined headers carried through the first write's splice still hold every header after its window,
+    so the second edit's needle finds its target there (and does not add it again at the end)."""
+    from awswidget import _merge, fileread
+
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    path = tmp_path / "config"
+    path.write_text(_sections_text(10))
+    fileread.forget_cached()
+    files.update_file(path, _edit(lambda d: d.set("s2", {"k": "x"}), "s2".__eq__, needles=("\ns2\n",)))
+    remembered = fileread.cached_snapshot(str(path))
+    assert remembered is not None and [h for _k, h in _merge.headers_with(remembered.sections, ("\ns7\n",)) or []] == ["s7"]
+    files.update_file(path, _edit(lambda d: d.set("s7", {"k": "y"}), "s7".__eq__, needles=("\ns7\n",)))
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert list(parsed) == [f"s{i}" for i in range(10)]
+    assert parsed["s2"] == {"k": "x"} and parsed["s7"] == {"k": "y"} and parsed["s6"] == {"k": "6"}
+
+
+@pytest.mark.parametrize("final_eol", [True, False])
+def test_a_second_windowed_write_takes_its_layout_from_the_first_without_a_whole_file_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, final_eol: bool
+) -> None:
+    """A text's layout is kept for that text (an edit that changed nothing is followed by one on the same text),
+    and derived from the edited window (also a last window without a final LF), at the size limit itself:
+    only the first write scans the whole text for its header lines."""
+    from awswidget import fileread
+
+    text = _sections_text(10) if final_eol else _sections_text(10).rstrip("\n")
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", len(text))  # the edits keep the size: windowed at the limit
+    path = tmp_path / "config"
+    path.write_text(text)
+    fileread.forget_cached()
+    scans: list[int] = []
+    scan = filewrite._Layout.of.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: Any, data: bytes, text: str) -> Any:
+        scans.append(len(text))
+        return scan(cls, data, text)
+
+    monkeypatch.setattr(filewrite._Layout, "of", classmethod(counted))
+    result = files.update_file(path, _edit(lambda d: d.set("s8", {"k": "8"}), "s8".__eq__))  # as it is: nothing written
+    assert not result.changed and scans == [len(text)]
+    files.update_file(path, _edit(lambda d: d.set("s8", {"k": "x"}), "s8".__eq__))  # the same text: its layout again
+    assert scans == [len(text)]
+    files.update_file(path, _edit(lambda d: d.set("s2", {"k": "y"}), "s2".__eq__))
+    assert scans == [len(text)]
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["s8"] == {"k": "x"} and parsed["s2"] == {"k": "y"} and len(path.read_text()) == len(text)
+
+
+def test_a_windowed_write_keeps_every_untouched_section_as_the_known_parses_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Near the start of the file too (the window from the second header): the next reading's diff sees only
+    the changed section, by identity."""
+    from awswidget import fileread
+
+    monkeypatch.setattr(filewrite, "WINDOW_MIN", 0)
+    path = tmp_path / "config"
+    path.write_text(_sections_text(10))
+    fileread.forget_cached()
+    before = fileread.read_file_cached(path).sections
+    files.update_file(path, _edit(lambda d: d.set("s2", {"k": "x"}), "s2".__eq__))
+    remembered = fileread.cached_snapshot(str(path))
+    assert remembered is not None and remembered.sections["s2"] == {"k": "x"}
+    assert [h for h in before if h != "s2" and remembered.sections[h] is not before[h]] == []
+    assert remembered.sections == botocore.configloader.raw_config_parse(str(path))
+
+
+def test_a_windowed_write_of_a_file_with_as_many_crlf_as_lf_endings_is_the_whole_files_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "".join(f"[s{i}]\r\nk = {i}\n" for i in range(10))
+    whole, windowed = _both_ways(tmp_path, monkeypatch, text, _edit(lambda d: d.set("s4", {"n": "1"}), "s4".__eq__), "even")
+    assert windowed == whole and b"[s4]\r\nk = 4\nn = 1\n" in windowed
+
+
+def test_a_program_that_keeps_our_new_file_open_after_rewriting_it_is_named_in_the_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It rewrites our file in place a moment after our rename (keeping our change) and holds it open for
+    writing past SETTLE_MAX (shortened here): the re-check goes by its content and says which file, once."""
+    caplog.set_level(logging.WARNING, logger="awswidget")
+    monkeypatch.setattr(settle, "SETTLE_MAX", 0.6)
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    real = os.path.realpath(path)
+    real_sleep = time.sleep
+    held: list[Any] = []
+
+    def sleep(seconds: float) -> None:
+        if seconds == filewrite.GRACE and not held:
+            f = open(path, "r+")
+            held.append(f)
+            ours = f.read()
+            f.seek(0)
+            f.truncate()
+            f.write(ours + "[cli]\nregion = eu-west-1\n")
+            f.flush()  # written, and still open for writing
+        real_sleep(seconds)
+
+    probe = os.open(path, os.O_RDONLY)
+    try:
+        if settle.writer_open(probe) is None:
+            pytest.skip("the kernel cannot tell whether a file is open for writing here")
+    finally:
+        os.close(probe)
+    settle._mark_foreign(real)
+    monkeypatch.setattr(time, "sleep", sleep)
+    try:
+        files.update_file(path, _set_ours)
+    finally:
+        monkeypatch.setattr(time, "sleep", real_sleep)
+        _forget_foreign(path)
+        for f in held:
+            st = os.fstat(f.fileno())
+            settle._stuck.discard((st.st_dev, st.st_ino))
+            f.close()
+    assert len(held) == 1
+    parsed = botocore.configloader.raw_config_parse(str(path))
+    assert parsed["cli"] == {"region": "eu-west-1"} and parsed["ours"] == OURS
+    assert [r.getMessage() for r in caplog.records] == [
+        f"another program has held {real} open for writing for 1 s; going by its content"
+    ]
