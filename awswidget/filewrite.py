@@ -557,8 +557,8 @@ def update_file(
                 time.sleep(GRACE)
             late_base, merged = _merge3.late_writes(path, watched, base, after, theirs, functools.partial(_look, real, path, opened))
             if late_base is not None or merged:
-                if written.sections is None:
-                    _parsed(real, path, written)  # someone's write over ours: watched from it once replaced
+                if written.sections is None and _parsed(real, path, written):  # someone's write over ours
+                    written = _over_ours(real, path, opened, new, after, theirs) or written
                 base, target = late_base or base, written
                 continue
             if written.data != new:
@@ -579,6 +579,27 @@ def update_file(
     # After a key-level merge, base's bytes lack the other program's merged change: putting them back would lose it.
     undo = None if theirs else old_data
     return WriteResult(path, changed=changed, created=created and changed, old_data=undo, new_data=new if changed else b"")
+
+
+def _over_ours(real: str, path: str, opened: list[Version], new: bytes, after: dict[str, Any], theirs: list[_merge3.TheirChange]) -> Version | None:
+    """The file, settled, when another program rewrote our new file in place before we read it back while a
+    late write into a version we replaced is being merged: its change against ``new`` is merged key by key too
+    (appended to ``theirs``), or the retry would rename over it. ``None`` when it cannot be read settled."""
+    try:
+        current = _fresh(real, path, opened)  # once it does not look mid-rewrite: a half-written file is no change
+    except (ConfigFileError, FileChangedError):
+        return None  # the retry's own checks refuse it, as any unreadable or never-settling file
+    assert current.sections is not None
+    if b"[DEFAULT]" in new or b"[DEFAULT]" in current.data:
+        log.warning("another program rewrote %s right after our write, with a [DEFAULT] section; its change is not merged", path)
+        return current
+    change = _merge3.their_change(after, current.sections, after)
+    if change.kept:  # names only: values never reach a log
+        log.warning("another program rewrote %s right after our write; kept our %s", path, ", ".join(change.kept))
+    if change:
+        log.info("another program rewrote %s right after our write; merging its change key by key", path)
+        theirs.append(change)
+    return current
 
 
 def _fresh(real: str, path: str, opened: list[Version]) -> Version:
