@@ -557,8 +557,12 @@ def update_file(
                 time.sleep(GRACE)
             late_base, merged = _merge3.late_writes(path, watched, base, after, theirs, functools.partial(_look, real, path, opened))
             if late_base is not None or merged:
-                if written.sections is None and _parsed(real, path, written):  # someone's write over ours
-                    written = _over_ours(real, path, opened, new, after, theirs) or written
+                if written.sections is None:  # someone's write over ours, maybe half-written when read back
+                    settled = _over_ours(real, path, opened, new, after, theirs)
+                    if settled is not None:
+                        written = settled
+                    else:
+                        _parsed(real, path, written)
                 base, target = late_base or base, written
                 continue
             if written.data != new:
@@ -584,12 +588,16 @@ def update_file(
 def _over_ours(real: str, path: str, opened: list[Version], new: bytes, after: dict[str, Any], theirs: list[_merge3.TheirChange]) -> Version | None:
     """The file, settled, when another program rewrote our new file in place before we read it back while a
     late write into a version we replaced is being merged: its change against ``new`` is merged key by key too
-    (appended to ``theirs``), or the retry would rename over it. ``None`` when it cannot be read settled."""
+    (appended to ``theirs``), or the retry would rename over it. ``None`` when it cannot be read settled.
+    An emptied or removed file is no change (as :func:`awswidget.settle.changed_since` treats an emptied inode)."""
     try:
         current = _fresh(real, path, opened)  # once it does not look mid-rewrite: a half-written file is no change
     except (ConfigFileError, FileChangedError):
         return None  # the retry's own checks refuse it, as any unreadable or never-settling file
     assert current.sections is not None
+    if not current.data:  # emptied or removed (a writer killed after its truncate?): not "they removed every section"
+        log.warning("another program emptied or removed %s right after our write; not taken as a change", path)
+        return current
     if b"[DEFAULT]" in new or b"[DEFAULT]" in current.data:
         log.warning("another program rewrote %s right after our write, with a [DEFAULT] section; its change is not merged", path)
         return current

@@ -722,16 +722,18 @@ def test_a_section_the_second_late_write_removed_is_removed(tmp_path: Path, monk
     }
 
 
-def _rewritten_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str, over_ours: Callable[[str, str], str],
+def _rewritten_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str, over_ours: Callable[[str, str], Any],
                      edit: Callable[[IniDocument, Any], None] | None = None) -> dict[str, Any]:
     """One command holds the file we replace and writes into it a moment after our rename (at the GRACE
     sleep); another rewrites our new file in place at once, before we read it back: ``over_ours(old, ours)``
-    is what it writes (from what it read: the old text or ours)."""
+    is what it writes (from what it read: the old text or ours); a pair: the first part at once, the rest
+    at the GRACE sleep (the file held open for writing meanwhile); ``None``: it removes the file."""
     path = tmp_path / "credentials"
     path.write_text(start)
     real = os.path.realpath(path)
     real_replace, real_sleep = os.replace, time.sleep
     pending: list[Any] = []
+    rest: list[Any] = []
 
     def replace(src: str, dst: str) -> None:
         if pending or os.path.realpath(dst) != real:
@@ -741,11 +743,20 @@ def _rewritten_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
         before = old.read()
         pending.append((old, before + CLI_SECTION))
         real_replace(src, dst)
-        with open(dst, "r+") as f:
+        with open(dst) as f:
             ours = f.read()
-            f.seek(0)
-            f.truncate()
-            f.write(over_ours(before, ours))
+        what = over_ours(before, ours)
+        if what is None:
+            os.unlink(dst)
+            return
+        f = open(dst, "r+")
+        f.truncate()
+        f.write(what if isinstance(what, str) else what[0])
+        f.flush()
+        if isinstance(what, str):
+            f.close()
+        else:
+            rest.append((f, what[1]))
 
     def sleep(seconds: float) -> None:
         if seconds == filewrite.GRACE and pending and pending[0] is not None:
@@ -755,6 +766,10 @@ def _rewritten_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
                 f.seek(0)
                 f.truncate()
                 f.write(text)
+            while rest:
+                held, tail = rest.pop()
+                with held:
+                    held.write(tail)
         real_sleep(seconds)
 
     settle._mark_foreign(real)
@@ -767,7 +782,7 @@ def _rewritten_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
         monkeypatch.setattr(time, "sleep", real_sleep)
         with settle._foreign_lock:
             settle._foreign.pop(real, None)
-        for f, text in [p for p in pending if p is not None]:
+        for f, text in [p for p in pending if p is not None] + rest:
             with f:
                 f.write(text)
     return botocore.configloader.raw_config_parse(str(path))
@@ -792,6 +807,31 @@ def test_a_write_over_our_new_file_and_a_late_write_into_the_replaced_one_are_bo
         "over-ours": {"region": "eu-west-3"},
     }
     assert "rewrote " + str(tmp_path / "credentials") + " right after our write; merging its change key by key" in caplog.text
+
+
+def test_a_write_over_our_new_file_half_done_when_read_back_is_waited_for_and_both_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review 43, F1: "[ol" when we read our file back (it does not parse), the rest at the watch: the
+    # settled read waits for it instead of taking it as unreadable (the late write was then lost).
+    parsed = _rewritten_twice(tmp_path, monkeypatch, CREDENTIALS, lambda old, ours: ("[ol", (ours + OVER_OURS)[3:]))
+    assert parsed == {
+        "old": {"aws_access_key_id": "AKIAOLDOLDOLDOLDOLD1", "aws_secret_access_key": "old-secret"},
+        "ours": OURS, "from-cli": {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"}, "over-ours": {"region": "eu-west-3"},
+    }
+
+
+@pytest.mark.parametrize("what", ["emptied", "removed"])
+def test_our_new_file_emptied_or_removed_right_after_our_write_is_no_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, what: str
+) -> None:
+    # Review 43, F2: not merged as "they removed every section" (a writer killed after its truncate).
+    parsed = _rewritten_twice(tmp_path, monkeypatch, CREDENTIALS, lambda old, ours: "" if what == "emptied" else None)
+    assert parsed == {
+        "old": {"aws_access_key_id": "AKIAOLDOLDOLDOLDOLD1", "aws_secret_access_key": "old-secret"},
+        "ours": OURS, "from-cli": {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"},
+    }
+    assert "emptied or removed " + str(tmp_path / "credentials") + " right after our write; not taken as a change" in caplog.text
 
 
 def test_their_other_keys_are_kept_and_ours_wins_on_the_key_the_save_sets(
