@@ -1,14 +1,27 @@
-"""The line model of awswidget._iniscan: what a mutation run (issue 22) showed no other fast test pinned.
+"""The line model (awswidget._iniscan) and the editor (awswidget._ini): what a mutation run (issue 22) showed
+no other fast test pinned.
 
-tests/test_ini_cases.py pins nearly every line of the scan already; the cases here are the ones a
-surviving mutant changed. The survivors that change nothing a caller can see (an initial value that is
-always overwritten before it is read, a guard that only skips a regex that would not match) are listed
-with their reasons in the run notes, not tested.
+tests/test_ini_cases.py pins nearly every line of both already; the cases here are the ones a surviving
+mutant changed. The survivors that change nothing a caller can see (an initial value that is always
+overwritten before it is read, a guard that only skips a regex that would not match) are listed with
+their reasons in the run notes, not tested.
 """
 
 from __future__ import annotations
 
+import configparser
+import io
+
+import pytest
+
+from awswidget._ini import IniDocument
 from awswidget._iniscan import scan
+
+
+def _read(text: str) -> dict[str, dict[str, str]]:
+    parser = configparser.RawConfigParser()
+    parser.read_file(io.StringIO(text, newline=None))
+    return {s: dict(parser.items(s)) for s in parser.sections()}
 
 
 def test_lines_before_the_first_option_follow_no_option() -> None:
@@ -23,3 +36,35 @@ def test_lines_before_the_first_option_follow_no_option() -> None:
         ("option", "k"),
         ("comment", "k"),
     ]
+
+
+# ---------------------------------------------------------------- the editor: removing the last section
+
+
+@pytest.mark.parametrize(
+    ("text", "out"),
+    [
+        ("# banner\n[old]\nk = v", "# banner"),  # one line left: it loses its newline, as the file had none
+        ("[a]\nk = v  \n[old]\nk = v", "[a]\nk = v  "),  # only the line ending goes, not the spaces before it
+        ("[a]\nk = ABX\n[old]\nk = v", "[a]\nk = ABX"),  # nor the value's last characters
+        ("[a]\r\nk = 1\r\n[old]\r\nk = v", "[a]\r\nk = 1"),
+    ],
+)
+def test_removing_the_last_section_of_a_file_without_a_final_newline(text: str, out: str) -> None:
+    doc = IniDocument(text)
+    assert doc.remove(lambda header: header == "old") == 1
+    assert doc.text() == out
+    assert _read(out) == {s: v for s, v in _read(text).items() if s != "old"}
+
+
+# ---------------------------------------------------------------- the editor: merging duplicates
+
+
+def test_merge_into_an_empty_last_occurrence_followed_by_another_section() -> None:
+    # The key sits in the first [default] only; the second is empty and [profile b] follows it: the
+    # carried line goes into the second occurrence, before [profile b].
+    text = "[default]\nregion = eu-west-1\n[default]\n[profile b]\nregion = x\n"
+    doc = IniDocument(text)
+    doc.merge_duplicates()
+    assert doc.text() == "[default]\nregion = eu-west-1\n[profile b]\nregion = x\n"
+    assert _read(doc.text()) == {"default": {"region": "eu-west-1"}, "profile b": {"region": "x"}}
