@@ -68,3 +68,18 @@ def test_merge_into_an_empty_last_occurrence_followed_by_another_section() -> No
     doc.merge_duplicates()
     assert doc.text() == "[default]\nregion = eu-west-1\n[profile b]\nregion = x\n"
     assert _read(doc.text()) == {"default": {"region": "eu-west-1"}, "profile b": {"region": "x"}}
+
+
+# ---------------------------------------------------------------- the editor: an empty value at the end
+
+
+@pytest.mark.parametrize(("header", "out"), [("n", "[s]\na = 1\n\n[n]\nk = "), ("s", "[s]\na = 1\nk = ")])
+def test_an_empty_value_last_in_a_file_without_a_final_newline_is_written_as_key_equals_space(
+    header: str, out: str
+) -> None:
+    # The same "k = " a file with a final newline gets ("k = \n"): only the line ending is left off,
+    # in a new section as in an existing one.
+    doc = IniDocument("[s]\na = 1")
+    doc.set(header, {"k": ""})
+    assert doc.text() == out
+    assert _read(out)[header]["k"] == ""
