@@ -83,3 +83,10 @@ def test_an_empty_value_last_in_a_file_without_a_final_newline_is_written_as_key
     doc.set(header, {"k": ""})
     assert doc.text() == out
     assert _read(out)[header]["k"] == ""
+
+
+@pytest.mark.parametrize("text", ["[s]\nk = v", "[s]\nk =\n  nested = 1"])
+def test_removing_the_only_key_of_a_file_without_a_final_newline_leaves_the_header_without_one(text: str) -> None:
+    doc = IniDocument(text)
+    doc.set("s", {"k": None})
+    assert doc.text() == "[s]"
