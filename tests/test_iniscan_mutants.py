@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import configparser
 import io
+from collections.abc import Callable
 
 import pytest
 
 from awswidget._ini import IniDocument
-from awswidget._iniscan import scan
+from awswidget._iniscan import EditError, Line, scan
 
 
 def _read(text: str) -> dict[str, dict[str, str]]:
@@ -90,3 +91,43 @@ def test_removing_the_only_key_of_a_file_without_a_final_newline_leaves_the_head
     doc = IniDocument(text)
     doc.set("s", {"k": None})
     assert doc.text() == "[s]"
+
+
+# ---------------------------------------------------------------- the editor's self-check, against a faulty edit
+# The self-check is the last guard against an edit that would change how the file reads (a bug of the editor
+# itself: no correct edit triggers it), so these give it a faulty edit by hand, as test_ini_cases.py's
+# self-check tests do through monkeypatch. It finds the changed lines by identity: every line that is not
+# the very same Line object must be read again.
+
+_JUNK = Line("junk\n", "comment")  # a line configparser cannot read, recorded as a harmless comment
+
+
+def _faulty_edit(text: str, edit: Callable[[list[Line]], None]) -> IniDocument:
+    doc = IniDocument(text)
+    before = list(doc._lines)
+    edit(doc._lines)
+    doc._check_structure(before)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("text", "edit"),
+    [
+        # the first line replaced, the rest kept (the region starts at line 0, not after it)
+        ("[a]\nk = 1\n[a]\n\n[a]\n", lambda lines: lines.__setitem__(0, _JUNK)),
+        ("[a]\n[b]\nk = 1\n", lambda lines: lines.__setitem__(0, _JUNK)),
+        # a line put before the only line of the file
+        ("[a]\n", lambda lines: lines.insert(0, _JUNK)),
+        ("[a]\nk = 1\n", lambda lines: lines.insert(0, _JUNK)),
+    ],
+)
+def test_the_self_check_reads_a_faulty_edit_at_the_top_of_the_file_again(
+    text: str, edit: Callable[[list[Line]], None]
+) -> None:
+    with pytest.raises(EditError, match=r"^the edit would make the file unreadable$"):
+        _faulty_edit(text, edit)
+
+
+def test_the_self_check_passes_an_edit_that_reads_as_meant() -> None:
+    doc = _faulty_edit("[a]\nk = 1\n", lambda lines: lines.insert(0, Line("# a note\n", "comment")))
+    assert doc.text() == "# a note\n[a]\nk = 1\n"
