@@ -119,9 +119,11 @@ def _faulty_edit(text: str, edit: Callable[[list[Line]], None]) -> IniDocument:
         # a line put before the only line of the file
         ("[a]\n", lambda lines: lines.insert(0, _JUNK)),
         ("[a]\nk = 1\n", lambda lines: lines.insert(0, _JUNK)),
+        # a key of the first section rewritten and a line appended at the end: both regions are read again
+        ("[a]\nk = 1\n[b]\n", lambda lines: (lines.__setitem__(1, Line("k = 1\n", "option", key="k")), lines.append(_JUNK))),
     ],
 )
-def test_the_self_check_reads_a_faulty_edit_at_the_top_of_the_file_again(
+def test_the_self_check_reads_every_line_of_a_faulty_edit_again(
     text: str, edit: Callable[[list[Line]], None]
 ) -> None:
     with pytest.raises(EditError, match=r"^the edit would make the file unreadable$"):
