@@ -121,6 +121,11 @@ def _faulty_edit(text: str, edit: Callable[[list[Line]], None]) -> IniDocument:
         ("[a]\nk = 1\n", lambda lines: lines.insert(0, _JUNK)),
         # a key of the first section rewritten and a line appended at the end: both regions are read again
         ("[a]\nk = 1\n[b]\n", lambda lines: (lines.__setitem__(1, Line("k = 1\n", "option", key="k")), lines.append(_JUNK))),
+        # a header near the top rewritten and one near the end replaced: every line between is read again
+        (
+            "[a]\n[b]\nk = 1\n[c]\n[d]\nk = 2\n",
+            lambda lines: (lines.__setitem__(1, Line("[b]\n", "section", header="b")), lines.__setitem__(4, _JUNK)),
+        ),
     ],
 )
 def test_the_self_check_reads_every_line_of_a_faulty_edit_again(
