@@ -138,3 +138,12 @@ def test_the_self_check_reads_every_line_of_a_faulty_edit_again(
 def test_the_self_check_passes_an_edit_that_reads_as_meant() -> None:
     doc = _faulty_edit("[a]\nk = 1\n", lambda lines: lines.insert(0, Line("# a note\n", "comment")))
     assert doc.text() == "# a note\n[a]\nk = 1\n"
+
+
+def test_the_self_check_reads_on_past_blank_and_comment_lines_to_the_next_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new key written shallower than the indented header after it makes that header its continuation
+    # ([t] and its keys would vanish into [s]); blank and comment lines in between must not end the re-read.
+    monkeypatch.setattr(IniDocument, "_insert_indent", lambda self, start, end: "")
+    doc = IniDocument("[s]\n\n# c\n  [t]\nb = 1\n")
+    with pytest.raises(EditError, match=r"^the edit would change how other lines of the file read$"):
+        doc.set("s", {"a": "1"})
