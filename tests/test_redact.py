@@ -403,3 +403,26 @@ def test_the_factory_passes_keyword_arguments_on() -> None:
         "botocore", logging.DEBUG, __file__, 1, "plain", (), None, func="caller", sinfo="stack here"
     )
     assert (record.funcName, record.stack_info) == ("caller", "stack here")
+
+
+# shown_name's edges. Its pattern is built at import, where mutmut does not mutate: these pin what a
+# mutation run cannot (issue 22, fifth run).
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("a" * 15, "a" * 15),  # a run of 15 key characters is a name ...
+        ("a" * 16, None),  # ... 16 may be a pasted key
+        ("profile " + "A1/+" * 4, None),  # "/" and "+" are key characters (a secret key is base64) ...
+        ("profile " + "A1==" * 4, None),  # ... and "=" too
+        ("xxxxxxxx-xxxxxxxx", "xxxxxxxx-xxxxxxxx"),  # "-", "_", "." and a space end a run
+        ("xxxxxxxx_xxxxxxxx", "xxxxxxxx_xxxxxxxx"),
+        ("xxxxxxxx.xxxxxxxx", "xxxxxxxx.xxxxxxxx"),
+        ("xxxxxxxx xxxxxxxx", "xxxxxxxx xxxxxxxx"),
+        ("a b " * 16, "a b " * 16),  # 64 characters
+        ("caf\u00e9", "caf\u00e9"),  # printable beyond ASCII
+        ("a\u200bb", None),  # a zero-width space is not printable
+        ("a\x7fb", None),
+    ],
+)
+def test_shown_name_edges(name: str, shown: str | None) -> None:
+    assert _redact.shown_name(name) == shown
