@@ -523,6 +523,21 @@ def test_nested_locks_of_one_folder_are_counted(tmp_path: Path) -> None:
     assert str(tmp_path) not in filelocks._held_folders()
 
 
+def test_a_flock_refused_for_another_reason_than_held_is_raised_not_waited_for() -> None:
+    # Only EAGAIN/EACCES mean "another holds it"; any other refusal goes up to _folder_lock, which falls
+    # back to the lock file or says the OS reason. Taken for "held", a file system that cannot flock
+    # would wait out the timeout and blame another program. A descriptor at the hard limit is never open.
+    import errno
+    import resource
+
+    from awswidget import filelocks
+
+    never_open = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    with pytest.raises(OSError) as err:
+        filelocks._lock_nonblocking(never_open)
+    assert err.value.errno == errno.EBADF
+
+
 def test_without_fcntl_the_lock_file_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from awswidget import filelocks
 
