@@ -496,7 +496,7 @@ def test_without_folder_flock_an_unusable_lock_file_is_a_write_error(tmp_path: P
     (tmp_path / ".awswidget.lock").mkdir()  # a directory where the lock file should be
     target = tmp_path / "config"
     target.write_bytes(b"[default]\n")
-    with pytest.raises(WriteError, match=r"cannot create its lock file .*\.awswidget\.lock"):
+    with pytest.raises(WriteError, match=r"cannot create its lock file .*\.awswidget\.lock \(Is a directory\)"):  # the OS reason
         filewrite.update_file(str(target), lambda doc, s: doc.set("default", {"region": "x"}))
     assert target.read_bytes() == b"[default]\n"
 
@@ -521,6 +521,21 @@ def test_nested_locks_of_one_folder_are_counted(tmp_path: Path) -> None:
             assert filelocks._held_folders()[str(tmp_path)] == 2
         assert filelocks._held_folders()[str(tmp_path)] == 1
     assert str(tmp_path) not in filelocks._held_folders()
+
+
+def test_a_flock_refused_for_another_reason_than_held_is_raised_not_waited_for() -> None:
+    # Only EAGAIN/EACCES mean "another holds it"; any other refusal goes up to _folder_lock, which falls
+    # back to the lock file or says the OS reason. Taken for "held", a file system that cannot flock
+    # would wait out the timeout and blame another program. A descriptor at the hard limit is never open.
+    import errno
+    import resource
+
+    from awswidget import filelocks
+
+    never_open = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    with pytest.raises(OSError) as err:
+        filelocks._lock_nonblocking(never_open)
+    assert err.value.errno == errno.EBADF
 
 
 def test_without_fcntl_the_lock_file_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
