@@ -92,9 +92,11 @@ def gc_paused() -> Iterator[None]:
         with _gc_lock:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
-                if gc.get_count()[0] - _gc_young_at_pause >= PROMOTE_AT:  # what the block left, not what was there
-                    _promote()
-                gc.enable()
+                try:
+                    if gc.get_count()[0] - _gc_young_at_pause >= PROMOTE_AT:  # what the block left, not what was there
+                        _promote()
+                finally:
+                    gc.enable()  # whatever happens above: never a process left without its collector
 
 
 def _promote() -> None:
