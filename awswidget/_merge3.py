@@ -41,7 +41,7 @@ from ._redact import shown_name
 if TYPE_CHECKING:
     from ._ini import IniDocument
 
-__all__ = ["TheirChange", "apply", "late_writes", "step", "their_change"]
+__all__ = ["TheirChange", "apply", "late_writes", "over_ours", "step", "their_change"]
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +209,22 @@ def late_writes(
             theirs.append(change)
             merged = True
     return late_base, merged
+
+
+def over_ours(path: str, new: bytes, after: Sections, current: Seen, theirs: list[TheirChange]) -> None:
+    """Another program rewrote our new file (``new``, parsed ``after``) in place right after our write, while a late
+    write is being merged: its change against ours, read settled as ``current``, is merged key by key too.
+
+    An emptied or removed file is no change (as an emptied replaced inode is not): not "they removed every section".
+    """
+    if not current.data:  # a writer killed after its truncate?
+        log.warning("another program emptied or removed %s right after our write; not taken as a change", path)
+    elif b"[DEFAULT]" in new or b"[DEFAULT]" in current.data:
+        log.warning("another program rewrote %s right after our write, with a [DEFAULT] section; its change is not merged", path)
+    elif current.sections is not None:
+        change = their_change(after, current.sections, after)
+        if change.kept:  # names only: values never reach a log
+            log.warning("another program rewrote %s right after our write; kept our %s", path, ", ".join(change.kept))
+        if change:
+            log.info("another program rewrote %s right after our write; merging its change key by key", path)
+            theirs.append(change)

@@ -10,12 +10,17 @@ the user is never locked out of their own files.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import uuid
 
 from .errors import WriteError
 
-__all__ = ["DIR_MODE", "FILE_MODE", "TMP_MARK", "ensure_folder", "fsync_dir", "owner_for_new", "temp_files", "temp_name"]
+__all__ = [
+    "DIR_MODE", "FILE_MODE", "TMP_MARK", "ensure_folder", "fsync_dir", "owner_for_new", "sweep_temp_files", "temp_files", "temp_name",
+]
+
+log = logging.getLogger(__name__)
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -37,6 +42,18 @@ def temp_files(real_path: str) -> list[str]:
     except OSError:
         return []
     return [os.path.join(folder, n) for n in names if n.startswith(prefix) and n.endswith(TMP_MARK)]
+
+
+def sweep_temp_files(real_path: str) -> None:
+    """Remove the temporary files of interrupted writes of ``real_path``.
+
+    Called under the folder's lock: no other writer of this file is running, so any
+    temporary file left is from a writer that died.
+    """
+    for path in temp_files(real_path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            log.info("Removed a temporary file left by an interrupted write: %s", os.path.basename(path))
 
 
 def owner_for_new(folder: str, existing: os.stat_result | None = None) -> tuple[int, int] | None:

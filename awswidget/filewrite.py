@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from . import _fastini, _merge, _merge3
+from . import _fastini, _merge, _merge3, fileowner
 from ._ini import EditError, IniDocument
 from .errors import ChangedAfterSaveError, ConfigFileError, FileChangedError, WriteError
 from .filelocks import locked
@@ -78,15 +78,6 @@ log = logging.getLogger(__name__)
 GRACE = 0.05
 # Files smaller than this (characters) are edited and re-checked whole: it costs next to nothing there.
 WINDOW_MIN = 65536
-
-
-def _sweep_temp_files(real_path: str) -> None:
-    # Called under the folder's lock: no other writer of this file is running, so
-    # any temporary file left is from a writer that died.
-    for path in temp_files(real_path):
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-            log.info("Removed a temporary file left by an interrupted write: %s", os.path.basename(path))
 
 
 @dataclass(frozen=True)
@@ -484,7 +475,7 @@ def update_file(
         with locked([real], lock_timeout):
             return update_file(path, edit, lock_held=True, max_attempts=max_attempts, snapshot=snapshot, version=version)
 
-    _sweep_temp_files(real)
+    fileowner.sweep_temp_files(real)
     base = version if version is not None and version.sections is not None else settled_version(real, path, snapshot)
     target: Version | None = None  # what the file must be at the rename, when it is not ``base``
     opened = [base]  # every version read here: their descriptors are closed on the way out
@@ -558,11 +549,7 @@ def update_file(
             late_base, merged = _merge3.late_writes(path, watched, base, after, theirs, functools.partial(_look, real, path, opened))
             if late_base is not None or merged:
                 if written.sections is None:  # someone's write over ours, maybe half-written when read back
-                    settled = _over_ours(real, path, opened, new, after, theirs)
-                    if settled is not None:
-                        written = settled
-                    else:
-                        _parsed(real, path, written)
+                    written = _over_ours(real, path, opened, written, new, after, theirs)
                 base, target = late_base or base, written
                 continue
             if written.data != new:
@@ -585,29 +572,17 @@ def update_file(
     return WriteResult(path, changed=changed, created=created and changed, old_data=undo, new_data=new if changed else b"")
 
 
-def _over_ours(real: str, path: str, opened: list[Version], new: bytes, after: dict[str, Any], theirs: list[_merge3.TheirChange]) -> Version | None:
-    """The file, settled, when another program rewrote our new file in place before we read it back while a
-    late write into a version we replaced is being merged: its change against ``new`` is merged key by key too
-    (appended to ``theirs``), or the retry would rename over it. ``None`` when it cannot be read settled.
-    An emptied or removed file is no change (as :func:`awswidget.settle.changed_since` treats an emptied inode)."""
-    try:
-        current = _fresh(real, path, opened)  # once it does not look mid-rewrite: a half-written file is no change
-    except (ConfigFileError, FileChangedError):
-        return None  # the retry's own checks refuse it, as any unreadable or never-settling file
-    assert current.sections is not None
-    if not current.data:  # emptied or removed (a writer killed after its truncate?): not "they removed every section"
-        log.warning("another program emptied or removed %s right after our write; not taken as a change", path)
+def _over_ours(real: str, path: str, opened: list[Version], written: Version, new: bytes, after: dict[str, Any],
+               theirs: list[_merge3.TheirChange]) -> Version:
+    """The file once settled (never a half-written one), when another program rewrote our new file in place
+    before we read it back while a late write is merged: its change is merged too (:func:`_merge3.over_ours`),
+    or the retry would rename over it. ``written`` (parsed when it can be) when it cannot be read settled."""
+    with contextlib.suppress(ConfigFileError, FileChangedError):  # else the retry's own checks refuse it
+        current = _fresh(real, path, opened)
+        _merge3.over_ours(path, new, after, current, theirs)
         return current
-    if b"[DEFAULT]" in new or b"[DEFAULT]" in current.data:
-        log.warning("another program rewrote %s right after our write, with a [DEFAULT] section; its change is not merged", path)
-        return current
-    change = _merge3.their_change(after, current.sections, after)
-    if change.kept:  # names only: values never reach a log
-        log.warning("another program rewrote %s right after our write; kept our %s", path, ", ".join(change.kept))
-    if change:
-        log.info("another program rewrote %s right after our write; merging its change key by key", path)
-        theirs.append(change)
-    return current
+    _parsed(real, path, written)
+    return written
 
 
 def _fresh(real: str, path: str, opened: list[Version]) -> Version:
