@@ -723,7 +723,7 @@ def test_a_section_the_second_late_write_removed_is_removed(tmp_path: Path, monk
 
 
 def _rewritten_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str, over_ours: Callable[[str, str], Any],
-                     edit: Callable[[IniDocument, Any], None] | None = None) -> dict[str, Any]:
+                     edit: Callable[[IniDocument, Any], None] | None = None, results: list[Any] | None = None) -> dict[str, Any]:
     """One command holds the file we replace and writes into it a moment after our rename (at the GRACE
     sleep); another rewrites our new file in place at once, before we read it back: ``over_ours(old, ours)``
     is what it writes (from what it read: the old text or ours); a pair: the first part at once, the rest
@@ -776,7 +776,7 @@ def _rewritten_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
     monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setattr(time, "sleep", sleep)
     try:
-        files.update_file(path, edit or _set_ours)
+        (results if results is not None else []).append(files.update_file(path, edit or _set_ours))
     finally:
         monkeypatch.setattr(os, "replace", real_replace)
         monkeypatch.setattr(time, "sleep", real_sleep)
@@ -1367,46 +1367,11 @@ def test_an_unreadable_write_over_our_new_file_with_a_late_write_into_the_replac
     """One command writes into the file we replace a moment after our rename; another appends a broken line
     to our new file at once. The late write is the next base; the broken file is not merged, and said so."""
     caplog.set_level(logging.INFO, logger="awswidget")
+    results: list[Any] = []
+    parsed = _rewritten_twice(tmp_path, monkeypatch, CREDENTIALS, lambda old, ours: ours + "[broken\n", results=results)
     path = tmp_path / "credentials"
-    path.write_text(CREDENTIALS)
-    real = os.path.realpath(path)
-    real_replace, real_sleep = os.replace, time.sleep
-    pending: list[Any] = []
-
-    def replace(src: str, dst: str) -> None:
-        if pending or os.path.realpath(dst) != real:
-            real_replace(src, dst)
-            return
-        old = open(dst, "r+")  # the first command holds the file we replace
-        pending.append((old, old.read() + CLI_SECTION))
-        real_replace(src, dst)
-        with open(dst, "a") as f:  # the second one, into our new file before we read it back
-            f.write("[broken\n")
-
-    def sleep(seconds: float) -> None:
-        if seconds == filewrite.GRACE and pending and pending[-1] is not None:
-            f, text = pending[-1]
-            pending[-1] = None
-            with f:
-                f.seek(0)
-                f.truncate()
-                f.write(text)
-        real_sleep(seconds)
-
-    settle._mark_foreign(real)
-    monkeypatch.setattr(os, "replace", replace)
-    monkeypatch.setattr(time, "sleep", sleep)
-    try:
-        result = files.update_file(path, _set_ours)
-    finally:
-        monkeypatch.setattr(os, "replace", real_replace)
-        monkeypatch.setattr(time, "sleep", real_sleep)
-        _forget_foreign(path)
-        for f, text in [p for p in pending if p is not None]:
-            with f:
-                f.write(text)
-    assert pending == [None] and result.changed
-    assert botocore.configloader.raw_config_parse(str(path)) == {
+    assert results[0].changed
+    assert parsed == {
         "old": {"aws_access_key_id": "AKIAOLDOLDOLDOLDOLD1", "aws_secret_access_key": "old-secret"},
         "from-cli": {"aws_access_key_id": "AKIACLIAAAAAAAAAAAAA"},
         "ours": OURS,
