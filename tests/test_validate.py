@@ -181,6 +181,30 @@ def test_region_refused(region: str) -> None:
     assert "\n" not in str(error) and len(str(error)) < 160
 
 
+@pytest.mark.parametrize(
+    "region",
+    [
+        "us-east-\u0661",  # an Arabic-Indic digit: botocore's regionRegex (unicode \d) takes it
+        "us-east-\uff11",  # a fullwidth digit: the same
+        "us-e\u03b1st-1",  # a Greek letter: botocore's unicode \w takes it
+    ],
+)
+def test_a_region_name_with_unicode_digits_or_letters_is_refused(region: str) -> None:
+    # Without the isascii() check botocore's regionRegex accepts these, and no endpoint URL has them.
+    # Word for word: the refusal is the region one, not another error.
+    reason = _refused(validate_region, region, field="region").reason
+    assert reason == f"{region!r} is not an AWS region name (for example us-east-1 or eu-west-2)."
+
+
+def test_a_region_only_botocores_region_regex_takes_is_accepted_with_the_warning() -> None:
+    # Three digits and an underscore are outside _REGION_SHAPE; the aws partition's regionRegex takes them.
+    for region in ("us-east-123", "us-east_x-1"):
+        assert validate_region(region) == (
+            region,
+            [f"'{region}' is not in this botocore's region list; it may be newer than botocore."],
+        )
+
+
 def test_known_regions_come_from_botocore() -> None:
     aws = known_regions()
     names = [r.name for r in aws]
