@@ -887,7 +887,7 @@ def test_a_write_over_our_new_file_that_cannot_be_read_settled_is_left_to_the_re
     def fresh(real: str, path: str, opened: list[Any]) -> Any:
         import inspect
 
-        if inspect.stack()[1].function == "_over_ours":
+        if "_over_ours" in inspect.stack()[1].function:  # under mutmut: x__over_ours__mutmut_orig and its mutants
             calls.append(1)
             raise FileChangedError(path=path, attempts=1)
         return real_fresh(real, path, opened)
