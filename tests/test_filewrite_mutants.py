@@ -374,15 +374,20 @@ def test_a_missing_file_an_edit_leaves_empty_is_not_created(tmp_path: Path) -> N
     assert not result.changed and not result.created and not path.exists()
 
 
-def test_a_write_after_a_key_level_merge_has_no_undo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "credentials"
-    path.write_text(CREDENTIALS)
+def _saved_between_two_late_rewrites(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], Any]:
+    """Our save while one command appends [from-cli] after our first rename and another [cli-two] after the second."""
     rewrites = [lambda read: read + CLI_SECTION, lambda read: read + "\n[cli-two]\nregion = eu-north-1\n"]
     began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: rewrites[n](read), 2)
     try:
-        result = files.update_file(path, _set_ours)
+        return began, files.update_file(path, _set_ours)
     finally:
         undo()
+
+
+def test_a_write_after_a_key_level_merge_has_no_undo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(CREDENTIALS)
+    began, result = _saved_between_two_late_rewrites(path, monkeypatch)
     assert began[0] == 2
     assert result.changed and not result.created and result.old_data is None
     assert result.new_data == path.read_bytes()
@@ -447,12 +452,7 @@ def test_a_late_merge_that_cannot_be_applied_keeps_our_newest(
     path.write_text(CREDENTIALS)
     caplog.set_level(logging.WARNING, logger="awswidget")
     monkeypatch.setattr(_merge3, "apply", lambda doc, changes, sections: False)
-    rewrites = [lambda read: read + CLI_SECTION, lambda read: read + "\n[cli-two]\nregion = eu-north-1\n"]
-    began, undo = _rewritten_after_each_rename(path, monkeypatch, lambda read, n: rewrites[n](read), 2)
-    try:
-        result = files.update_file(path, _set_ours)
-    finally:
-        undo()
+    began, result = _saved_between_two_late_rewrites(path, monkeypatch)
     assert began[0] == 2 and result.changed and result.old_data is None
     parsed = botocore.configloader.raw_config_parse(str(path))
     assert set(parsed) == {"old", "from-cli", "ours"}  # the second command's write went into a file we replaced
