@@ -245,9 +245,13 @@ class IniDocument:
                 start -= 1
             at_end_without_eol = stop == len(self._lines) and not has_eol(self._lines[-1].text)
             del self._lines[start:stop]
-            if at_end_without_eol and self._lines and has_eol(self._lines[-1].text):
+            if at_end_without_eol:
                 # The file had no final newline: it still has none (and adding then removing is a no-op).
-                self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
+                # A blank line left last goes first: without its line break it would be a line of no bytes.
+                while self._lines and self._lines[-1].text in ("\n", "\r\n", "\r"):
+                    del self._lines[-1]
+                if self._lines and has_eol(self._lines[-1].text):
+                    self._lines[-1].text = self._lines[-1].text.rstrip("\r\n")
             self._unindent_orphan_header(start)
         if spans:
             self._check_structure(before)

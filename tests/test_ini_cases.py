@@ -271,6 +271,11 @@ REMOVE_CASES: list[tuple[str, str, str, str, int]] = [
     ("every occurrence", "[a]\nx = 1\n[b]\n[a]\ny = 2\n", "a", "[b]\n", 2),
     ("nothing to remove", "[a]\nx = 1\n", "z", "[a]\nx = 1\n", 0),
     ("only section", "[a]\nx = 1\n", "a", "", 1),
+    # The last section, with no final newline, after two blank lines: still none, and no line of no bytes
+    # left behind (its check then refused the edit; found by the fuzz test).
+    ("last, no final newline, two blanks before", "[0]\na =\n\n\n[1]", "1", "[0]\na =", 1),
+    ("last, no final newline, blanks with spaces", "[0]\na = 1\n  \n\n[1]", "1", "[0]\na = 1\n  ", 1),
+    ("last, no final newline, CRLF blanks", "[0]\r\na =\r\n\r\n\r\n[1]", "1", "[0]\r\na =", 1),
 ]
 
 
