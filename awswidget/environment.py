@@ -29,6 +29,8 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from . import _environ
+
 __all__ = ["SHADOW_VARS", "Exporter", "Ownership", "exporter", "ownership", "user_env"]
 
 PROFILE_VARS = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")  # botocore's order: the first one set wins
@@ -70,15 +72,15 @@ class Exporter:
 
     def export(self, values: Mapping[str, str | None]) -> None:
         with self._lock:
+            changes: dict[str, str | None] = {}
             for name, value in values.items():
                 current = os.environ.get(name)
                 if name not in self._exported or current != self._exported[name]:
                     self._original[name] = current  # first export, or the user changed it since
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+                if current != value:
+                    changes[name] = value
                 self._exported[name] = value
+            _environ.update(changes)  # one change, safe for native threads reading the environment
 
     def exported(self, name: str) -> str | None:
         """Our export of ``name`` while it is in effect (``None``: not exported, or changed since)."""
@@ -89,15 +91,15 @@ class Exporter:
     def restore(self, names: tuple[str, ...] = EXPORTED_VARS) -> None:
         """Put back what the user had, for every variable we exported and nobody changed since."""
         with self._lock:
+            changes: dict[str, str | None] = {}
             for name in names:
                 if name in self._exported and os.environ.get(name) == self._exported[name]:
                     original = self._original.get(name)
-                    if original is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = original
+                    if os.environ.get(name) != original:
+                        changes[name] = original
                 self._exported.pop(name, None)
                 self._original.pop(name, None)
+            _environ.update(changes)
 
     def apply(
         self, profile: str | None, region: str | None, session: Any, *, files: tuple[str, str] | None, install: bool, export: bool

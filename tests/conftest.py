@@ -20,7 +20,11 @@ import pytest
 
 from awswidget import _redact, manager
 from awswidget.localaws import LocalAws
+from tests.helpers import environ as safe_environ
 
+# Before anything writes the environment: glibc's setenv next to a native thread's getenv can crash
+# the run (tests/helpers/environ.py).
+safe_environ.install()
 # Set before anything in the run can read them (botocore reads some at import).
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 # The "recently used" list lives in the user's data folder: this run (kernels and notebooks included) keeps its own.

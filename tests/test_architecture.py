@@ -103,3 +103,41 @@ def test_the_core_names_no_widget() -> None:
         for text in _string_constants(path):
             for words in ("click Refresh", "code box", "the picker's", "the setup form's"):
                 assert words not in text, f"{path.name}: {text!r}"
+
+
+# The modules that may write os.environ themselves: the writer, and the Dask worker plugin's fallback for a
+# worker without awswidget (it runs there, shipped by value).
+ENVIRON_WRITERS = {"_environ.py", "dask.py"}
+
+
+def _environ_writes(tree: ast.AST) -> list[int]:
+    """Lines that write ``os.environ``: item assignment or deletion, a mutating method, os.putenv/unsetenv."""
+    def is_environ(node: ast.AST) -> bool:
+        return isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name) and node.value.id == "os"
+
+    lines = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target] if isinstance(node, ast.AugAssign) else []
+        if any(isinstance(t, ast.Subscript) and is_environ(t.value) for t in targets):
+            lines.append(node.lineno)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if is_environ(node.func.value) and node.func.attr in ("pop", "update", "setdefault", "clear", "popitem", "__setitem__", "__delitem__"):
+                lines.append(node.lineno)
+            if isinstance(node.func.value, ast.Name) and node.func.value.id == "os" and node.func.attr in ("putenv", "unsetenv"):
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_environment_is_written_through_one_writer(path: Path) -> None:
+    """glibc's setenv can crash a native thread's getenv (awswidget._environ): no other module writes os.environ."""
+    if path.name in ENVIRON_WRITERS:
+        return
+    assert _environ_writes(ast.parse(path.read_text())) == [], f"{path.name}: write through awswidget._environ.update"
+
+
+def test_the_environment_check_can_fail() -> None:
+    sample = "import os\nos.environ['A'] = '1'\nos.environ.pop('A')\ndel os.environ['A']\nos.putenv('A', '1')\nos.environ.get('A')\n"
+    assert _environ_writes(ast.parse(sample)) == [2, 3, 4, 5]
+    dask = (PACKAGE / "follow" / "dask.py").read_text()
+    assert len(_environ_writes(ast.parse(dask))) == 2  # the fallback's two writes, and nothing else

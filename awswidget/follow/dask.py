@@ -131,18 +131,29 @@ def plugin_class() -> type:
 
             if self._in_kernel():
                 return  # the kernel's environment holds no secret, and follows the manager by itself
-            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                         "AWS_CREDENTIAL_EXPIRATION", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-                         "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-                         # the kernel's local credentials endpoint (a worker spawned from it inherits its address)
-                         "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
-                if name not in values:
-                    os.environ.pop(name, None)
+            changes: dict[str, str | None] = {
+                name: None
+                for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                             "AWS_CREDENTIAL_EXPIRATION", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+                             "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+                             # the kernel's local credentials endpoint (a worker spawned from it inherits its address)
+                             "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                             "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+                if name in os.environ
+            }
             # Only the selection counts: no profile file of the machine (or inherited from the kernel).
-            os.environ["AWS_CONFIG_FILE"] = os.devnull
-            os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-            os.environ.update(values)
+            changes.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+            changes.update(values)
+            try:  # a worker's tasks (pyarrow, polars) read the environment in native threads (awswidget._environ)
+                from awswidget._environ import update
+            except ImportError:  # a worker without awswidget: os.environ, as ever
+                for name, value in changes.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+            else:
+                update(changes)
             # A task may be importing s3fs right now (the module is there, its class not yet): then it has no
             # instance to forget either.
             filesystem = getattr(sys.modules.get("s3fs"), "S3FileSystem", None)
