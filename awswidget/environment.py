@@ -73,14 +73,16 @@ class Exporter:
     def export(self, values: Mapping[str, str | None]) -> None:
         with self._lock:
             changes: dict[str, str | None] = {}
+            originals: dict[str, str | None] = {}
             for name, value in values.items():
                 current = os.environ.get(name)
                 if name not in self._exported or current != self._exported[name]:
-                    self._original[name] = current  # first export, or the user changed it since
+                    originals[name] = current  # first export, or the user changed it since
                 if current != value:
                     changes[name] = value
-                self._exported[name] = value
-            _environ.update(changes)  # one change, safe for native threads reading the environment
+            _environ.update(changes)  # one change, safe for native threads reading the environment (or none)
+            self._original.update(originals)
+            self._exported.update(values)
 
     def exported(self, name: str) -> str | None:
         """Our export of ``name`` while it is in effect (``None``: not exported, or changed since)."""

@@ -232,6 +232,9 @@ class CredentialsManager(Onboarding, Publisher):
             if region is _KEEP:
                 region = self.region if name == self.profile else None
             region = selection.region_for(self._catalog.get(name), region)
+            if name is not None and "\0" in name:  # botocore reads one (a region with one is no region already)
+                raise SelectionError(f"The profile name {name!r} holds a NUL character, which the environment cannot "
+                                     "carry: rename it in the file.", "profile")
             if not fresh and (name, region) == (self.profile, self.region) and self.session is not None:
                 return
             self._generation += 1

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,3 +137,20 @@ def test_the_exporter_survives_a_native_reader_in_a_fresh_interpreter(tmp_path: 
     done = subprocess.run([sys.executable, str(STRESS), "20000"], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert "exports 20000" in done.stdout and "reads " in done.stdout, done.stdout
+
+
+def test_a_profile_name_the_environment_cannot_carry_is_refused_before_anything_changes(aws_env: Any) -> None:
+    """botocore reads a NUL in a section name; os.environ cannot hold one (the switch raised a bare ValueError
+    half-way: boto3's default session already replaced, the variables not). A region with one is no region."""
+    import boto3
+
+    from awswidget import CredentialsManager, SelectionError
+
+    aws_env.write(config="[default]\nregion = us-east-1\n[profile a\0b]\nregion = eu-west-1\n")
+    m = CredentialsManager(profile="default")
+    assert "a\0b" in m.profiles
+    before = (m.profile, m.region, boto3.DEFAULT_SESSION, os.environ.get("AWS_PROFILE"), os.environ.get("AWS_REGION"))
+    with pytest.raises(SelectionError, match="NUL character"):
+        m.profile = "a\0b"
+    assert (m.profile, m.region, boto3.DEFAULT_SESSION, os.environ.get("AWS_PROFILE"), os.environ.get("AWS_REGION")) == before
+    m.release()
