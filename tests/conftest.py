@@ -25,6 +25,18 @@ from tests.helpers import environ as safe_environ
 # Before anything writes the environment: glibc's setenv next to a native thread's getenv can crash
 # the run (tests/helpers/environ.py).
 safe_environ.install()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A crash prints the crashing thread only: CI shows a few dozen lines of the end, and the run has dozens of
+    idle threads whose stacks would hide it (the segmentation fault above showed only three idle timers)."""
+    import faulthandler
+    import sys
+
+    if faulthandler.is_enabled() and sys.__stderr__ is not None:
+        # A copy of the terminal's stderr, taken before tests capture it, as pytest's own faulthandler does.
+        faulthandler.enable(file=os.dup(sys.__stderr__.fileno()), all_threads=False)
 # Set before anything in the run can read them (botocore reads some at import).
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 # The "recently used" list lives in the user's data folder: this run (kernels and notebooks included) keeps its own.
