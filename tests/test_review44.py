@@ -1,9 +1,10 @@
 """Regression tests for what review 44 found in awswidget._environ (one behaviour each).
 
-The writer builds a new array from the live one and stores it: whatever another Python thread's
-``os.environ`` write (glibc's ``setenv``/``unsetenv``) did in between was lost at the C level, with
-``os.environ`` still showing it (children started by ``subprocess`` inherit the C one). Before the
-writer, glibc's lock and the GIL ordered the two writes: nothing was lost.
+The writer built a new array from the live one and stored it, releasing the GIL in between (malloc):
+what another Python thread's ``os.environ`` write (glibc's ``setenv``/``unsetenv``) did meanwhile was
+undone at the C level while ``os.environ`` kept it, and a walk of an array that setenv had just
+realloc'd could crash. Before the writer, glibc's lock and the GIL ordered the two: nothing was lost.
+Also: a child forked mid-update, a Ctrl-C after the swap, and old secrets kept in a Python dict.
 """
 
 from __future__ import annotations
@@ -189,3 +190,14 @@ def test_a_replaced_secret_is_not_kept_in_a_python_object(clean: None) -> None:
     held = [k for k in _environ._strings if isinstance(k, bytes) and b"R44oldSecretValue" in k]
     assert held == []
     assert LIBC.getenv(b"AWSWIDGET_R44_OURS") == new.encode()
+
+
+def test_an_environment_that_changes_under_every_build_is_written_by_glibc(clean: None,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new check's way out (a native thread's setenv in a loop would change every array read): the change
+    is still made, by glibc as before the writer, and no exception leaves update()."""
+    _environ.update({"AWSWIDGET_R44_OTHER": "before"})
+    monkeypatch.setattr(_environ, "_live", lambda: (_environ._environ.value, None))  # type: ignore[union-attr]
+    _environ.update({"AWSWIDGET_R44_OURS": "glibc", "AWSWIDGET_R44_OTHER": None})
+    assert (LIBC.getenv(b"AWSWIDGET_R44_OURS"), LIBC.getenv(b"AWSWIDGET_R44_OTHER")) == (b"glibc", None)
+    assert (os.environ.get("AWSWIDGET_R44_OURS"), os.environ.get("AWSWIDGET_R44_OTHER")) == ("glibc", None)
