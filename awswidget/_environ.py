@@ -53,11 +53,15 @@ _strings: dict[bytes, int] = {}
 _arrays: collections.deque[tuple[int, float]] = collections.deque()
 
 
+def _standard(mapping: object) -> bool:
+    """Whether ``mapping`` is os's own environment mapping (its bytes and encoders are what is written)."""
+    return all(hasattr(mapping, name) for name in ("_data", "encodekey", "encodevalue"))
+
+
 def _find_environ() -> tuple[ctypes.c_void_p, Any, Any] | None:
     if not sys.platform.startswith("linux"):
         return None
-    mapping = os.environ
-    if not all(hasattr(mapping, name) for name in ("_data", "encodekey", "encodevalue")):
+    if not _standard(os.environ):
         return None
     try:
         libc = ctypes.CDLL(None)
@@ -94,7 +98,7 @@ def update(changes: Mapping[str, str | None]) -> None:
     if not changes:
         return
     with _lock:
-        if _environ is None:
+        if _environ is None or not _standard(os.environ):  # a notebook may have put a dict in its place since
             for name, value in changes.items():
                 if value is None:
                     os.environ.pop(name, None)

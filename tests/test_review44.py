@@ -201,3 +201,12 @@ def test_an_environment_that_changes_under_every_build_is_written_by_glibc(clean
     _environ.update({"AWSWIDGET_R44_OURS": "glibc", "AWSWIDGET_R44_OTHER": None})
     assert (LIBC.getenv(b"AWSWIDGET_R44_OURS"), LIBC.getenv(b"AWSWIDGET_R44_OTHER")) == (b"glibc", None)
     assert (os.environ.get("AWSWIDGET_R44_OURS"), os.environ.get("AWSWIDGET_R44_OTHER")) == ("glibc", None)
+
+
+def test_an_os_environ_replaced_by_a_dict_is_written_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook that did ``os.environ = dict(os.environ)``: a switch must not end in AttributeError
+    (manager methods raise only AwsWidgetError); the dict is written, as it was before the writer."""
+    replaced = dict(os.environ)
+    monkeypatch.setattr(os, "environ", replaced)
+    _environ.update({"AWSWIDGET_R44_OURS": "in the dict"})
+    assert replaced["AWSWIDGET_R44_OURS"] == "in the dict"
