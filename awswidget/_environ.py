@@ -14,8 +14,11 @@ live with one pointer store, and an array that was live is freed only once 64 la
 replaced it and ten seconds have passed (glibc 2.41 stopped freeing them at all). The strings it
 points to are never freed, as glibc's own never are; both come from C's ``malloc``, so nothing is
 freed when the interpreter exits either. Python's ``os.environ`` mapping is updated to match, so
-Python code, subprocesses and native code see the same environment. What this cannot cover is
-another thread writing ``os.environ`` itself at the same moment: that is glibc's ``setenv``, as ever.
+Python code, subprocesses and native code see the same environment. Another Python thread may write
+``os.environ`` (glibc's ``setenv``) while an array is built: the live array is read again just before
+the store, with nothing in between that lets another Python thread run, and a change found there
+means building again (else that write would be undone, or its freed array walked). What this cannot
+cover is a native thread calling ``setenv`` without the GIL at the same moment: that is glibc's, as ever.
 
 Where the C environment cannot be reached this way (not Linux, no ``environ`` symbol, an
 ``os.environ`` that is not the standard mapping), :func:`update` writes ``os.environ`` as usual.
@@ -25,7 +28,9 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import hashlib
 import os
+import posix
 import sys
 import threading
 import time
@@ -36,25 +41,35 @@ __all__ = ["native", "update"]
 
 KEEP_ARRAYS = 64  # arrays that were live and are kept however old: a reader is never that far behind
 KEEP_SECONDS = 10.0
+ATTEMPTS = 20  # builds while other threads keep changing the environment; then glibc writes it
 
 _lock = threading.Lock()
 # Memory from C's malloc, not Python objects: the interpreter frees its objects as it exits, while native
 # threads still read the environment (a buffer of ctypes' ended a run with a crash at exit).
-_strings: dict[bytes, int] = {}  # "NAME=value" -> its address (never freed)
+# A digest of "NAME=value" -> its address (never freed). The digest, not the text: a secret a Dask worker's
+# renewal replaced is not kept in a Python object for the worker's life (C's copy stays, as glibc's does).
+_strings: dict[bytes, int] = {}
 # The arrays made live (address, the moment it was): the one after an array says when it was replaced.
 _arrays: collections.deque[tuple[int, float]] = collections.deque()
+
+
+def _standard(mapping: object) -> bool:
+    """Whether ``mapping`` is os's own environment mapping (its bytes and encoders are what is written)."""
+    return all(hasattr(mapping, name) for name in ("_data", "encodekey", "encodevalue"))
 
 
 def _find_environ() -> tuple[ctypes.c_void_p, Any, Any] | None:
     if not sys.platform.startswith("linux"):
         return None
-    mapping = os.environ
-    if not all(hasattr(mapping, name) for name in ("_data", "encodekey", "encodevalue")):
+    if not _standard(os.environ):
         return None
     try:
         libc = ctypes.CDLL(None)
         environ = ctypes.c_void_p.in_dll(libc, "environ")
-        malloc, free = libc.malloc, libc.free
+        # Called holding the GIL (PyDLL): a CDLL call lets other Python threads run, and their os.environ
+        # writes would change the array being copied every time (each build allocates).
+        held = ctypes.PyDLL(None)
+        malloc, free = held.malloc, held.free
     except (OSError, ValueError, AttributeError):
         return None
     malloc.restype, malloc.argtypes = ctypes.c_void_p, (ctypes.c_size_t,)
@@ -83,7 +98,7 @@ def update(changes: Mapping[str, str | None]) -> None:
     if not changes:
         return
     with _lock:
-        if _environ is None:
+        if _environ is None or not _standard(os.environ):  # a notebook may have put a dict in its place since
             for name, value in changes.items():
                 if value is None:
                     os.environ.pop(name, None)
@@ -91,14 +106,15 @@ def update(changes: Mapping[str, str | None]) -> None:
                     os.environ[name] = value
             return
         encoded = {_encoded_name(name): None if value is None else _encoded_value(value) for name, value in changes.items()}
-        _replace(encoded)
         mapping: Any = os.environ
         data: dict[bytes, bytes] = mapping._data  # what os.environ reads from (bytes on POSIX)
-        for key, data_value in encoded.items():
+        _replace(encoded)
+        for key, data_value in encoded.items():  # at once: a Ctrl-C in between would leave the two apart
             if data_value is None:
                 data.pop(key, None)
             else:
                 data[key] = data_value
+        _collect()
 
 
 def _encoded_name(name: str) -> bytes:
@@ -120,37 +136,83 @@ def _encoded_value(value: str) -> bytes:
 def _replace(encoded: dict[bytes, bytes | None]) -> None:
     """Make a new array of the current one with ``encoded`` applied, and make it the environment."""
     assert _environ is not None
-    entries: list[ctypes.c_void_p | int | None] = []
+    fresh = {name: _string(name, value) for name, value in encoded.items() if value is not None}
+    for _attempt in range(ATTEMPTS):
+        base, pointers = _live()
+        if pointers is None:
+            continue
+        array = _build(pointers, encoded, fresh)
+        now = time.monotonic()
+        view = (ctypes.c_void_p * len(pointers)).from_address(base) if base else None
+        # No call from this check to the store: no other Python thread's setenv can come in between.
+        if _environ.value == base and (view is None or view[:] == pointers):
+            _environ.value = array
+            _arrays.append((array, now))
+            return
+        _free(array)  # never live
+    # Changed under every build (a native thread's setenv in a loop): glibc's own writes, as before this module.
+    for name, value in encoded.items():
+        if value is None:
+            posix.unsetenv(name)
+        else:
+            posix.putenv(name, value)
+
+
+def _live() -> tuple[int | None, list[int | None] | None]:
+    """The live array and its pointers (with the final NULL); None for the pointers if it changed meanwhile.
+
+    Only the array is read until it is known to have been live as a whole: a pointer read from an array
+    that another thread's setenv freed meanwhile is never followed. Its strings are never freed.
+    """
+    assert _environ is not None
+    base = _environ.value
+    if not base:
+        return base, [None]
+    current = ctypes.cast(base, ctypes.POINTER(ctypes.c_void_p))
+    pointers: list[int | None] = []
+    while (address := current[len(pointers)]) is not None:
+        pointers.append(address)
+    pointers.append(None)
+    view = (ctypes.c_void_p * len(pointers)).from_address(base)
+    if _environ.value != base or view[:] != pointers:  # nothing between the two reads: one moment's array
+        return base, None
+    return base, pointers
+
+
+def _build(pointers: list[int | None], encoded: dict[bytes, bytes | None], fresh: dict[bytes, int]) -> int:
+    entries: list[int | None] = []
     done: set[bytes] = set()
-    if _environ.value:
-        current = ctypes.cast(_environ.value, ctypes.POINTER(ctypes.c_void_p))
-        index = 0
-        while (address := current[index]) is not None:
-            index += 1
-            name = ctypes.string_at(address).partition(b"=")[0]
-            if name not in encoded:
-                entries.append(address)
-            elif name not in done:  # a name set twice (by putenv) is replaced once, as unsetenv removes both
-                done.add(name)
-                if (value := encoded[name]) is not None:
-                    entries.append(_string(name, value))
-    entries.extend(_string(name, value) for name, value in encoded.items() if name not in done and value is not None)
+    for address in pointers[:-1]:
+        assert address is not None  # only the last one is NULL
+        name = ctypes.string_at(address).partition(b"=")[0]
+        if name not in encoded:
+            entries.append(address)
+        elif name not in done:  # a name set twice (by putenv) is replaced once, as unsetenv removes both
+            done.add(name)
+            if encoded[name] is not None:
+                entries.append(fresh[name])
+    entries.extend(address for name, address in fresh.items() if name not in done)
     entries.append(None)
     array = _allocate(ctypes.sizeof(ctypes.c_void_p) * len(entries))
-    (ctypes.c_void_p * len(entries)).from_address(array)[:] = entries
-    now = time.monotonic()
-    _arrays.append((array, now))
-    _environ.value = array
-    while len(_arrays) > KEEP_ARRAYS and now - _arrays[1][1] > KEEP_SECONDS:  # replaced long enough ago
+    (ctypes.c_void_p * len(entries)).from_address(array)[:] = entries  # type: ignore[assignment]
+    return array
+
+
+def _collect() -> None:
+    """Free the arrays replaced long enough ago (the one after an array says when it was replaced)."""
+    while len(_arrays) > KEEP_ARRAYS and time.monotonic() - _arrays[1][1] > KEEP_SECONDS:
         _free(_arrays.popleft()[0])
 
 
 def _string(name: bytes, value: bytes) -> int:
     entry = name + b"=" + value
-    address = _strings.get(entry)
-    if address is None:
-        address = _strings[entry] = _allocate(len(entry) + 1)
-        ctypes.memmove(address, entry + b"\0", len(entry) + 1)
+    digest = hashlib.blake2b(entry, digest_size=20).digest()
+    address = _strings.get(digest)
+    if address is not None and ctypes.string_at(address) == entry:
+        return address
+    address = _allocate(len(entry) + 1)
+    (ctypes.c_char * (len(entry) + 1)).from_address(address).raw = entry + b"\0"
+    _strings.setdefault(digest, address)
     return address
 
 
@@ -159,3 +221,13 @@ def _allocate(size: int) -> int:
     if not address:
         raise MemoryError("no memory for the environment")
     return address
+
+
+def _after_fork() -> None:
+    # fork() copies the lock as it was: held, if another thread of the parent was writing at that moment.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

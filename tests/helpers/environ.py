@@ -29,11 +29,13 @@ def _putenv(name: Any, value: Any) -> None:
         raise ValueError("embedded null byte")
     with _environ._lock:
         _environ._replace({_key(name): data})
+        _environ._collect()
 
 
 def _unsetenv(name: Any) -> None:
     with _environ._lock:
         _environ._replace({_key(name): None})
+        _environ._collect()
 
 
 def install() -> bool:
