@@ -119,15 +119,23 @@ def update(changes: Mapping[str, str | None]) -> None:
 
 def _encoded_name(name: str) -> bytes:
     mapping: Any = os.environ
-    key: bytes = mapping.encodekey(name)  # str only (TypeError), as os.environ takes them
-    if not key or b"=" in key or b"\0" in key:
-        raise ValueError(f"illegal environment variable name {name!r}")
-    return key
+    return checked_name(mapping.encodekey(name))  # str only (TypeError), as os.environ takes them
 
 
 def _encoded_value(value: str) -> bytes:
     mapping: Any = os.environ
-    data: bytes = mapping.encodevalue(value)
+    return checked_value(mapping.encodevalue(value))
+
+
+def checked_name(key: bytes) -> bytes:
+    """``key`` if the C environment can hold it as a name (ValueError as os.putenv's otherwise)."""
+    if not key or b"=" in key or b"\0" in key:
+        raise ValueError(f"illegal environment variable name {os.fsdecode(key)!r}")
+    return key
+
+
+def checked_value(data: bytes) -> bytes:
+    """``data`` if the C environment can hold it as a value (never quoted: it may be a secret)."""
     if b"\0" in data:
         raise ValueError("embedded null byte")
     return data

@@ -118,6 +118,7 @@ def test_a_live_array_is_never_changed_or_freed(names: list[str]) -> None:
     assert all(unchanged(base, pointers) for base, pointers in seen)  # every one still as a reader saw it
 
 
+@pytest.mark.skipif(GLIBC >= (2, 41), reason="glibc 2.41 keeps the arrays it replaces")
 def test_the_check_can_fail_glibcs_own_setenv_changes_the_live_array(names: list[str]) -> None:
     assert LIBC.setenv(names[0].encode(), b"x", 1) == 0  # glibc's array is the live one now
     base, pointers = snapshot()

@@ -16,25 +16,15 @@ from typing import Any
 from awswidget import _environ
 
 
-def _key(name: Any) -> bytes:
-    key = os.fsencode(name)
-    if not key or b"=" in key or b"\0" in key:
-        raise ValueError("illegal environment variable name")
-    return key
-
-
 def _putenv(name: Any, value: Any) -> None:
-    data = os.fsencode(value)
-    if b"\0" in data:
-        raise ValueError("embedded null byte")
     with _environ._lock:
-        _environ._replace({_key(name): data})
+        _environ._replace({_environ.checked_name(os.fsencode(name)): _environ.checked_value(os.fsencode(value))})
         _environ._collect()
 
 
 def _unsetenv(name: Any) -> None:
     with _environ._lock:
-        _environ._replace({_key(name): None})
+        _environ._replace({_environ.checked_name(os.fsencode(name)): None})
         _environ._collect()
 
 
